@@ -1,0 +1,20 @@
+"""API Gateway TOKEN authorizer for the integrator API."""
+
+from typing import Any
+
+from payments_core import deps
+from payments_core.domain import auth
+from payments_core.observability import logger
+from payments_core.security.tokens import InvalidToken
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        token = auth.bearer_token(event.get("authorizationToken"))
+        principal = deps.verifier().principal(token)
+    except InvalidToken as exc:
+        # The reason goes to the log, never the token; API Gateway answers 401.
+        logger.info("token refused", extra={"reason": str(exc)})
+        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for a 401
+    return auth.allow_policy(principal, event["methodArn"])

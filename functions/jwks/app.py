@@ -1,0 +1,28 @@
+"""GET /.well-known/jwks.json"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from payments_core import deps
+from payments_core.domain import auth
+from payments_core.http.api import json_response, lambda_handler, make_resolver, responses
+from payments_core.models.auth import Jwks
+
+app = make_resolver()
+
+
+@app.get(
+    "/.well-known/jwks.json",
+    summary="Public keys of the token signer",
+    description="The JWKS that verifies integrator access tokens (current and previous key during a rotation).",
+    operation_id="getJwks",
+    tags=["Auth"],
+    security=[],
+    responses=responses(200, Jwks),
+)
+def jwks() -> Response[Any]:
+    return json_response(200, auth.public_jwks(deps.jwks()), exclude_none=True)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,13 @@
+"""Secrets Manager rotation function for the integrator token signing key."""
+
+from typing import Any
+
+from payments_core import deps
+from payments_core.domain import keys
+from payments_core.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> None:
+    logger.info("rotation step", extra={"step": event["Step"]})
+    keys.rotation_step(deps.key_store(), event["ClientRequestToken"], event["Step"])

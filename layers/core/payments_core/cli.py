@@ -1,0 +1,179 @@
+"""paymentsctl: the operator CLI.
+
+    paymentsctl [--stack NAME | --local] node create --name Acme [--parent ID]
+    paymentsctl node list
+    paymentsctl chain create --name Ethereum
+    paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL [--diamond ADDR] [--confirmations 12]
+    paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...]
+    paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
+    paymentsctl member create --node ID [--email ..] [--name ..] [--surname ..]
+    paymentsctl integration create --node ID --name "Acme backend"    (prints the secret once)
+    paymentsctl keys rotate | keys show
+
+Where the tables are:
+- `--local` (default when `.dev/stack.json` exists): the local stack that `make dev` runs.
+- `--stack NAME`: a deployed stack; table names and the key secret come from its CloudFormation outputs.
+- otherwise the environment variables the functions use (CATALOG_TABLE, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from payments_core.errors import DomainError
+
+LOCAL_STACK_FILE = Path(".dev/stack.json")
+
+
+def _configure(args: argparse.Namespace) -> None:
+    """Point the settings at the chosen stack, before any client is built."""
+    if args.stack:
+        import boto3
+
+        cfn = boto3.client("cloudformation", region_name=args.region)
+        outputs = {
+            o["OutputKey"]: o["OutputValue"]
+            for o in cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
+        }
+        os.environ.update(
+            CATALOG_TABLE=outputs["CatalogTableName"],
+            PAYMENTS_TABLE=outputs["PaymentsTableName"],
+            PAYMENT_KEYS_TABLE=outputs["PaymentKeysTableName"],
+            SIGNING_KEYS_SECRET_ID=outputs["SigningKeysSecretId"],
+            JWKS_PARAMETER_NAME=outputs["JwksParameterName"],
+        )
+        if args.region:
+            os.environ["AWS_DEFAULT_REGION"] = args.region
+    elif args.local or (not os.environ.get("CATALOG_TABLE") and LOCAL_STACK_FILE.exists()):
+        local = json.loads(LOCAL_STACK_FILE.read_text())
+        os.environ.update(local["environment"])
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="paymentsctl", description="Operate the payments catalog and keys.")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--stack", help="a deployed CloudFormation stack name")
+    where.add_argument("--local", action="store_true", help="the local stack (.dev/stack.json)")
+    p.add_argument("--region", default=None)
+    sub = p.add_subparsers(dest="kind", required=True)
+
+    def kind(name: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        k = sub.add_parser(name)
+        actions = k.add_subparsers(dest="action", required=True)
+        actions.add_parser("list")
+        return actions
+
+    a = kind("node").add_parser("create")
+    a.add_argument("--name", required=True)
+    a.add_argument("--parent")
+    a = kind("chain").add_parser("create")
+    a.add_argument("--name", required=True)
+    a = kind("network").add_parser("create")
+    a.add_argument("--chain", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--evm-chain-id", type=int, required=True)
+    a.add_argument("--rpc-url", required=True)
+    a.add_argument("--diamond")
+    a.add_argument("--confirmations", type=int, default=12)
+    a = kind("currency").add_parser("create")
+    a.add_argument("--symbol", required=True)
+    a.add_argument("--decimals", type=int, required=True)
+    a.add_argument("--token", action="append", default=[], metavar="NETWORK_ID=ADDRESS")
+    a = kind("wallet").add_parser("create")
+    a.add_argument("--node", required=True)
+    a.add_argument("--address", required=True)
+    a.add_argument("--network")
+    a.add_argument("--owner")
+    a.add_argument("--name")
+    a = kind("member").add_parser("create")
+    a.add_argument("--node", required=True)
+    for f in ("external-id", "name", "surname", "email"):
+        a.add_argument(f"--{f}")
+    a = kind("integration").add_parser("create")
+    a.add_argument("--node", required=True)
+    a.add_argument("--name", required=True)
+    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("rotate", help="rotate the token signing key now (the previous key keeps verifying)")
+    keys.add_parser("show", help="print the published JWKS")
+    return p
+
+
+def run(args: argparse.Namespace) -> Any:
+    from payments_core import deps
+    from payments_core.domain import catalog as admin
+    from payments_core.domain import keys as key_admin
+
+    cat = deps.catalog()
+    if args.kind == "keys":
+        store = deps.key_store()
+        if args.action == "rotate":
+            version = key_admin.rotate_now(store)
+            return {"rotated": True, "version_id": version, "jwks": store.read_jwks()}
+        return store.read_jwks()
+    if args.action == "list":
+        return [admin.public(i) for i in cat.list(args.kind)]
+    if args.kind == "node":
+        return admin.public(admin.create_node(cat, args.name, args.parent))
+    if args.kind == "chain":
+        return admin.public(admin.create_chain(cat, args.name))
+    if args.kind == "network":
+        return admin.public(
+            admin.create_network(
+                cat,
+                chain_id=args.chain,
+                name=args.name,
+                evm_chain_id=args.evm_chain_id,
+                rpc_url=args.rpc_url,
+                diamond_address=args.diamond,
+                required_confirmations=args.confirmations,
+            )
+        )
+    if args.kind == "currency":
+        tokens = dict(t.split("=", 1) for t in args.token)
+        return admin.public(admin.create_currency(cat, symbol=args.symbol, decimals=args.decimals, tokens=tokens))
+    if args.kind == "wallet":
+        return admin.public(
+            admin.create_wallet(
+                cat,
+                node_id=args.node,
+                address=args.address,
+                network_id=args.network,
+                owner_wallet_id=args.owner,
+                name=args.name,
+            )
+        )
+    if args.kind == "member":
+        return admin.public(
+            admin.create_member(
+                cat, node_id=args.node, external_id=args.external_id, name=args.name, surname=args.surname,
+                email=args.email,
+            )
+        )
+    if args.kind == "integration":
+        integration, secret = admin.create_integration(cat, node_id=args.node, name=args.name)
+        return {**admin.public(integration), "client_secret": secret, "note": "the secret is shown only once"}
+    raise SystemExit(f"unknown command {args.kind} {args.action}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure(args)
+    try:
+        _print(run(args))
+    except DomainError as exc:
+        print(json.dumps(exc.body()), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Process-wide dependencies, each built on first use and cached (one Lambda container)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
+from payments_core.domain.payments import PaymentDeps
+from payments_core.settings import get_settings
+from payments_core.store import aws
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.keys import KeyStore
+from payments_core.store.payments import PaymentStore
+from payments_core.store.queues import DealQueue
+
+KEY_CACHE_SECONDS = 300
+
+
+@cache
+def catalog() -> CatalogStore:
+    return CatalogStore(aws.dynamodb(), get_settings().catalog_table)
+
+
+@cache
+def payment_store() -> PaymentStore:
+    s = get_settings()
+    return PaymentStore(aws.dynamodb(), s.payments_table, s.payment_keys_table)
+
+
+@cache
+def payments() -> PaymentDeps:
+    s = get_settings()
+    return PaymentDeps(
+        catalog=catalog(),
+        payments=payment_store(),
+        create_queue=DealQueue(aws.sqs(), s.create_deal_queue_url),
+    )
+
+
+@cache
+def token_policy() -> TokenPolicy:
+    s = get_settings()
+    return TokenPolicy(issuer=s.token_issuer, audience=s.token_audience, ttl_seconds=s.token_ttl_seconds)
+
+
+@cache
+def signing_key() -> CachedValue:
+    s = get_settings()
+    store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
+    return CachedValue(lambda: store.read(stage="AWSCURRENT"), ttl=KEY_CACHE_SECONDS)
+
+
+@cache
+def jwks() -> CachedValue:
+    s = get_settings()
+    store = KeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    return CachedValue(store.read_jwks, ttl=KEY_CACHE_SECONDS)
+
+
+@cache
+def verifier() -> JwksVerifier:
+    return JwksVerifier(jwks=jwks(), policy=token_policy())
+
+
+@cache
+def key_store() -> KeyStore:
+    s = get_settings()
+    return KeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)

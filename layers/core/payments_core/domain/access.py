@@ -1,0 +1,32 @@
+"""Who is calling, and which nodes they reach.
+
+Nodes form a tree. Each node stores `path`: the ids from the root down to itself. An integration
+reaches its own node and every descendant: node N is reachable when the integration's node id is
+on N's path. A payment copies its node's path when it is created (nodes never move).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from payments_core.errors import Forbidden
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    actor_type: str  # "integration"
+    actor_id: str
+    node_id: str
+
+
+def reaches(principal: Principal, node_path: Sequence[str]) -> bool:
+    return principal.node_id in node_path
+
+
+def ensure_reaches(principal: Principal, node_path: Sequence[str], what: str = "node") -> None:
+    if not reaches(principal, node_path):
+        raise Forbidden(
+            f"This integration's node does not have access to the {what}",
+            code="node_access_denied",
+        )

@@ -1,0 +1,140 @@
+"""Integrator authentication: client credentials -> JWT, and JWT -> principal (the authorizer)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jwt import PyJWK
+
+from payments_core.domain.access import Principal
+from payments_core.errors import ServiceUnavailable, Unauthorized
+from payments_core.models.auth import Jwks, TokenRequest, TokenResponse
+from payments_core.security import passwords, tokens
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.keys import KeyStore
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    issuer: str
+    audience: str
+    ttl_seconds: int
+
+
+class CachedValue:
+    """A value loaded on first use and reloaded after `ttl` seconds (per Lambda container)."""
+
+    def __init__(self, load: Callable[[], Any], ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._clock = clock
+        self._value: Any = None
+        self._at: float | None = None
+
+    def get(self, *, refresh: bool = False) -> Any:
+        now = self._clock()
+        if refresh or self._at is None or now - self._at >= self._ttl:
+            self._value = self._load()
+            self._at = now
+        return self._value
+
+    def age(self) -> float:
+        return float("inf") if self._at is None else self._clock() - self._at
+
+
+def issue_token(
+    catalog: CatalogStore, signing_key: CachedValue, policy: TokenPolicy, req: TokenRequest
+) -> TokenResponse:
+    integration = catalog.get("integration", req.client_id)
+    encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
+    valid = passwords.verify_secret(req.client_secret, encoded)
+    if integration is None or not valid or integration.get("status", "active") != "active":
+        raise Unauthorized("Invalid client credentials", code="invalid_client")
+    key = signing_key.get()
+    if not tokens.is_signing_key(key):
+        raise ServiceUnavailable("No signing key is configured yet", code="signing_key_unavailable")
+    claims = tokens.integrator_claims(
+        integration_id=integration["id"],
+        node_id=integration["node_id"],
+        issuer=policy.issuer,
+        audience=policy.audience,
+        ttl=policy.ttl_seconds,
+    )
+    return TokenResponse(access_token=tokens.sign(key, claims), expires_in=policy.ttl_seconds)
+
+
+@dataclass
+class JwksVerifier:
+    """Verifies integrator JWTs against the published JWKS, cached per container.
+
+    An unknown `kid` triggers one reload (at most every `min_refresh` seconds), so a key published
+    by a rotation is picked up at once, and a token with a made-up kid cannot make us hammer SSM.
+    """
+
+    jwks: CachedValue
+    policy: TokenPolicy
+    min_refresh: float = 30.0
+    _parsed: dict[str, PyJWK] = field(default_factory=dict)
+    _parsed_from: Any = None
+
+    def _keys(self, *, refresh: bool = False) -> dict[str, PyJWK]:
+        raw = self.jwks.get(refresh=refresh)
+        if raw is not self._parsed_from:
+            parsed: dict[str, PyJWK] = {}
+            for jwk in (raw or {}).get("keys", []):
+                if jwk.get("alg") == tokens.ALGORITHM and jwk.get("kid"):
+                    parsed[jwk["kid"]] = PyJWK.from_dict(jwk, algorithm=tokens.ALGORITHM)
+            self._parsed, self._parsed_from = parsed, raw
+        return self._parsed
+
+    def principal(self, token: str) -> Principal:
+        kid = tokens.unverified_kid(token)
+        keys = self._keys()
+        if kid not in keys and self.jwks.age() >= self.min_refresh:
+            keys = self._keys(refresh=True)
+        key = keys.get(kid)
+        if key is None:
+            raise tokens.InvalidToken("unknown kid")
+        claims = tokens.verify(token, key, issuer=self.policy.issuer, audience=self.policy.audience)
+        return Principal(actor_type="integration", actor_id=claims["sub"], node_id=claims["node_id"])
+
+
+def bearer_token(header: str | None) -> str:
+    if not header:
+        raise tokens.InvalidToken("no Authorization header")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise tokens.InvalidToken("not a bearer token")
+    return token.strip()
+
+
+def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
+    """An IAM policy for the whole API (the answer is cached per token across its routes)."""
+    arn_parts = method_arn.split(":")
+    api_gateway_arn = ":".join(arn_parts[:5])
+    rest_api_id, stage = arn_parts[5].split("/")[:2]
+    return {
+        "principalId": principal.actor_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": f"{api_gateway_arn}:{rest_api_id}/{stage}/*/*",
+                }
+            ],
+        },
+        "context": {
+            "actor_type": principal.actor_type,
+            "actor_id": principal.actor_id,
+            "node_id": principal.node_id,
+        },
+    }
+
+
+def public_jwks(jwks: CachedValue) -> Jwks:
+    return Jwks.model_validate(jwks.get() or {"keys": []})

@@ -1,0 +1,83 @@
+"""Signing key rotation without downtime, on Secrets Manager's four rotation steps.
+
+- createSecret: a new ES256 key becomes AWSPENDING.
+- setSecret:    its public key is published in the JWKS (beside AWSCURRENT's and AWSPREVIOUS's)
+                before anything is signed with it, so every verifier can already check it.
+- testSecret:   a token signed with it verifies against the published JWKS.
+- finishSecret: it becomes AWSCURRENT (the old one AWSPREVIOUS: its tokens keep working); the JWKS
+                is republished with CURRENT and PREVIOUS only, which retires the key before them.
+
+Each step is idempotent: Secrets Manager may call a step more than once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from payments_core.security import tokens
+from payments_core.store.keys import KeyStore
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def _valid(value: Any) -> dict[str, Any] | None:
+    return value if tokens.is_signing_key(value) else None
+
+
+def _publish(store: KeyStore, keys: list[dict[str, Any] | None]) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        if key is not None and key["kid"] not in seen:
+            seen[key["kid"]] = tokens.public_jwk(key)
+    store.write_jwks({"keys": list(seen.values())})
+
+
+def _current_version(store: KeyStore) -> str | None:
+    for version, stages in store.stages().items():
+        if "AWSCURRENT" in stages:
+            return version
+    return None
+
+
+def rotation_step(store: KeyStore, token: str, step: str) -> None:
+    if step == "createSecret":
+        if _valid(store.read(version_id=token, stage="AWSPENDING")) is None:
+            store.put_pending(token, tokens.generate_signing_key())
+    elif step == "setSecret":
+        _publish(
+            store,
+            [
+                _valid(store.read(version_id=token, stage="AWSPENDING")),
+                _valid(store.read(stage="AWSCURRENT")),
+                _valid(store.read(stage="AWSPREVIOUS")),
+            ],
+        )
+    elif step == "testSecret":
+        pending = _valid(store.read(version_id=token, stage="AWSPENDING"))
+        if pending is None:
+            raise RuntimeError("the pending version holds no signing key")
+        published = {k["kid"] for k in store.read_jwks().get("keys", [])}
+        if pending["kid"] not in published:
+            raise RuntimeError("the pending key is not published yet")
+    elif step == "finishSecret":
+        current = _current_version(store)
+        if current != token:
+            store.promote(token, current)
+        _publish(store, [_valid(store.read(stage="AWSCURRENT")), _valid(store.read(stage="AWSPREVIOUS"))])
+    else:
+        raise ValueError(f"unknown rotation step {step!r}")
+
+
+def rotate_now(store: KeyStore) -> str:
+    """Run a whole rotation at once (operator CLI, local stack); returns the new version id."""
+    token = str(uuid.uuid4())
+    for step in STEPS:
+        rotation_step(store, token, step)
+    return token
+
+
+def ensure_signing_key(store: KeyStore) -> None:
+    """Rotate once if there is no current signing key (a fresh local stack)."""
+    if _valid(store.read(stage="AWSCURRENT")) is None:
+        rotate_now(store)

@@ -1,0 +1,246 @@
+"""Create, read and list payments."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from payments_core import money
+from payments_core.domain.access import Principal, ensure_reaches
+from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
+from payments_core.models.common import utcnow
+from payments_core.models.payments import (
+    CreatePaymentRequest,
+    PaymentList,
+    PaymentMethod,
+    PaymentResponse,
+    PaymentStatus,
+)
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.payments import ExternalIdTaken, PaymentStore, listing_for
+from payments_core.store.queues import DealQueue
+
+MAX_PER_PAGE = 100
+
+# The catalog entries a create request may name: request field -> catalog kind.
+_REFERENCES = (
+    ("node_id", "node"),
+    ("network_id", "network"),
+    ("currency_id", "currency"),
+    ("chain_id", "chain"),
+    ("wallet_id", "wallet"),
+    ("member_id", "member"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDeps:
+    catalog: CatalogStore
+    payments: PaymentStore
+    create_queue: DealQueue
+
+
+def new_access_token(payment_id: str) -> str:
+    """The widget's bearer token: bound to one payment, opaque, unguessable (like Stripe's client secret).
+
+    It is checked against the stored payment (and its `expires_at`) by the widget authorizer; the
+    integrator authorizer only takes JWTs, so it is useless on the integrator API.
+    """
+    return f"pwt_{uuid.UUID(payment_id).hex}_{secrets.token_urlsafe(32)}"
+
+
+def deal_ref(payment_id: str) -> str:
+    """The on-chain reference of a payment's deal: its UUID as a bytes32 (0x + 64 hex digits)."""
+    return "0x" + uuid.UUID(payment_id).hex.rjust(64, "0")
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _load_references(catalog: CatalogStore, req: CreatePaymentRequest) -> dict[str, dict[str, Any]]:
+    wanted = [(kind, str(getattr(req, field))) for field, kind in _REFERENCES if getattr(req, field) is not None]
+    found = catalog.get_many(wanted)
+    refs: dict[str, dict[str, Any]] = {}
+    for field, kind in _REFERENCES:
+        value = getattr(req, field)
+        if value is None:
+            continue
+        entry = found.get((kind, str(value)))
+        if entry is None:
+            raise NotFound(
+                f"{kind.capitalize()} {value} not found",
+                code=f"{kind}_not_found",
+                details=[field_error(f"body.{field}", "not_found", f"no {kind} with this id")],
+            )
+        refs[kind] = entry
+    return refs
+
+
+def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Cross-entity rules; returns the on-chain facts a web3 payment needs."""
+    problems: list[dict[str, Any]] = []
+    network, currency = refs["network"], refs["currency"]
+    decimals = int(currency["decimals"])
+    for field in ("price", "paid_price"):
+        if not money.check_scale(getattr(req, field), decimals):
+            problems.append(
+                field_error(f"body.{field}", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals")
+            )
+    for i, item in enumerate(req.items or []):
+        if not money.check_scale(item.price, decimals):
+            problems.append(
+                field_error(f"body.items.{i}.price", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals")
+            )
+    if req.chain_id is not None and network.get("chain_id") != str(req.chain_id):
+        problems.append(field_error("body.chain_id", "network_not_on_chain", "the network is not on this chain"))
+    wallet = refs.get("wallet")
+    if wallet is not None and wallet.get("network_id") not in (None, str(req.network_id)):
+        problems.append(field_error("body.wallet_id", "wallet_not_on_network", "the wallet is on another network"))
+    token_address = (currency.get("tokens") or {}).get(str(req.network_id))
+    if req.payment_method is PaymentMethod.WEB3 and not token_address:
+        problems.append(
+            field_error("body.currency_id", "currency_not_on_network", "the currency has no token on this network")
+        )
+    if problems:
+        raise ValidationFailed("The payment is not consistent with the catalog", details=problems)
+    return {"decimals": decimals, "token_address": token_address, "symbol": currency["symbol"]}
+
+
+def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRequest) -> PaymentResponse:
+    refs = _load_references(deps.catalog, req)
+    node = refs["node"]
+    ensure_reaches(principal, node["path"])
+    chain_facts = _check_consistency(req, refs)
+
+    now = utcnow()
+    payment_id = str(uuid.uuid4())
+    record: dict[str, Any] = req.model_dump(mode="python", exclude_none=True)
+    for key, value in list(record.items()):
+        if isinstance(value, uuid.UUID):
+            record[key] = str(value)
+    record.update(
+        id=payment_id,
+        expires_at=_iso(req.expires_at),
+        client_ip=str(req.client_ip) if req.client_ip else None,
+        payment_method=req.payment_method.value,
+        payment_group=req.payment_group.value,
+        status=PaymentStatus.PENDING.value,
+        access_token=new_access_token(payment_id),
+        node_path=list(node["path"]),
+        currency_symbol=chain_facts["symbol"],
+        currency_decimals=chain_facts["decimals"],
+        created_at=_iso(now),
+        updated_at=_iso(now),
+        version=1,
+        actor_type=principal.actor_type,
+        actor_id=principal.actor_id,
+    )
+    if req.payment_method is PaymentMethod.WEB3:
+        record.update(
+            token_address=chain_facts["token_address"],
+            amount_units=money.to_minor_units(req.paid_price, chain_facts["decimals"]),
+            deal_ref=deal_ref(payment_id),
+        )
+    try:
+        deps.payments.insert(record)
+    except ExternalIdTaken as taken:
+        raise Conflict(
+            f"A payment with external_id {req.external_id!r} already exists for this node",
+            code="payment_already_exists",
+            details=[field_error("body.external_id", "duplicate", "already used by another payment of this node")],
+            extra={"payment_id": taken.payment_id},
+        ) from None
+
+    if req.payment_method is PaymentMethod.WEB3:
+        send_create_deal(deps.create_queue, record)
+    return to_response(record)
+
+
+def create_deal_message(record: dict[str, Any]) -> dict[str, Any]:
+    """What the create-deal consumer needs to sign `createDeal` with no further lookups but the payment."""
+    return {
+        "type": "create_deal",
+        "payment_id": record["id"],
+        "node_id": record["node_id"],
+        "network_id": record["network_id"],
+        "wallet_id": record.get("wallet_id"),
+        "currency_id": record["currency_id"],
+        "token_address": record["token_address"],
+        "decimals": int(record["currency_decimals"]),
+        "amount_units": str(record["amount_units"]),
+        "payee": record["payment_address"],
+        "expires_at": record["expires_at"],
+        "ref": record["deal_ref"],
+        "retry_count": int(record.get("retry_count", 0)),
+    }
+
+
+def signing_group(record: dict[str, Any]) -> str:
+    """FIFO message group: one per signing wallet, so that a wallet's nonces never race."""
+    wallet = record.get("wallet_id")
+    return f"wallet:{wallet}" if wallet else f"network:{record['network_id']}"
+
+
+def send_create_deal(queue: DealQueue, record: dict[str, Any]) -> str:
+    return queue.send(
+        create_deal_message(record),
+        group=signing_group(record),
+        dedup_id=f"{record['id']}:{int(record.get('retry_count', 0))}",
+    )
+
+
+def to_response(record: dict[str, Any]) -> PaymentResponse:
+    fields = PaymentResponse.model_fields
+    data = {k: v for k, v in record.items() if k in fields}
+    if "deal_id" in data and data["deal_id"] is not None:
+        data["deal_id"] = int(data["deal_id"])
+    data["retry_count"] = int(data.get("retry_count", 0))
+    return PaymentResponse.model_validate(data)
+
+
+def get_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:
+    record = _get_record(deps, payment_id)
+    ensure_reaches(principal, record["node_path"], what="payment's node")
+    return to_response(record)
+
+
+def _get_record(deps: PaymentDeps, payment_id: str) -> dict[str, Any]:
+    try:
+        canonical = str(uuid.UUID(payment_id))
+    except ValueError:
+        canonical = None
+    record = deps.payments.get(canonical) if canonical else None
+    if record is None:
+        raise NotFound(f"Payment {payment_id} not found", code="payment_not_found")
+    return record
+
+
+def list_payments(
+    deps: PaymentDeps,
+    principal: Principal,
+    *,
+    node_id: str,
+    wallet_id: str | None,
+    network_id: str | None,
+    page: int,
+    per_page: int,
+) -> PaymentList:
+    node = deps.catalog.get("node", node_id)
+    if node is None:
+        raise NotFound(
+            f"Node {node_id} not found",
+            code="node_not_found",
+            details=[field_error("query.node_id", "not_found", "no node with this id")],
+        )
+    ensure_reaches(principal, node["path"])
+    listing = listing_for(node_id, wallet_id, network_id)
+    total = deps.payments.count(listing)
+    offset = (page - 1) * per_page
+    records = deps.payments.page(listing, offset, per_page) if offset < total else []
+    return PaymentList(
+        items=[to_response(r) for r in records], page=page, per_page=per_page, total=total
+    )

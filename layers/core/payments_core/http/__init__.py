@@ -1,0 +1,1 @@
+"""API Gateway wiring shared by every API function: resolver, error shape, JSON codec, principal."""

@@ -1,0 +1,125 @@
+"""The resolver every API function uses, with the platform's error shape and exact JSON.
+
+A handler module does only this:
+
+    app = make_resolver()
+
+    @app.get("/api/v1/payments/<id>", responses=responses(200, PaymentResponse, 403, 404))
+    def get_payment(id: str) -> Response:
+        return json_response(200, payments.get_payment(deps(), principal(app), id))
+
+    handler = lambda_handler(app)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
+
+from payments_core.domain.access import Principal
+from payments_core.errors import DomainError, Unauthorized
+from payments_core.http import json_codec
+from payments_core.models.common import ErrorResponse
+from payments_core.observability import logger
+
+JSON = "application/json"
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, malformed, expired or wrongly signed token",
+    403: "The integration's node does not reach the node concerned",
+    404: "Not found",
+    409: "Conflict",
+    422: "Validation error: `details` names each bad field",
+    503: "Temporarily unavailable",
+}
+
+
+def responses(success: int, model: type[BaseModel], *errors: int, description: str = "OK") -> dict[int, Any]:
+    """OpenAPI responses of a route: its success model and its documented errors (one shape)."""
+    out: dict[int, Any] = {success: {"description": description, "content": {JSON: {"model": model}}}}
+    for code in errors:
+        out[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": {JSON: {"model": ErrorResponse}}}
+    return out
+
+
+def json_response(status: int, body: BaseModel | dict[str, Any], *, exclude_none: bool = False) -> Response[Any]:
+    data = body.model_dump(mode="python", exclude_none=exclude_none) if isinstance(body, BaseModel) else body
+    return Response(status_code=status, content_type=JSON, body=json_codec.dumps(data))
+
+
+def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response[Any]:
+    return json_response(status, {"error": {"code": code, "message": message, "details": details or []}})
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    details = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        # pydantic puts the model-level validator's errors at the body root; keep it readable.
+        details.append(
+            {
+                "field": _location(loc) or "body",
+                "code": str(err.get("type", "invalid")),
+                "message": str(err.get("msg", "invalid value")).removeprefix("Value error, "),
+            }
+        )
+    return details
+
+
+def make_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        serializer=json_codec.dumps,
+        json_body_deserializer=json_codec.loads,
+    )
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response[Any]:
+        logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
+        return json_response(exc.status_code, exc.body())
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        details = _validation_details(exc.errors())
+        logger.info("request invalid", extra={"fields": [d["field"] for d in details]})
+        return _error(422, "validation_error", "The request is not valid", details)
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response[Any]:
+        return _error(404, "route_not_found", "No such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[Any]:
+        logger.exception("unhandled error")
+        return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Internal error")
+
+    return app
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller, as the integrator authorizer put it in the request context."""
+    ctx = app.current_event.request_context.authorizer.raw_event or {}
+    actor_id, node_id = ctx.get("actor_id"), ctx.get("node_id")
+    if not actor_id or not node_id:
+        raise Unauthorized("Missing or invalid bearer token")
+    return Principal(actor_type=str(ctx.get("actor_type") or "integration"), actor_id=actor_id, node_id=node_id)
+
+
+def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,36 @@
+"""Integrator authentication models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from payments_core.models.common import ApiModel
+
+
+class TokenRequest(ApiModel):
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds until the token expires")
+
+
+class Jwk(BaseModel):
+    kty: str
+    crv: str | None = None
+    x: str | None = None
+    y: str | None = None
+    n: str | None = None
+    e: str | None = None
+    kid: str
+    use: str = "sig"
+    alg: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]

@@ -1,0 +1,156 @@
+"""Payments API models (`000_ac629dd7727d038e.txt`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from ipaddress import IPv4Address
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+
+from payments_core.models.common import ApiModel, Money, PositiveMoney, Timestamp, utcnow
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class PaymentMethod(StrEnum):
+    WEB3 = "web3"
+    CREDIT_CARD = "credit_card"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class PaymentGroup(StrEnum):
+    PRODUCT = "product"
+    LISTING_OR_SUBSCRIPTION = "listing_or_subscription"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    HOLD = "hold"
+    PAID = "paid"
+    FAILED = "failed"
+    FAILED_CAPTURED = "failed-captured"
+    FAILED_TRANSFERS = "failed-transfers"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # Only RFC 3339 text with a date, a time and an offset; no epoch numbers, no naive times.
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string")
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2030-01-31T23:59:59Z")
+    return value
+
+
+def _in_future(value: datetime) -> datetime:
+    if value <= utcnow():
+        raise ValueError("must be in the future")
+    return value
+
+
+ExpiresAt = Annotated[
+    Timestamp,
+    BeforeValidator(_rfc3339_text),
+    AfterValidator(_in_future),
+]
+
+
+class Member(ApiModel):
+    """Inline member (payer) data, as the Turkish card providers take it."""
+
+    external_id: ShortText | None = None
+    name: ShortText | None = None
+    surname: ShortText | None = None
+    email: Email | None = None
+    phone_number: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    identity_number: ShortText | None = None
+    address: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    city: ShortText | None = None
+    country: ShortText | None = None
+
+
+class PaymentItem(ApiModel):
+    name: ShortText
+    price: PositiveMoney
+    external_id: ShortText
+
+
+class CreatePaymentRequest(ApiModel):
+    external_id: ShortText = Field(description="Unique per node")
+    node_id: UUID
+    chain_id: UUID | None = None
+    network_id: UUID
+    wallet_id: UUID | None = None
+    member_id: UUID | None = None
+    member: Member | None = None
+    currency_id: UUID
+    price: PositiveMoney = Field(description="Basket total; equals the sum of the items' prices when items are given")
+    paid_price: PositiveMoney = Field(description="What the payer is charged")
+    payment_method: PaymentMethod
+    payment_group: PaymentGroup
+    payment_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=255)]
+    items: Annotated[list[PaymentItem], Field(min_length=1, max_length=500)] | None = None
+    metadata: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    expires_at: ExpiresAt = Field(description="RFC 3339 date-time in the future")
+    retry: bool = False
+    retry_count: Annotated[int, Field(ge=0, le=1000)] = 0
+    client_ip: IPv4Address | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CreatePaymentRequest:
+        if self.member_id is not None and self.member is not None:
+            raise ValueError("give either member_id or member, not both")
+        if self.items:
+            total = sum((item.price for item in self.items), start=Decimal(0))
+            if total != self.price:
+                raise ValueError(f"the items' prices add up to {total}, not to price {self.price}")
+            ids = [item.external_id for item in self.items]
+            if len(set(ids)) != len(ids):
+                raise ValueError("each item's external_id must be unique within the payment")
+        return self
+
+
+class PaymentResponse(BaseModel):
+    id: UUID
+    external_id: str
+    node_id: UUID
+    chain_id: UUID | None = None
+    network_id: UUID
+    wallet_id: UUID | None = None
+    member_id: UUID | None = None
+    member: Member | None = None
+    currency_id: UUID
+    price: Money
+    paid_price: Money
+    payment_method: PaymentMethod
+    payment_group: PaymentGroup
+    payment_address: str
+    items: list[PaymentItem] | None = None
+    metadata: str | None = None
+    expires_at: Timestamp
+    retry: bool
+    retry_count: int
+    client_ip: IPv4Address | None = None
+    status: PaymentStatus
+    access_token: str = Field(description="Bearer token for the payment widget: bound to this payment only")
+    transaction_hash: str | None = None
+    deal_id: int | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PaymentList(BaseModel):
+    items: list[PaymentResponse]
+    page: int
+    per_page: int
+    total: int = Field(description="Exact number of payments matching the filters")

@@ -1,0 +1,1 @@
+"""Cryptography: client-secret hashing and integrator JWTs (pyjwt). No I/O here."""

@@ -1,0 +1,51 @@
+"""Runtime settings, read from the environment once, on first use.
+
+The environment is the one `template.yaml` gives every function (Globals.Function.Environment);
+the local stack and the tests set the same variables from the same template.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    payments_table: str
+    payment_keys_table: str
+    catalog_table: str
+    create_deal_queue_url: str
+    cancel_deal_queue_url: str
+    signing_keys_secret_id: str
+    jwks_parameter_name: str
+    token_issuer: str
+    token_audience: str
+    token_ttl_seconds: int
+    region: str
+    endpoint_url: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        return cls(
+            payments_table=e.get("PAYMENTS_TABLE", ""),
+            payment_keys_table=e.get("PAYMENT_KEYS_TABLE", ""),
+            catalog_table=e.get("CATALOG_TABLE", ""),
+            create_deal_queue_url=e.get("CREATE_DEAL_QUEUE_URL", ""),
+            cancel_deal_queue_url=e.get("CANCEL_DEAL_QUEUE_URL", ""),
+            signing_keys_secret_id=e.get("SIGNING_KEYS_SECRET_ID", ""),
+            jwks_parameter_name=e.get("JWKS_PARAMETER_NAME", ""),
+            token_issuer=e.get("TOKEN_ISSUER", "https://auth.rudiqpay.example"),
+            token_audience=e.get("TOKEN_AUDIENCE", "rudiqpay-integrator-api"),
+            token_ttl_seconds=int(e.get("TOKEN_TTL_SECONDS", "3600")),
+            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            # Only set locally (moto server); on AWS the SDK finds its endpoints itself.
+            endpoint_url=e.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,183 @@
+"""The payments table, its uniqueness guards and its counters.
+
+Layout (see template.yaml):
+- PaymentsTable: one item per payment, keyed by `id`; GSIs list a node's payments newest first,
+  optionally narrowed to one wallet, one network or both (`by_node`, `by_node_wallet`, ...).
+- PaymentKeysTable: `ext#<node_id>#<external_id>` guards (one per payment, written in the same
+  transaction as the payment, so DynamoDB itself enforces the unique (node_id, external_id)), and
+  `count#...` counters, incremented in that same transaction, so `total` is exact and costs one read.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from payments_core.store.codec import from_item, s, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_MAX_TRANSACTION_ATTEMPTS = 8
+
+
+class ExternalIdTaken(Exception):
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(payment_id)
+        self.payment_id = payment_id
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Which index and partition a filtered listing reads, and the counter that holds its size."""
+
+    index: str
+    key_attribute: str
+    key_value: str
+    counter: str
+
+
+def guard_key(node_id: str, external_id: str) -> str:
+    return f"ext#{node_id}#{external_id}"
+
+
+def listing_for(node_id: str, wallet_id: str | None = None, network_id: str | None = None) -> Listing:
+    if wallet_id and network_id:
+        value = f"{node_id}#{wallet_id}#{network_id}"
+        return Listing("by_node_wallet_network", "node_wallet_network", value, f"count#wn#{value}")
+    if wallet_id:
+        value = f"{node_id}#{wallet_id}"
+        return Listing("by_node_wallet", "node_wallet", value, f"count#w#{value}")
+    if network_id:
+        value = f"{node_id}#{network_id}"
+        return Listing("by_node_network", "node_network", value, f"count#n#{value}")
+    return Listing("by_node", "node_id", node_id, f"count#{node_id}")
+
+
+def listings_of(item: dict[str, Any]) -> list[Listing]:
+    """Every listing a payment appears in (its counters are incremented when it is created)."""
+    node, wallet, network = item["node_id"], item.get("wallet_id"), item["network_id"]
+    found = [listing_for(node), listing_for(node, network_id=network)]
+    if wallet:
+        found += [listing_for(node, wallet_id=wallet), listing_for(node, wallet, network)]
+    return found
+
+
+def index_attributes(item: dict[str, Any]) -> dict[str, str]:
+    """The GSI key attributes of a payment item."""
+    attrs = {"created_sk": f"{item['created_at']}#{item['id']}"}
+    for listing in listings_of(item):
+        attrs[listing.key_attribute] = listing.key_value
+    return attrs
+
+
+class PaymentStore:
+    def __init__(self, client: DynamoDBClient, payments_table: str, keys_table: str) -> None:
+        self._db = client
+        self._payments = payments_table
+        self._keys = keys_table
+
+    def insert(self, item: dict[str, Any]) -> None:
+        """Write a new payment, its (node_id, external_id) guard and its counters, all or nothing.
+
+        Raises ExternalIdTaken (with the existing payment's id) when the guard already exists.
+        """
+        item = {**item, **index_attributes(item)}
+        actions: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._keys,
+                    "Item": to_item({"pk": guard_key(item["node_id"], item["external_id"]), "payment_id": item["id"]}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._payments,
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            },
+        ]
+        for listing in listings_of(item):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._keys,
+                        "Key": {"pk": s(listing.counter)},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            )
+        for attempt in range(_MAX_TRANSACTION_ATTEMPTS):
+            try:
+                self._db.transact_write_items(TransactItems=actions)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                guard = reasons[0] if reasons else {}
+                if guard.get("Code") == "ConditionalCheckFailed":
+                    old = from_item(guard.get("Item", {}))
+                    raise ExternalIdTaken(str(old.get("payment_id", ""))) from None
+                conflicting = any(r.get("Code") == "TransactionConflict" for r in reasons)
+                if not conflicting or attempt == _MAX_TRANSACTION_ATTEMPTS - 1:
+                    raise
+                # Another transaction holds one of our items (e.g. a counter): back off with jitter.
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+
+    def get(self, payment_id: str) -> dict[str, Any] | None:
+        resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)})
+        item = resp.get("Item")
+        return from_item(item) if item else None
+
+    def count(self, listing: Listing) -> int:
+        resp = self._db.get_item(
+            TableName=self._keys, Key={"pk": s(listing.counter)}, ProjectionExpression="n"
+        )
+        item = resp.get("Item")
+        return int(item["n"]["N"]) if item else 0
+
+    def page(self, listing: Listing, offset: int, limit: int) -> list[dict[str, Any]]:
+        """`limit` payments of a listing, newest first, after skipping `offset` of them.
+
+        The skip reads keys only (Select=COUNT returns no items, just where it stopped), so a call
+        costs what its page position costs, never what the node's total is.
+        """
+        base: dict[str, Any] = {
+            "TableName": self._payments,
+            "IndexName": listing.index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": listing.key_attribute},
+            "ExpressionAttributeValues": {":v": s(listing.key_value)},
+            "ScanIndexForward": False,
+        }
+        start: dict[str, Any] | None = None
+        remaining = offset
+        while remaining > 0:
+            kwargs = {**base, "Select": "COUNT", "Limit": remaining}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self._db.query(**kwargs)
+            remaining -= resp["Count"]
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return []
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            kwargs = {**base, "Limit": limit - len(items)}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self._db.query(**kwargs)
+            items.extend(from_item(i) for i in resp["Items"])
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                break
+        return items

@@ -1,0 +1,134 @@
+"""Load function handlers from their CodeUri the way the Lambda runtime would, and build the
+events API Gateway sends them."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from devstack import template as tpl
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: int = 10
+    memory_limit_in_mb: int = 1024
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_module(function: str) -> ModuleType:
+    """Import a function's handler module under a name of its own (every function has an app.py)."""
+    fn = tpl.functions()[function]
+    module_file, _ = fn.handler.rsplit(".", 1)
+    name = f"fn_{function}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = tpl.ROOT / fn.code_uri / f"{module_file}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def handler_of(function: str) -> Handler:
+    fn = tpl.functions()[function]
+    attr: Handler = getattr(load_module(function), fn.handler.rsplit(".", 1)[1])
+    return attr
+
+
+def invoke(function: str, event: dict[str, Any]) -> Any:
+    fn = tpl.functions()[function]
+    return handler_of(function)(event, LambdaContext(function_name=function, timeout_seconds=fn.timeout))
+
+
+def path_regex(resource: str) -> re.Pattern[str]:
+    """/api/v1/payments/{id} -> a regex with a named group per path parameter."""
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+    return re.compile(f"^{pattern}$")
+
+
+def proxy_event(
+    *,
+    method: str,
+    resource: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
+    body: bytes | str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = None,
+    stage: str = "dev",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """The REST API (v1) Lambda proxy event, as API Gateway builds it."""
+    headers = dict(headers or {})
+    multi_query = {k: list(v) for k, v in (query or {}).items()}
+    text: str | None
+    encoded = False
+    if body is None or body == b"" or body == "":
+        text = None
+    elif isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+    else:
+        text = body
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "protocol": "HTTP/1.1",
+            "accountId": "123456789012",
+            "apiId": "local",
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", headers.get("user-agent"))},
+            "authorizer": authorizer,
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def method_arn(method: str, path: str, stage: str = "dev") -> str:
+    return f"arn:aws:execute-api:us-east-1:123456789012:local/{stage}/{method}{path}"

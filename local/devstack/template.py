@@ -1,0 +1,133 @@
+"""template.yaml, read once: the one source of truth for tables, queues, routes, authorizers,
+event sources and environment, for the tests and the local stack alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cfn_tools import load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+@cache
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    return dict(load_yaml(path.read_text()))
+
+
+def resources(kind: str, template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    t = template or load()
+    return {name: r for name, r in t["Resources"].items() if r["Type"] == kind}
+
+
+@dataclass
+class Route:
+    function: str
+    method: str
+    path: str  # API Gateway form: /api/v1/payments/{id}
+    authorizer: str | None
+
+
+@dataclass
+class EventSource:
+    function: str
+    kind: str  # "SQS" | "DynamoDB"
+    source: str  # logical id of the queue or table
+    batch_size: int
+    report_batch_item_failures: bool
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Function:
+    name: str
+    code_uri: str
+    handler: str
+    environment: dict[str, Any]
+    timeout: int
+
+
+def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
+    t = template or load()
+    glob = t.get("Globals", {}).get("Function", {})
+    genv = glob.get("Environment", {}).get("Variables", {})
+    out = {}
+    for name, r in resources("AWS::Serverless::Function", t).items():
+        p = r["Properties"]
+        env = {**genv, **p.get("Environment", {}).get("Variables", {})}
+        out[name] = Function(
+            name=name,
+            code_uri=p["CodeUri"],
+            handler=p["Handler"],
+            environment=env,
+            timeout=int(p.get("Timeout", glob.get("Timeout", 3))),
+        )
+    return out
+
+
+def _api_auth(t: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    for _, api in resources("AWS::Serverless::Api", t).items():
+        auth = api["Properties"].get("Auth", {})
+        return auth.get("DefaultAuthorizer"), auth.get("Authorizers", {})
+    return None, {}
+
+
+def authorizers(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    return _api_auth(template or load())[1]
+
+
+def routes(template: dict[str, Any] | None = None) -> list[Route]:
+    t = template or load()
+    default, _ = _api_auth(t)
+    out = []
+    for name, r in resources("AWS::Serverless::Function", t).items():
+        for ev in r["Properties"].get("Events", {}).values():
+            if ev["Type"] != "Api":
+                continue
+            p = ev["Properties"]
+            auth = p.get("Auth", {}).get("Authorizer", default)
+            out.append(Route(name, p["Method"].upper(), p["Path"], None if auth == "NONE" else auth))
+    return out
+
+
+def event_sources(template: dict[str, Any] | None = None) -> list[EventSource]:
+    t = template or load()
+    out = []
+    for name, r in resources("AWS::Serverless::Function", t).items():
+        for ev in r["Properties"].get("Events", {}).values():
+            if ev["Type"] not in ("SQS", "DynamoDB"):
+                continue
+            p = ev["Properties"]
+            ref = p.get("Queue") if ev["Type"] == "SQS" else p.get("Stream")
+            source = _logical_of(ref)
+            out.append(
+                EventSource(
+                    function=name,
+                    kind=ev["Type"],
+                    source=source,
+                    batch_size=int(p.get("BatchSize", 10 if ev["Type"] == "SQS" else 100)),
+                    report_batch_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                    properties=dict(p),
+                )
+            )
+    return out
+
+
+def _logical_of(ref: Any) -> str:
+    """The logical id behind !GetAtt X.Arn / !GetAtt X.StreamArn / !Ref X."""
+    if isinstance(ref, dict):
+        if "Fn::GetAtt" in ref:
+            att = ref["Fn::GetAtt"]
+            return att[0] if isinstance(att, list) else str(att).split(".")[0]
+        if "Ref" in ref:
+            return str(ref["Ref"])
+    raise ValueError(f"cannot resolve event source {ref!r}")
+
+
+def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, Any]:
+    t = template or load()
+    return {k: v.get("Default") for k, v in t.get("Parameters", {}).items()}
