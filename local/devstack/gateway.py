@@ -1,0 +1,158 @@
+"""API Gateway (REST) in-process: routes and authorizers from template.yaml.
+
+For each request: match the route; if it has an authorizer, check the identity source against the
+authorizer's ValidationExpression, run the authorizer (its answer cached per token for
+ReauthorizeEvery seconds, as API Gateway does) and answer the template's UNAUTHORIZED gateway
+response when it refuses; then invoke the function with the proxy event, the authorizer's context
+under requestContext.authorizer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack import lambdas
+from devstack import template as tpl
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _CompiledRoute:
+    route: tpl.Route
+    regex: re.Pattern[str]
+    literal_segments: int
+
+
+@dataclass
+class Gateway:
+    stage: str = "dev"
+    _routes: list[_CompiledRoute] = field(default_factory=list)
+    _auth_cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        for r in tpl.routes():
+            literal = sum(1 for seg in r.path.split("/") if seg and not seg.startswith("{"))
+            self._routes.append(_CompiledRoute(r, lambdas.path_regex(r.path), literal))
+        # Most specific first, as API Gateway matches literal paths before parameters.
+        self._routes.sort(key=lambda c: -c.literal_segments)
+        self._authorizers = tpl.authorizers()
+        t = tpl.load()
+        api = next(iter(tpl.resources("AWS::Serverless::Api", t).values()))
+        self._gateway_responses = api["Properties"].get("GatewayResponses", {})
+
+    def _gateway_response(self, kind: str, status: int) -> GatewayResponse:
+        spec = self._gateway_responses.get(kind, {})
+        body = spec.get("ResponseTemplates", {}).get("application/json", '{"message": "Unauthorized"}')
+        return GatewayResponse(
+            int(spec.get("StatusCode", status)), {"Content-Type": "application/json"}, body.encode()
+        )
+
+    def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | None | str:
+        """The route and its path parameters; "method" when the path exists with other methods."""
+        path_matched = False
+        for c in self._routes:
+            m = c.regex.match(path)
+            if m:
+                path_matched = True
+                if c.route.method == method:
+                    return c.route, m.groupdict()
+        return "method" if path_matched else None
+
+    def _authorize(self, name: str, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        spec = self._authorizers[name]
+        identity = spec.get("Identity", {})
+        header_name = identity.get("Header", "Authorization").lower()
+        token = next((v for k, v in headers.items() if k.lower() == header_name), None)
+        if not token:
+            return None
+        expression = identity.get("ValidationExpression")
+        if expression and not re.fullmatch(expression, token):
+            return None
+        ttl = int(identity.get("ReauthorizeEvery", 300))
+        key = (name, token)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._auth_cache.get(key)
+        if cached and now - cached[0] < ttl:
+            return cached[1]
+        function = spec["FunctionArn"]["Fn::GetAtt"][0]
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": lambdas.method_arn(method, path, self.stage),
+        }
+        try:
+            answer = lambdas.invoke(function, event)
+        except Exception:  # the authorizer's "Unauthorized"
+            result = None
+        else:
+            allowed = any(
+                s.get("Effect") == "Allow" for s in answer.get("policyDocument", {}).get("Statement", [])
+            )
+            result = {**answer.get("context", {}), "principalId": answer.get("principalId")} if allowed else None
+        with self._lock:
+            self._auth_cache[key] = (now, result)
+        return result
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, list[str]] | None = None,
+        body: bytes | str | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> GatewayResponse:
+        headers = dict(headers or {})
+        matched = self.match(method, path)
+        if matched is None or matched == "method":
+            # API Gateway answers an unknown route with 403 MissingAuthenticationToken.
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", 403)
+        assert not isinstance(matched, str)
+        route, params = matched
+        authorizer_context = None
+        if route.authorizer:
+            authorizer_context = self._authorize(route.authorizer, method, path, headers)
+            if authorizer_context is None:
+                return self._gateway_response("UNAUTHORIZED", 401)
+        event = lambdas.proxy_event(
+            method=method,
+            resource=route.path,
+            path=path,
+            headers=headers,
+            query=query,
+            body=body,
+            path_parameters=params,
+            authorizer=authorizer_context,
+            stage=self.stage,
+            source_ip=source_ip,
+        )
+        try:
+            result = lambdas.invoke(route.function, event)
+        except Exception:
+            return self._gateway_response("DEFAULT_5XX", 502)
+        out_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[k] = ", ".join(str(v) for v in values)
+        raw = result.get("body") or ""
+        data = raw.encode() if isinstance(raw, str) else raw
+        if result.get("isBase64Encoded"):
+            data = base64.b64decode(data)
+        return GatewayResponse(int(result.get("statusCode", 200)), out_headers, data)

@@ -1,0 +1,52 @@
+"""The demo catalog of the local stack (and of the tests): a node tree, a network, USDT, a wallet,
+one integration per node.
+
+    root ── child        other (unrelated)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from payments_core.domain import catalog as admin
+from payments_core.store.catalog import CatalogStore
+
+DEMO_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+DEMO_DIAMOND_ADDRESS = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+def seed_demo(catalog: CatalogStore, *, api_url: str, rpc_url: str = "http://127.0.0.1:8545") -> dict[str, Any]:
+    root = admin.create_node(catalog, "Demo root")
+    child = admin.create_node(catalog, "Demo child", root["id"])
+    other = admin.create_node(catalog, "Demo other")
+    chain = admin.create_chain(catalog, "Ethereum")
+    network = admin.create_network(
+        catalog,
+        chain_id=chain["id"],
+        name="anvil",
+        evm_chain_id=31337,
+        rpc_url=rpc_url,
+        diamond_address=DEMO_DIAMOND_ADDRESS,
+        required_confirmations=2,
+    )
+    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network["id"]: DEMO_TOKEN_ADDRESS})
+    wallet = admin.create_wallet(
+        catalog,
+        node_id=root["id"],
+        network_id=network["id"],
+        address="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        name="Demo platform wallet",
+    )
+    integrations = {}
+    for name, node in (("root", root), ("child", child), ("other", other)):
+        integration, secret = admin.create_integration(catalog, node_id=node["id"], name=f"Demo {name}")
+        integrations[name] = {"client_id": integration["id"], "client_secret": secret}
+    return {
+        "api_url": api_url,
+        "nodes": {"root": root["id"], "child": child["id"], "other": other["id"]},
+        "integrations": integrations,
+        "network_id": network["id"],
+        "chain_id": chain["id"],
+        "currency_id": currency["id"],
+        "wallet_id": wallet["id"],
+    }

@@ -1,0 +1,17 @@
+"""Settings shared by every test: fake AWS credentials, one region, no real AWS."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
+    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    # botocore's account-id endpoints escape moto's mock for some services (DynamoDB Streams).
+    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+    POWERTOOLS_DEV="false",
+)
