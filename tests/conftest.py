@@ -15,3 +15,7 @@ os.environ.update(
     POWERTOOLS_LOG_LEVEL="WARNING",
     POWERTOOLS_DEV="false",
 )
+
+from devstack import moto_patches  # noqa: E402
+
+moto_patches.apply()

@@ -7,6 +7,7 @@ import base64
 import importlib.util
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from devstack import template as tpl
 
 Handler = Callable[[dict[str, Any], Any], Any]
+_IMPORT_LOCK = threading.RLock()
 
 
 @dataclass
@@ -45,15 +47,16 @@ def load_module(function: str) -> ModuleType:
     fn = tpl.functions()[function]
     module_file, _ = fn.handler.rsplit(".", 1)
     name = f"fn_{function}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = tpl.ROOT / fn.code_uri / f"{module_file}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    with _IMPORT_LOCK:  # a half-imported module must never be seen by a concurrent request
+        if name in sys.modules:
+            return sys.modules[name]
+        path = tpl.ROOT / fn.code_uri / f"{module_file}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+        return module
 
 
 def handler_of(function: str) -> Handler:

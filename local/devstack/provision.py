@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from devstack import moto_patches
 from devstack import template as tpl
 
 ACCOUNT_ID = "123456789012"
@@ -125,6 +126,7 @@ def provision(
     endpoint_url: str | None = None,
     parameters: dict[str, Any] | None = None,
 ) -> Stack:
+    moto_patches.apply()  # no-op unless moto runs in this process (in-process mock or ThreadedMotoServer)
     params = {**tpl.parameter_defaults(), **(parameters or {})}
     stack = Stack(stack_name, region, session, endpoint_url, params)
     ddb, sqs = stack.client("dynamodb"), stack.client("sqs")

@@ -39,7 +39,13 @@ Money = Annotated[
 ]
 """An exact decimal amount, read from the JSON text and written back unchanged (see json_codec)."""
 
-PositiveMoney = Annotated[Money, Field(gt=0)]
+PositiveMoney = Annotated[
+    Decimal,
+    BeforeValidator(_money_in),
+    AfterValidator(_finite),
+    Field(gt=0),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+]
 
 
 def _rfc3339(value: datetime) -> str:

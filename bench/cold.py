@@ -1,0 +1,194 @@
+"""(a) Cold start: a fresh interpreter that imports a function's handler module the way the Lambda
+runtime does and answers its first event, next to a fresh interpreter that does only the unavoidable
+part (import boto3 and build the same clients, import pydantic, the powertools resolver and jwt).
+
+Both sides: the same interpreter (sys.executable), `-X frozen_modules=on`, bytecode written (the
+.pyc files are warmed by one unmeasured run of each side first), the same environment, the same
+event file read, wall time of the whole process from spawn to exit, runs interleaved (ABBA).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import events
+from bench.report import Result, median, summary_ms
+from bench.stack import BenchStack
+from devstack import lambdas
+from devstack import template as tpl
+
+TARGET = 1.15
+SERVICES = ("dynamodb", "sqs", "secretsmanager", "ssm")
+CHILD_TIMEOUT_S = 60
+
+# The Lambda runtime: the function's code directory (/var/task) first, then the layer (/opt/python),
+# `import app`, then `app.handler(event, context)`.
+FUNCTION_CHILD = """\
+import sys
+code_dir, layer_dir, module_name, handler_name, event_path, function_name = sys.argv[1:7]
+sys.path[:0] = [code_dir, layer_dir]
+import json
+with open(event_path) as f:
+    event = json.load(f)
+import importlib
+handler = getattr(importlib.import_module(module_name), handler_name)
+class Context:
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_stream_name = "bench"
+    def __init__(self, name):
+        self.function_name = name
+        self.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + name
+        self.log_group_name = "/aws/lambda/" + name
+    def get_remaining_time_in_millis(self):
+        return 10000
+result = handler(event, Context(function_name))
+if "statusCode" in result:
+    print(result["statusCode"])
+else:
+    print(result["policyDocument"]["Statement"][0]["Effect"])
+"""
+
+FLOOR_CHILD = """\
+import sys
+services, event_path = sys.argv[1:3]
+import json
+with open(event_path) as f:
+    event = json.load(f)
+import os
+import boto3
+from botocore.config import Config
+config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5, tcp_keepalive=True)
+session = boto3.session.Session()
+for service in filter(None, services.split(",")):
+    session.client(service, region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"], config=config)
+import pydantic
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+import jwt
+print("ok")
+"""
+
+
+@dataclass
+class Case:
+    function: str
+    expected: str  # the first line the child prints: a status code, or "Allow"
+    events: Callable[[int], dict[str, Any]]  # run index -> the event of that run
+    services: tuple[str, ...] = ()
+
+
+def _child_env(bench: BenchStack, function: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "POWERTOOLS_", "AWS_"))}
+    env.update(bench.function_env(function))
+    return env
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
+    elapsed = time.perf_counter() - start
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{argv[-2:]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return elapsed, lines[-1]
+
+
+def _clients_created(bench: BenchStack, function: str, event: dict[str, Any]) -> tuple[str, ...]:
+    """Which boto3 clients a first invocation of `function` builds (asked of the real code, in process)."""
+    from payments_core.store import aws
+
+    bench.use_in_process(function)
+    try:
+        lambdas.invoke(function, event)
+    except Exception as exc:  # the authorizer's refusal would be one; the clients are built by then
+        print(f"  ({function}: {exc})", file=sys.stderr)
+    return tuple(s for s in SERVICES if getattr(aws, s).cache_info().currsize)
+
+
+def cases(bench: BenchStack) -> list[Case]:
+    demo = bench.demo
+    bench.use_in_process("IssueTokenFunction")
+    token_answer = lambdas.invoke("IssueTokenFunction", events.issue_token(demo))
+    token = json.loads(token_answer["body"])["access_token"]
+    bench.use_in_process("CreatePaymentFunction")
+    created = lambdas.invoke("CreatePaymentFunction", events.create_payment(demo, f"cold-seed-{uuid.uuid4()}"))
+    payment_id = json.loads(created["body"])["id"]
+    root, client = demo["nodes"]["root"], demo["integrations"]["root"]["client_id"]
+    run_tag = uuid.uuid4().hex[:8]
+    return [
+        Case("IntegratorAuthorizerFunction", "Allow", lambda i: events.authorizer(token)),
+        Case("IssueTokenFunction", "200", lambda i: events.issue_token(demo)),
+        Case("JwksFunction", "200", lambda i: events.jwks()),
+        Case("CreatePaymentFunction", "201", lambda i: events.create_payment(demo, f"cold-{run_tag}-{i}")),
+        Case("ListPaymentsFunction", "200", lambda i: events.list_payments(client, root, root)),
+        Case("GetPaymentFunction", "200", lambda i: events.get_payment(demo, payment_id)),
+    ]
+
+
+def run(bench: BenchStack, runs: int) -> list[Result]:
+    results: list[Result] = []
+    layer_dir = str(tpl.ROOT / "layers" / "core")
+    functions = tpl.functions()
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        for case in cases(bench):
+            case.services = _clients_created(bench, case.function, case.events(-1))
+            fn = functions[case.function]
+            module, handler = fn.handler.rsplit(".", 1)
+            env = _child_env(bench, case.function)
+
+            def event_file(i: int, case: Case = case) -> str:
+                path = Path(tmp) / f"{case.function}-{i}.json"
+                path.write_text(json.dumps(case.events(i)))
+                return str(path)
+
+            def function_argv(i: int, case: Case = case, module: str = module, handler: str = handler) -> list[str]:
+                code_dir = str(tpl.ROOT / functions[case.function].code_uri)
+                args = [code_dir, layer_dir, module, handler, event_file(i), case.function]
+                return [sys.executable, "-X", "frozen_modules=on", "-c", FUNCTION_CHILD, *args]
+
+            def floor_argv(i: int, case: Case = case) -> list[str]:
+                args = [",".join(case.services), event_file(i)]
+                return [sys.executable, "-X", "frozen_modules=on", "-c", FLOOR_CHILD, *args]
+
+            # One unmeasured run of each side: writes the .pyc files, warms the OS page cache.
+            for argv in (function_argv(-2), floor_argv(-2)):
+                _run(argv, env, tmp)
+
+            fn_times: list[float] = []
+            floor_times: list[float] = []
+            for i in range(runs):
+                order = ("fn", "floor") if i % 2 == 0 else ("floor", "fn")
+                for side in order:
+                    if side == "fn":
+                        elapsed, out = _run(function_argv(i), env, tmp)
+                        if out != case.expected:
+                            raise RuntimeError(f"{case.function} answered {out}, expected {case.expected}")
+                        fn_times.append(elapsed)
+                    else:
+                        elapsed, _ = _run(floor_argv(i), env, tmp)
+                        floor_times.append(elapsed)
+            fn_ms, floor_ms = median(fn_times) * 1000, median(floor_times) * 1000
+            result = Result(
+                section="cold start",
+                name=case.function,
+                value=fn_ms,
+                baseline=floor_ms,
+                unit="ms",
+                target=TARGET,
+                note=f"p50 of {runs}; floor clients: {','.join(case.services) or 'none'}",
+                extra={"function": summary_ms(fn_times), "floor": summary_ms(floor_times), "clients": case.services},
+            )
+            print(f"  cold start {case.function}: {fn_ms:.0f} ms vs floor {floor_ms:.0f} ms", file=sys.stderr)
+            results.append(result)
+    return results

@@ -1,0 +1,81 @@
+"""The sample events of events/, with the ids of the bench's seeded catalog patched in."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from devstack import template as tpl
+
+EVENTS = tpl.ROOT / "events"
+
+
+def load(function: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / f"{function}.json").read_text())
+    return data
+
+
+def _with_body(event: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(event["body"])
+    body.update(changes)
+    event["body"] = json.dumps(body)
+    return event
+
+
+def _as(event: dict[str, Any], client_id: str, node_id: str) -> dict[str, Any]:
+    event["requestContext"]["authorizer"].update(
+        actor_type="integration", actor_id=client_id, node_id=node_id, principalId=client_id
+    )
+    return event
+
+
+def authorized(function: str, demo: dict[str, Any], who: str = "root") -> dict[str, Any]:
+    """The sample event as API Gateway passes it on once the authorizer allowed `who`."""
+    return _as(copy.deepcopy(load(function)), demo["integrations"][who]["client_id"], demo["nodes"][who])
+
+
+def create_payment(demo: dict[str, Any], external_id: str) -> dict[str, Any]:
+    event = authorized("CreatePaymentFunction", demo)
+    return _with_body(
+        event,
+        {
+            "external_id": external_id,
+            "node_id": demo["nodes"]["root"],
+            "network_id": demo["network_id"],
+            "currency_id": demo["currency_id"],
+            "wallet_id": demo["wallet_id"],
+        },
+    )
+
+
+def get_payment(demo: dict[str, Any], payment_id: str) -> dict[str, Any]:
+    event = authorized("GetPaymentFunction", demo)
+    event["pathParameters"] = {"id": payment_id}
+    event["path"] = f"/api/v1/payments/{payment_id}"
+    event["requestContext"]["path"] = f"/dev/api/v1/payments/{payment_id}"
+    return event
+
+
+def list_payments(
+    client_id: str, principal_node: str, node_id: str, *, page: int = 1, per_page: int = 10
+) -> dict[str, Any]:
+    event = _as(copy.deepcopy(load("ListPaymentsFunction")), client_id, principal_node)
+    query = {"node_id": node_id, "page": str(page), "per_page": str(per_page)}
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    return event
+
+
+def issue_token(demo: dict[str, Any], who: str = "root") -> dict[str, Any]:
+    return _with_body(copy.deepcopy(load("IssueTokenFunction")), dict(demo["integrations"][who]))
+
+
+def authorizer(token: str) -> dict[str, Any]:
+    event = copy.deepcopy(load("IntegratorAuthorizerFunction"))
+    event["authorizationToken"] = f"Bearer {token}"
+    return event
+
+
+def jwks() -> dict[str, Any]:
+    return copy.deepcopy(load("JwksFunction"))

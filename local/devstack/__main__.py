@@ -1,0 +1,200 @@
+"""The local stack without Docker: `python -m devstack` (what `make dev` runs).
+
+    python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--data-dir .dev]
+
+1. moto in server mode on 127.0.0.1:<moto-port>; this process talks to it through AWS_ENDPOINT_URL,
+   with fake credentials;
+2. every table, queue, secret and parameter of template.yaml, and the functions' environment as
+   CloudFormation would resolve it;
+3. a first signing key, and the demo catalog (root ── child, other), written to <data-dir>/demo.json;
+4. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
+   --env-vars`, with moto reached from Docker at host.docker.internal);
+5. the event source mappings of template.yaml (SQS, DynamoDB streams) polled in background threads;
+6. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
+   Swagger UI at /docs, the contract at /openapi.json, /_health.
+
+Ctrl-C (or SIGTERM) stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import boto3
+
+from devstack import template as tpl
+from devstack.gateway import Gateway
+from devstack.pollers import PollerThreads, build_pollers
+from devstack.provision import provision
+from devstack.seed import seed_demo
+from devstack.server import ApiApp, FunctionInvoker, MotoServer, serve
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's fake ones
+DOCKER_HOST = "host.docker.internal"
+
+log = logging.getLogger("devstack")
+
+
+def aws_environment(moto_url: str) -> dict[str, str]:
+    """What a process needs to talk to the local moto: endpoint, fake credentials, region."""
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        # botocore's account-id endpoints would bypass AWS_ENDPOINT_URL for some services.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }
+
+
+def _point_process_at(moto_url: str) -> None:
+    # A profile or session token of the caller's shell must not leak into the fake credentials.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(aws_environment(moto_url))
+
+
+def sam_env_vars(environments: dict[str, dict[str, str]], moto_url: str, moto_port: int) -> dict[str, Any]:
+    """`sam local start-api --env-vars` file: per function, the same variables, moto seen from Docker."""
+    docker_url = f"http://{DOCKER_HOST}:{moto_port}"
+    return {
+        name: {k: v.replace(moto_url, docker_url) for k, v in env.items()} for name, env in environments.items()
+    }
+
+
+def curl_example(demo: dict[str, Any]) -> str:
+    api = demo["api_url"]
+    creds = json.dumps(demo["integrations"]["root"], separators=(",", ":"))
+    expires = (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    payment = {
+        "external_id": "EXTERNAL_ID",
+        "node_id": demo["nodes"]["root"],
+        "network_id": demo["network_id"],
+        "currency_id": demo["currency_id"],
+        "wallet_id": demo["wallet_id"],
+        "price": 100.5,
+        "paid_price": 100.5,
+        "payment_method": "web3",
+        "payment_group": "product",
+        "payment_address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "expires_at": expires,
+    }
+    body = json.dumps(payment, separators=(",", ":")).replace("EXTERNAL_ID", "order-'\"$(date +%s)\"'")
+    return (
+        f"TOKEN=$(curl -s -X POST {api}/api/v1/auth/token -H 'Content-Type: application/json' \\\n"
+        f"  -d '{creds}' | jq -r .access_token)\n"
+        f'curl -s -X POST {api}/api/v1/payments -H "Authorization: Bearer $TOKEN" '
+        f"-H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}' | jq"
+    )
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    tmp.replace(path)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m devstack", description="Run the payments API locally (no Docker).")
+    p.add_argument("--host", default="127.0.0.1", help="API bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
+    p.add_argument("--moto-port", type=int, default=5000, help="moto server port (default 5000)")
+    p.add_argument("--data-dir", type=Path, default=Path(".dev"), help="where demo.json, stack.json, env.json go")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    data_dir: Path = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    api_url = f"http://{args.host}:{args.port}"
+
+    moto = MotoServer(port=args.moto_port)
+    try:
+        moto.start()
+    except OSError as exc:
+        print(f"devstack: cannot start moto on 127.0.0.1:{args.moto_port}: {exc}", file=sys.stderr)
+        return 1
+    moto_url = moto.url
+    pollers: PollerThreads | None = None
+    httpd: Any = None
+    try:
+        _point_process_at(moto_url)
+        stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url)
+        aws = aws_environment(moto_url)
+        environments = {name: {**stack.environment(name), **aws} for name in tpl.functions()}
+        merged: dict[str, str] = {}
+        for env in environments.values():
+            merged.update(env)
+
+        from devstack import runtime
+
+        runtime.apply_environment(merged)  # for the set-up below; the invoker takes over after
+        from payments_core import deps
+        from payments_core.domain import keys
+
+        keys.ensure_signing_key(deps.key_store())
+        demo = seed_demo(deps.catalog(), api_url=api_url)
+
+        _write_json(data_dir / "demo.json", demo)
+        _write_json(data_dir / "stack.json", {"moto_url": moto_url, "environment": merged})
+        _write_json(data_dir / "env.json", sam_env_vars(environments, moto_url, args.moto_port))
+
+        invoker = FunctionInvoker(environments)
+        invoker.activate()
+        ready = threading.Event()
+        app = ApiApp(Gateway(invoker=invoker), ready=ready)
+        try:
+            httpd = serve(app, args.host, args.port)
+        except OSError as exc:
+            print(f"devstack: cannot serve the API on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 1
+        pollers = PollerThreads(build_pollers(stack, invoker))
+        pollers.start()
+        ready.set()
+        print(
+            f"\nPayments API   {api_url}   (Swagger UI {api_url}/docs)\n"
+            f"moto           {moto_url}\n"
+            f"demo catalog   {data_dir / 'demo.json'}\n"
+            f"operator CLI   paymentsctl --local ... (reads {data_dir / 'stack.json'})\n"
+            f"event sources  {len(pollers.pollers)} poller(s)\n\n"
+            f"Try it:\n\n{curl_example(demo)}\n\nCtrl-C to stop.\n",
+            flush=True,
+        )
+        httpd.serve_forever()
+    except (KeyboardInterrupt, _Stop):
+        print("\ndevstack: stopping", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if httpd is not None:
+            httpd.server_close()
+        if pollers is not None:
+            pollers.stop()
+        moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""The local stack's servers: moto (server mode) and the API over HTTP in front of the Gateway.
+
+- `MotoServer`: moto's ThreadedMotoServer on 127.0.0.1, with DynamoDB's requests serialized. moto's
+  DynamoDB backend is not thread-safe: a transaction snapshots the tables and restores the snapshot
+  when a condition fails, which erases what a concurrent transaction wrote in between. DynamoDB
+  itself applies each request atomically, which one lock per backend gives back.
+- `FunctionInvoker`: invokes a function of the template in this process with its own environment
+  (applied once when every function shares it, per invocation and serialized when they differ).
+- `ApiApp`: the WSGI app: every request becomes the API Gateway proxy event through `Gateway`
+  (route, authorizer first, its context passed on), plus `/docs` (Swagger UI, offline),
+  `/openapi.json` (the committed contract) and `/_health` (not part of the API).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from devstack import lambdas, runtime
+from devstack import template as tpl
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from devstack.gateway import Gateway
+
+log = logging.getLogger("devstack")
+
+OPENAPI_FILE = tpl.ROOT / "openapi.json"
+SWAGGER_DIR = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+SWAGGER_ASSETS = {
+    "swagger-ui-bundle.min.js": "application/javascript; charset=utf-8",
+    "swagger-ui.min.css": "text/css; charset=utf-8",
+}
+_SERIALIZED_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
+
+
+# ---------------------------------------------------------------------------------------- moto
+class _SerializedDynamoDB:
+    """WSGI middleware: one DynamoDB (and Streams) request at a time, answer included."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_SERIALIZED_TARGETS):
+            with self._lock:
+                result = self._app(environ, start_response)
+                try:
+                    return [b"".join(result)]
+                finally:
+                    close = getattr(result, "close", None)
+                    if close:
+                        close()
+        return self._app(environ, start_response)
+
+
+class _QuietMotoHandler(MotoRequestHandler):  # type: ignore[misc]
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class MotoServer(ThreadedMotoServer):  # type: ignore[misc]
+    """ThreadedMotoServer on 127.0.0.1 whose start() fails (instead of hanging) when the port is taken."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        app = _SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=_QuietMotoHandler)
+        except OSError as exc:
+            self.error = exc
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        super().start()
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+
+# ----------------------------------------------------------------------------------- functions
+class FunctionInvoker:
+    """`invoke(function, event)` with the function's environment in force.
+
+    In one process, os.environ and the cached settings/clients are shared by every function; when
+    the template gives them all the same environment it is applied once. Otherwise each invocation
+    applies its function's environment (and clears the process caches) under a lock.
+    """
+
+    def __init__(self, environments: dict[str, dict[str, str]]) -> None:
+        self._envs = environments
+        distinct = {json.dumps(e, sort_keys=True) for e in environments.values()}
+        self.shared = len(distinct) <= 1
+        self._lock = threading.RLock()
+        self._current: str | None = None
+        self._applied: set[str] = set()
+
+    def _apply(self, function: str) -> None:
+        env = self._envs.get(function, {})
+        if function == self._current:
+            return
+        for key in self._applied - env.keys():
+            os.environ.pop(key, None)
+        runtime.apply_environment(env)
+        self._applied, self._current = set(env), function
+
+    def activate(self) -> None:
+        """Apply the shared environment now (a no-op when functions differ: done per invocation)."""
+        if self.shared and self._envs:
+            self._apply(next(iter(self._envs)))
+
+    def __call__(self, function: str, event: dict[str, Any]) -> Any:
+        if self.shared:
+            return lambdas.invoke(function, event)
+        with self._lock:
+            self._apply(function)
+            return lambdas.invoke(function, event)
+
+
+# ----------------------------------------------------------------------------------------- API
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+
+
+DOCS_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>RudiqPay Payments API (local)</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.min.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.min.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "/openapi.json",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      persistAuthorization: true,
+      presets: [SwaggerUIBundle.presets.apis],
+    });
+  </script>
+</body>
+</html>
+"""
+
+
+class ApiApp:
+    """WSGI: the API through the Gateway, and the few local-only pages."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        openapi_file: Path = OPENAPI_FILE,
+        swagger_dir: Path = SWAGGER_DIR,
+        ready: threading.Event | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.openapi_file = openapi_file
+        self.swagger_dir = swagger_dir
+        self.ready = ready or threading.Event()
+        self._local: dict[str, Callable[[Request], Response]] = {
+            "/_health": self._health,
+            "/docs": self._docs,
+            "/docs/": self._docs,
+            "/openapi.json": self._openapi,
+        }
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            response = Response(_error_body("internal_error", "Internal error"), 502, content_type="application/json")
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        local = self._local.get(path)
+        if local is not None and request.method in ("GET", "HEAD"):
+            return local(request)
+        if path.startswith("/docs/") and request.method in ("GET", "HEAD"):
+            return self._asset(path.removeprefix("/docs/"))
+        headers = dict(request.headers.items())
+        query = {k: list(v) for k, v in request.args.lists()}
+        answer = self.gateway.request(
+            request.method,
+            path,
+            headers=headers,
+            query=query,
+            body=request.get_data() or None,
+            source_ip=request.remote_addr or "127.0.0.1",
+        )
+        response = Response(answer.body, status=answer.status)
+        for name, value in answer.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                response.headers[name] = value
+        return response
+
+    def _health(self, request: Request) -> Response:
+        if not self.ready.is_set():
+            return Response(json.dumps({"status": "starting"}), 503, content_type="application/json")
+        return Response(json.dumps({"status": "ok"}), 200, content_type="application/json")
+
+    def _docs(self, request: Request) -> Response:
+        return Response(DOCS_HTML, 200, content_type="text/html; charset=utf-8")
+
+    def _asset(self, name: str) -> Response:
+        content_type = SWAGGER_ASSETS.get(name)
+        if content_type is None:
+            return Response(_error_body("route_not_found", "No such route"), 404, content_type="application/json")
+        return Response((self.swagger_dir / name).read_bytes(), 200, content_type=content_type)
+
+    def _openapi(self, request: Request) -> Response:
+        try:
+            data = self.openapi_file.read_bytes()
+        except FileNotFoundError:
+            body = _error_body("openapi_not_found", "openapi.json is not generated yet: run `make openapi`")
+            return Response(body, 404, content_type="application/json")
+        return Response(data, 200, content_type="application/json")
+
+
+def serve(app: ApiApp, host: str, port: int) -> Any:
+    """A threaded werkzeug server for the API (the caller runs serve_forever / shutdown)."""
+    return make_server(host, port, app, threaded=True)

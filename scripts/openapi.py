@@ -1,0 +1,121 @@
+"""Generate the API contract (OpenAPI 3.1) from the functions' pydantic models.
+
+Each API function's resolver yields its own spec (powertools, enable_validation=True); OpenAPIMerge
+merges them. Then two platform-wide edits:
+- powertools documents request-validation failures as 422 `HTTPValidationError`; the platform answers
+  them with its one error shape, so that schema is replaced by `ErrorResponse`;
+- the integrator bearer security scheme is declared once and applied to every route that has the
+  integrator authorizer in template.yaml (read from the template, not from a second list).
+
+    python scripts/openapi.py --write   # regenerate openapi.json
+    python scripts/openapi.py --check   # fail when openapi.json and the code disagree (make test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "openapi.json"
+sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT / "local")]
+
+DESCRIPTION = """\
+The RudiqPay integrator Payments API.
+
+Authenticate with `POST /api/v1/auth/token` (client credentials) and send the returned JWT as
+`Authorization: Bearer <token>`. Every error answer has one shape:
+`{"error": {"code": "...", "message": "...", "details": [{"field", "code", "message"}]}}`;
+`code` is stable and machine-readable, `details` names each offending field.
+"""
+
+
+def generate() -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
+    from devstack import template as tpl
+
+    logging.getLogger("aws_lambda_powertools").setLevel(logging.ERROR)
+    merge = OpenAPIMerge(
+        title="RudiqPay Payments API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        on_conflict="error",
+    )
+    functions = tpl.functions()
+    routed = sorted({r.function for r in tpl.routes()})
+    for name in routed:
+        merge.add_file(ROOT / functions[name].code_uri / "app.py", resolver_name="app")
+    spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+
+    secured = {(r.method.lower(), r.path) for r in tpl.routes() if r.authorizer}
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    components["securitySchemes"] = {
+        "IntegratorBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Integrator access token from POST /api/v1/auth/token (ES256, see /.well-known/jwks.json)",
+        }
+    }
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            op.pop("security", None)
+            if (method, path) in secured:
+                op["security"] = [{"IntegratorBearer": []}]
+                op.setdefault("responses", {}).setdefault(
+                    "401",
+                    {
+                        "description": "Missing, malformed, expired or wrongly signed token",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+                    },
+                )
+    text = json.dumps(spec).replace(
+        '"#/components/schemas/HTTPValidationError"', '"#/components/schemas/ErrorResponse"'
+    )
+    spec = json.loads(text)
+    schemas = spec["components"]["schemas"]
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for name in list(schemas):
+        if f'"#/components/schemas/{name}"' not in json.dumps(spec):
+            schemas.pop(name)
+    spec["servers"] = [{"url": "http://127.0.0.1:3000", "description": "local stack (make dev)"}]
+    return spec
+
+
+def render(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true")
+    mode.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    text = render(generate())
+    if args.write:
+        SPEC.write_text(text)
+        print(f"wrote {SPEC.relative_to(ROOT)}")
+        return 0
+    committed = SPEC.read_text() if SPEC.exists() else ""
+    if committed != text:
+        diff = difflib.unified_diff(
+            committed.splitlines(), text.splitlines(), "openapi.json (committed)", "openapi.json (code)", lineterm=""
+        )
+        print("\n".join(list(diff)[:80]))
+        print("openapi.json is out of date with the code: run `make openapi` and commit it.", file=sys.stderr)
+        return 1
+    print("openapi.json matches the code")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""In-memory fakes of the stores the domain takes as arguments (no AWS, no moto).
+
+Each fake subclasses the real store so that the domain's type hints hold, but never calls the
+real constructor: nothing here can reach a boto3 client.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.keys import KeyStore
+from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, index_attributes, listings_of
+from payments_core.store.queues import DealQueue
+
+
+class FakeCatalog(CatalogStore):
+    """The catalog table as a dict keyed by (kind, id)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.get_many_calls: list[list[tuple[str, str]]] = []
+
+    def add(self, kind: str, item: dict[str, Any]) -> dict[str, Any]:
+        self.entries[(kind, item["id"])] = copy.deepcopy(item)
+        return item
+
+    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
+        found = self.entries.get((kind, id_))
+        return copy.deepcopy(found) if found is not None else None
+
+    def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        self.get_many_calls.append(list(refs))
+        return {ref: copy.deepcopy(self.entries[ref]) for ref in refs if ref in self.entries}
+
+    def put_new(self, kind: str, item: dict[str, Any]) -> None:
+        if (kind, item["id"]) in self.entries:
+            raise AssertionError(f"{kind} {item['id']} already exists")
+        self.add(kind, item)
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(v) for (k, _), v in self.entries.items() if k == kind]
+
+
+@dataclass
+class PageCall:
+    listing: Listing
+    offset: int
+    limit: int
+
+
+class FakePaymentStore(PaymentStore):
+    """Payments, the unique (node_id, external_id) guard and the listing counters, in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.guards: dict[tuple[str, str], str] = {}
+        self.inserted: list[dict[str, Any]] = []
+        self.get_calls: list[str] = []
+        self.page_calls: list[PageCall] = []
+
+    def insert(self, item: dict[str, Any]) -> None:
+        guard = (item["node_id"], item["external_id"])
+        if guard in self.guards:
+            raise ExternalIdTaken(self.guards[guard])
+        if item["id"] in self.items:
+            raise AssertionError(f"payment {item['id']} already exists")
+        stored = {**copy.deepcopy(item), **index_attributes(item)}
+        self.guards[guard] = item["id"]
+        self.items[item["id"]] = stored
+        self.inserted.append(copy.deepcopy(item))
+
+    def get(self, payment_id: str) -> dict[str, Any] | None:
+        self.get_calls.append(payment_id)
+        found = self.items.get(payment_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    def _members(self, listing: Listing) -> list[dict[str, Any]]:
+        found = [item for item in self.items.values() if listing in listings_of(item)]
+        # Newest first, as the GSIs' sort key `created_sk` (created_at#id) read backwards.
+        return sorted(found, key=lambda item: str(item["created_sk"]), reverse=True)
+
+    def count(self, listing: Listing) -> int:
+        return len(self._members(listing))
+
+    def page(self, listing: Listing, offset: int, limit: int) -> list[dict[str, Any]]:
+        self.page_calls.append(PageCall(listing, offset, limit))
+        return copy.deepcopy(self._members(listing)[offset : offset + limit])
+
+
+@dataclass
+class SentMessage:
+    body: dict[str, Any]
+    group: str
+    dedup_id: str
+
+
+class FakeDealQueue(DealQueue):
+    """A FIFO queue that keeps what was sent; bodies must survive `json.dumps` like the real one."""
+
+    def __init__(self) -> None:
+        self.sent: list[SentMessage] = []
+        self._ids = itertools.count(1)
+
+    def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str:
+        # The real queue serializes with the stdlib json module: a Decimal or UUID would fail there.
+        text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+        self.sent.append(SentMessage(json.loads(text), group, dedup_id))
+        return f"msg-{next(self._ids)}"
+
+
+class StageError(Exception):
+    """What Secrets Manager would answer with an InvalidParameter/ResourceExists error."""
+
+
+class FakeKeyStore(KeyStore):
+    """Secrets Manager staging labels and the JWKS parameter, in memory.
+
+    Semantics kept from Secrets Manager:
+    - a secret starts with one version holding AWSCURRENT (here the template's "{}" placeholder);
+    - put_secret_value with an existing ClientRequestToken and the same value is a no-op; with another
+      value it fails; the version gets AWSPENDING (moved off any other version);
+    - moving AWSCURRENT to a version requires RemoveFromVersionId to name the version holding it,
+      and moves AWSPREVIOUS onto that old version;
+    - a staging label is on at most one version; a version without labels is deprecated.
+    """
+
+    def __init__(self, initial_secret: str = "{}", initial_version: str = "v0-placeholder") -> None:
+        self.versions: dict[str, str] = {initial_version: initial_secret}
+        self.labels: dict[str, set[str]] = {initial_version: {"AWSCURRENT"}}
+        self.jwks_value: str | None = None
+        self.jwks_writes: list[dict[str, Any]] = []
+        self.jwks_reads = 0
+
+    # -- helpers
+    def holder(self, stage: str) -> str | None:
+        for version, labels in self.labels.items():
+            if stage in labels:
+                return version
+        return None
+
+    def _move(self, stage: str, to_version: str) -> None:
+        for labels in self.labels.values():
+            labels.discard(stage)
+        self.labels.setdefault(to_version, set()).add(stage)
+
+    def value(self, stage: str) -> Any:
+        return self.read(stage=stage)
+
+    # -- KeyStore interface
+    def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any:
+        if version_id:
+            if version_id not in self.versions:
+                return None
+            if stage and stage not in self.labels.get(version_id, set()):
+                return None
+            chosen: str | None = version_id
+        else:
+            chosen = self.holder(stage or "AWSCURRENT")
+        if chosen is None:
+            return None
+        try:
+            return json.loads(self.versions[chosen] or "null")
+        except ValueError:
+            return None
+
+    def stages(self) -> dict[str, list[str]]:
+        return {version: sorted(labels) for version, labels in self.labels.items() if labels}
+
+    def put_pending(self, version_id: str, value: dict[str, Any]) -> None:
+        text = json.dumps(value)
+        if version_id in self.versions and self.versions[version_id] != text:
+            raise StageError(f"version {version_id} already exists with another value")
+        self.versions[version_id] = text
+        self._move("AWSPENDING", version_id)
+
+    def promote(self, version_id: str, current_version_id: str | None) -> None:
+        if version_id not in self.versions:
+            raise StageError(f"no version {version_id}")
+        holder = self.holder("AWSCURRENT")
+        if holder is not None and holder != version_id:
+            if current_version_id != holder:
+                raise StageError(f"AWSCURRENT is on {holder}, not on {current_version_id}")
+            self._move("AWSPREVIOUS", holder)
+        self._move("AWSCURRENT", version_id)
+        self.labels[version_id].discard("AWSPENDING")
+
+    def read_jwks(self) -> dict[str, Any]:
+        self.jwks_reads += 1
+        if self.jwks_value is None:
+            return {"keys": []}
+        value: dict[str, Any] = json.loads(self.jwks_value)
+        return value
+
+    def write_jwks(self, jwks: dict[str, Any]) -> None:
+        self.jwks_value = json.dumps(jwks)
+        self.jwks_writes.append(json.loads(self.jwks_value))
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
