@@ -41,3 +41,9 @@ def recording(*clients: Any) -> Iterator[list[Call]]:
         for client in clients:
             client.meta.events.unregister("provide-client-params.*.*", unique_id="bench-capture-before")
             client.meta.events.unregister("after-call.*.*", unique_id="bench-capture-after")
+
+
+def method_of(client: Any, operation: str) -> Any:
+    """The client method of an API operation name (TransactWriteItems -> transact_write_items)."""
+    names = {api: method for method, api in client.meta.method_to_api_mapping.items()}
+    return getattr(client, names[operation])

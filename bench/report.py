@@ -75,7 +75,7 @@ def _fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     if unit == "MB":
-        return f"{value:.2f} MB"
+        return f"{value:.2f} MB" if value >= 1 else f"{value:.3f} MB"
     if unit == "ms":
         return f"{value:.1f} ms" if value < 1000 else f"{value:.0f} ms"
     if unit == "items":

@@ -3,6 +3,7 @@ from Decimal as the same digits (100.5 stays 100.5, 0.000001 stays 0.000001)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,11 @@ import simplejson
 
 
 def loads(text: str | bytes) -> Any:
-    return simplejson.loads(text, use_decimal=True)
+    try:
+        return simplejson.loads(text, use_decimal=True, allow_nan=False)
+    except simplejson.JSONDecodeError as exc:
+        # The stdlib error is what the resolver turns into a 422 `json_invalid`.
+        raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
 
 
 def dumps(value: Any) -> str:

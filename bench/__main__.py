@@ -1,0 +1,99 @@
+"""`python -m bench`: run every benchmark, print the table, write bench-results/latest.json.
+
+Exits 0 whatever the results: it reports, it does not gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import Result, table, write_json
+from devstack import template as tpl
+
+SECTIONS = ("cold", "warm", "list", "size")
+DEFAULT_OUT = tpl.ROOT / "bench-results" / "latest.json"
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
+    p.add_argument("--cold-runs", type=int, default=15, help="processes per side and function")
+    p.add_argument("--warm-n", type=int, default=300, help="create-payment iterations per side")
+    p.add_argument("--list-big", type=int, default=20_000, help="payments of the big node")
+    p.add_argument("--list-small", type=int, default=1_000, help="payments of the small node")
+    p.add_argument("--list-n", type=int, default=20, help="list iterations per node and page")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        print(f"unknown sections: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("POWERTOOLS_DEV", "false")
+    results: list[Result] = []
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    if "size" in sections:
+        from bench import sizes
+
+        results.extend(sizes.run())
+
+    needs_stack = [s for s in sections if s in ("cold", "warm", "list")]
+    if needs_stack:
+        from bench import stack
+
+        print("starting moto server and provisioning the stack from template.yaml ...", file=sys.stderr)
+        bench = stack.start()
+        print(f"  moto at {bench.endpoint_url}", file=sys.stderr)
+        try:
+            for section in needs_stack:
+                t0 = time.perf_counter()
+                print(f"{section} ...", file=sys.stderr)
+                results.extend(_run_section(section, bench, args))
+                timings[section] = time.perf_counter() - t0
+        finally:
+            bench.stop()
+
+    order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "size"))}
+    results.sort(key=lambda r: order.get(r.section, 99))
+    print()
+    print(table(results))
+    failed = [r for r in results if r.status == "FAIL"]
+    total = time.perf_counter() - started
+    print(f"\n{len(results)} rows, {len(failed)} FAIL; {total:.0f}s in all; written to {args.out}")
+    meta: dict[str, Any] = {
+        "seconds": total,
+        "section_seconds": timings,
+        "cpu_count": os.cpu_count(),
+        "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    write_json(args.out, results, meta)
+    return 0
+
+
+def _run_section(section: str, bench: Any, args: argparse.Namespace) -> list[Result]:
+    if section == "cold":
+        from bench import cold
+
+        return cold.run(bench, args.cold_runs)
+    if section == "warm":
+        from bench import warm
+
+        return warm.run(bench, args.warm_n)
+    from bench import listing
+
+    return listing.run(bench, args.list_big, args.list_small, args.list_n)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

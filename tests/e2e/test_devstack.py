@@ -1,0 +1,86 @@
+"""What the local stack serves and writes besides the API: health, docs, contract, its files."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from devstack import template as tpl
+from devstack.launch import LocalStackInfo
+from tests.e2e.conftest import Client, assert_error
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def test_health(client: Client) -> None:
+    r = client.http.get("/_health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_swagger_ui_is_served_offline(client: Client) -> None:
+    page = client.http.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in page.text
+    for asset, kind in (("swagger-ui-bundle.min.js", "javascript"), ("swagger-ui.min.css", "css")):
+        assert f"/docs/{asset}" in page.text
+        r = client.http.get(f"/docs/{asset}")
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+        assert len(r.content) > 1000
+    assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from elsewhere
+
+
+def test_openapi_is_the_committed_file(client: Client) -> None:
+    r = client.http.get("/openapi.json")
+    committed = tpl.ROOT / "openapi.json"
+    if committed.exists():
+        assert r.status_code == 200
+        assert r.json() == json.loads(committed.read_text())
+    else:
+        assert_error(r, 404, "openapi_not_found")
+
+
+def test_unknown_route_is_the_gateway_404(client: Client) -> None:
+    assert_error(client.http.get("/api/v1/nothing-here"), 404, "route_not_found")
+    assert_error(client.http.delete("/api/v1/payments"), 404, "route_not_found")
+
+
+def test_demo_json_shape(stack: LocalStackInfo) -> None:
+    demo = json.loads((stack.data_dir / "demo.json").read_text())
+    assert demo == stack.demo
+    assert set(demo) == {
+        "api_url",
+        "nodes",
+        "integrations",
+        "network_id",
+        "chain_id",
+        "currency_id",
+        "wallet_id",
+    }
+    assert demo["api_url"] == stack.api_url
+    assert set(demo["nodes"]) == {"root", "child", "other"}
+    assert set(demo["integrations"]) == {"root", "child", "other"}
+    for creds in demo["integrations"].values():
+        assert set(creds) == {"client_id", "client_secret"}
+
+
+def test_stack_json_and_env_json(stack: LocalStackInfo) -> None:
+    saved = json.loads((stack.data_dir / "stack.json").read_text())
+    assert set(saved) == {"moto_url", "environment"}
+    env = saved["environment"]
+    assert env["AWS_ENDPOINT_URL"] == stack.moto_url
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "CATALOG_TABLE", "PAYMENTS_TABLE"):
+        assert env[name]
+    # moto answers at moto_url.
+    assert httpx.get(f"{stack.moto_url}/moto-api/", timeout=10).status_code == 200
+
+    sam_env = json.loads((stack.data_dir / "env.json").read_text())
+    assert set(sam_env) == set(tpl.functions())
+    port = stack.moto_url.rsplit(":", 1)[1]
+    for variables in sam_env.values():
+        assert variables["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
+        assert set(variables) == set(env)
+        assert all(isinstance(v, str) for v in variables.values())
