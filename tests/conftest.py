@@ -6,8 +6,8 @@ import os
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
-    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     # botocore's account-id endpoints escape moto's mock for some services (DynamoDB Streams).
@@ -16,6 +16,6 @@ os.environ.update(
     POWERTOOLS_DEV="false",
 )
 
-from devstack import moto_patches  # noqa: E402
+from devstack import moto_patches
 
 moto_patches.apply()

@@ -65,11 +65,9 @@ class Gateway:
     def _gateway_response(self, kind: str, status: int) -> GatewayResponse:
         spec = self._gateway_responses.get(kind, {})
         body = spec.get("ResponseTemplates", {}).get("application/json", '{"message": "Unauthorized"}')
-        return GatewayResponse(
-            int(spec.get("StatusCode", status)), {"Content-Type": "application/json"}, body.encode()
-        )
+        return GatewayResponse(int(spec.get("StatusCode", status)), {"Content-Type": "application/json"}, body.encode())
 
-    def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | None | str:
+    def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | str | None:
         """The route and its path parameters; "method" when the path exists with other methods."""
         path_matched = False
         for c in self._routes:
@@ -108,9 +106,7 @@ class Gateway:
         except Exception:  # the authorizer's "Unauthorized"
             result = None
         else:
-            allowed = any(
-                s.get("Effect") == "Allow" for s in answer.get("policyDocument", {}).get("Statement", [])
-            )
+            allowed = any(s.get("Effect") == "Allow" for s in answer.get("policyDocument", {}).get("Statement", []))
             result = {**answer.get("context", {}), "principalId": answer.get("principalId")} if allowed else None
         with self._lock:
             self._auth_cache[key] = (now, result)

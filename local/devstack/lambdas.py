@@ -52,7 +52,8 @@ def load_module(function: str) -> ModuleType:
             return sys.modules[name]
         path = tpl.ROOT / fn.code_uri / f"{module_file}.py"
         spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
@@ -94,7 +95,7 @@ def proxy_event(
     multi_query = {k: list(v) for k, v in (query or {}).items()}
     text: str | None
     encoded = False
-    if body is None or body == b"" or body == "":
+    if body is None or body in {b"", ""}:
         text = None
     elif isinstance(body, bytes):
         try:

@@ -32,7 +32,7 @@ class Stack:
     # ---- intrinsic functions
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
@@ -103,7 +103,8 @@ def _table_spec(name: str, props: dict[str, Any]) -> dict[str, Any]:
         spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     if props.get("StreamSpecification"):
         spec["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-    return json.loads(json.dumps(spec))
+    plain: dict[str, Any] = json.loads(json.dumps(spec))
+    return plain
 
 
 _QUEUE_ATTRIBUTES = (
@@ -144,8 +145,11 @@ def provision(
     for logical, r in queues.items():
         props = r["Properties"]
         name = f"{stack_name}-{logical}" + (".fifo" if props.get("FifoQueue") else "")
-        attrs = {k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
-                 for k in _QUEUE_ATTRIBUTES if k in props}
+        attrs = {
+            k: str(props[k]).lower() if isinstance(props[k], bool) else str(props[k])
+            for k in _QUEUE_ATTRIBUTES
+            if k in props
+        }
         url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         stack.physical[logical] = url
@@ -156,9 +160,7 @@ def provision(
         redrive = r["Properties"].get("RedrivePolicy")
         if redrive:
             policy = {k: stack.resolve(v) for k, v in redrive.items()}
-            sqs.set_queue_attributes(
-                QueueUrl=stack.physical[logical], Attributes={"RedrivePolicy": json.dumps(policy)}
-            )
+            sqs.set_queue_attributes(QueueUrl=stack.physical[logical], Attributes={"RedrivePolicy": json.dumps(policy)})
 
     for logical, r in tpl.resources("AWS::SecretsManager::Secret").items():
         props = r["Properties"]

@@ -11,7 +11,7 @@ from typing import Any
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
 
-DEMO_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+DEMO_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # noqa: S105 - an ERC-20 address
 DEMO_DIAMOND_ADDRESS = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
 

@@ -27,7 +27,10 @@ def test_create_answers_the_whole_payment_and_get_returns_it(api: Api) -> None:
     created = _create(
         api,
         token,
-        items=[{"name": "a", "price": 60.25, "external_id": "i-1"}, {"name": "b", "price": 40.25, "external_id": "i-2"}],
+        items=[
+            {"name": "a", "price": 60.25, "external_id": "i-1"},
+            {"name": "b", "price": 40.25, "external_id": "i-2"},
+        ],
         member={"name": "Ada", "surname": "Lovelace", "email": "ada@example.com"},
         client_ip="203.0.113.7",
         metadata='{"cart": 7}',
@@ -125,7 +128,12 @@ def test_list_filters_by_wallet_and_network_with_exact_totals(api: Api) -> None:
     a = _create(api, token, external_id="a", wallet_id=wallet)
     b = _create(api, token, external_id="b")
     c = _create(
-        api, token, external_id="c", network_id=other_net["id"], currency_id=other_cur["id"], payment_method="bank_transfer"
+        api,
+        token,
+        external_id="c",
+        network_id=other_net["id"],
+        currency_id=other_cur["id"],
+        payment_method="bank_transfer",
     )
     node = api.demo["nodes"]["root"]
 
@@ -156,7 +164,10 @@ def test_list_of_a_descendant_node_and_403_outside_the_tree(api: Api) -> None:
     # the child integration does not reach its parent
     r = api.call("POST", "/api/v1/payments", token=child_token, json_body=api.payment_body())
     assert r.status == 403
-    assert api.call("GET", "/api/v1/payments", token=child_token, query={"node_id": api.demo["nodes"]["root"]}).status == 403
+    assert (
+        api.call("GET", "/api/v1/payments", token=child_token, query={"node_id": api.demo["nodes"]["root"]}).status
+        == 403
+    )
 
 
 def test_duplicate_external_id_is_409_with_the_existing_id_and_no_second_record(api: Api) -> None:
@@ -178,7 +189,10 @@ def test_duplicate_external_id_is_409_with_the_existing_id_and_no_second_record(
 def test_unknown_references_are_404_naming_the_field(api: Api, field: str) -> None:
     token = api.token()
     r = api.call(
-        "POST", "/api/v1/payments", token=token, json_body=api.payment_body(**{field: "00000000-0000-4000-8000-000000000000"})
+        "POST",
+        "/api/v1/payments",
+        token=token,
+        json_body=api.payment_body(**{field: "00000000-0000-4000-8000-000000000000"}),
     )
     assert r.status == 404
     err = r.json()["error"]

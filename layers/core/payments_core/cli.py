@@ -3,7 +3,8 @@
     paymentsctl [--stack NAME | --local] node create --name Acme [--parent ID]
     paymentsctl node list
     paymentsctl chain create --name Ethereum
-    paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL [--diamond ADDR] [--confirmations 12]
+    paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL
+                               [--diamond ADDR] [--confirmations 12]
     paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...]
     paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
     paymentsctl member create --node ID [--email ..] [--name ..] [--surname ..]
@@ -154,7 +155,11 @@ def run(args: argparse.Namespace) -> Any:
     if args.kind == "member":
         return admin.public(
             admin.create_member(
-                cat, node_id=args.node, external_id=args.external_id, name=args.name, surname=args.surname,
+                cat,
+                node_id=args.node,
+                external_id=args.external_id,
+                name=args.name,
+                surname=args.surname,
                 email=args.email,
             )
         )

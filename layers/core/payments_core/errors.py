@@ -1,6 +1,7 @@
 """Domain errors and the one error shape every 4xx and 5xx answer uses.
 
-    {"error": {"code": "payment_not_found", "message": "...", "details": [{"field": "...", "code": "...", "message": "..."}]}}
+    {"error": {"code": "payment_not_found", "message": "...",
+               "details": [{"field": "...", "code": "...", "message": "..."}]}}
 
 `code` is stable and machine-readable; `message` is for humans and may change; `details` names each
 offending field (dotted path into the request, e.g. `body.items.0.price` or `query.per_page`).

@@ -14,7 +14,6 @@ from payments_core.errors import ServiceUnavailable, Unauthorized
 from payments_core.models.auth import Jwks, TokenRequest, TokenResponse
 from payments_core.security import passwords, tokens
 from payments_core.store.catalog import CatalogStore
-from payments_core.store.keys import KeyStore
 
 
 @dataclass(frozen=True, slots=True)

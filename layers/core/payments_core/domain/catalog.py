@@ -89,9 +89,7 @@ def create_wallet(
         _require(catalog, "network", network_id)
     if owner_wallet_id:
         _require(catalog, "wallet", owner_wallet_id)
-    wallet = _new(
-        node_id=node_id, address=address, network_id=network_id, owner_wallet_id=owner_wallet_id, name=name
-    )
+    wallet = _new(node_id=node_id, address=address, network_id=network_id, owner_wallet_id=owner_wallet_id, name=name)
     catalog.put_new("wallet", wallet)
     return wallet
 
@@ -120,7 +118,5 @@ def public(item: dict[str, Any]) -> dict[str, Any]:
     for k, v in item.items():
         if k in ("pk", "kind", "secret_hash"):
             continue
-        if isinstance(v, Decimal):
-            v = int(v) if v == v.to_integral_value() else str(v)
-        out[k] = v
+        out[k] = (int(v) if v == v.to_integral_value() else str(v)) if isinstance(v, Decimal) else v
     return out

@@ -93,7 +93,9 @@ def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]
     for i, item in enumerate(req.items or []):
         if not money.check_scale(item.price, decimals):
             problems.append(
-                field_error(f"body.items.{i}.price", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals")
+                field_error(
+                    f"body.items.{i}.price", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals"
+                )
             )
     if req.chain_id is not None and network.get("chain_id") != str(req.chain_id):
         problems.append(field_error("body.chain_id", "network_not_on_chain", "the network is not on this chain"))
@@ -241,6 +243,4 @@ def list_payments(
     total = deps.payments.count(listing)
     offset = (page - 1) * per_page
     records = deps.payments.page(listing, offset, per_page) if offset < total else []
-    return PaymentList(
-        items=[to_response(r) for r in records], page=page, per_page=per_page, total=total
-    )
+    return PaymentList(items=[to_response(r) for r in records], page=page, per_page=per_page, total=total)

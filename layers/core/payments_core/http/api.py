@@ -85,12 +85,12 @@ def make_resolver() -> APIGatewayRestResolver:
         json_body_deserializer=json_codec.loads,
     )
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[Any]:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
         return json_response(exc.status_code, exc.body())
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         details = _validation_details(exc.errors())
         logger.info("request invalid", extra={"fields": [d["field"] for d in details]})
@@ -100,7 +100,7 @@ def make_resolver() -> APIGatewayRestResolver:
     def _no_route(exc: NotFoundError) -> Response[Any]:
         return _error(404, "route_not_found", "No such route")
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Internal error")

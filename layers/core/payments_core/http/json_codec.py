@@ -19,7 +19,8 @@ def loads(text: str | bytes) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return simplejson.dumps(value, use_decimal=True, separators=(",", ":"), default=str)
+    text: str = simplejson.dumps(value, use_decimal=True, separators=(",", ":"), default=str)
+    return text
 
 
 __all__ = ["Decimal", "dumps", "loads"]

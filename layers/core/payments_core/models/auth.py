@@ -16,7 +16,7 @@ class TokenRequest(ApiModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a token type, not a secret
     expires_in: int = Field(description="Seconds until the token expires")
 
 

@@ -15,7 +15,7 @@ import jwt
 from jwt import PyJWK
 
 ALGORITHM = "ES256"
-TOKEN_USE = "integrator"
+TOKEN_USE = "integrator"  # noqa: S105 - a claim value, not a secret
 
 
 class InvalidToken(Exception):

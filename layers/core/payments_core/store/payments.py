@@ -125,13 +125,13 @@ class PaymentStore:
                 reasons = exc.response.get("CancellationReasons", [])
                 guard = reasons[0] if reasons else {}
                 if guard.get("Code") == "ConditionalCheckFailed":
-                    old = from_item(guard.get("Item", {}))
+                    old = from_item(dict(guard.get("Item", {})))
                     raise ExternalIdTaken(str(old.get("payment_id", ""))) from None
                 conflicting = any(r.get("Code") == "TransactionConflict" for r in reasons)
                 if not conflicting or attempt == _MAX_TRANSACTION_ATTEMPTS - 1:
                     raise
                 # Another transaction holds one of our items (e.g. a counter): back off with jitter.
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
         resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)})
@@ -139,9 +139,7 @@ class PaymentStore:
         return from_item(item) if item else None
 
     def count(self, listing: Listing) -> int:
-        resp = self._db.get_item(
-            TableName=self._keys, Key={"pk": s(listing.counter)}, ProjectionExpression="n"
-        )
+        resp = self._db.get_item(TableName=self._keys, Key={"pk": s(listing.counter)}, ProjectionExpression="n")
         item = resp.get("Item")
         return int(item["n"]["N"]) if item else 0
 
