@@ -129,8 +129,8 @@ class FakeKeyStore(KeyStore):
     - a staging label is on at most one version; a version without labels is deprecated.
     """
 
-    def __init__(self, initial_secret: str = "{}", initial_version: str = "v0-placeholder") -> None:
-        self.versions: dict[str, str] = {initial_version: initial_secret}
+    def __init__(self, initial_value: str = "{}", initial_version: str = "v0-placeholder") -> None:
+        self.versions: dict[str, str] = {initial_version: initial_value}
         self.labels: dict[str, set[str]] = {initial_version: {"AWSCURRENT"}}
         self.jwks_value: str | None = None
         self.jwks_writes: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ NODE = "6f0c7c4e-4c8b-4d7e-9f0e-7a3a1b2c3d4e"
 
 @pytest.fixture
 def store() -> FakeKeyStore:
-    return FakeKeyStore(initial_secret="{}", initial_version=PLACEHOLDER)
+    return FakeKeyStore(initial_value="{}", initial_version=PLACEHOLDER)
 
 
 def rotate(store: FakeKeyStore, token: str) -> dict[str, Any]:

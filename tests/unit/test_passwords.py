@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ def stored() -> str:
 
 
 @pytest.fixture
-def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Counts hashlib.scrypt calls made by the passwords module (and still runs them)."""
     calls: list[dict[str, Any]] = []
     real: Callable[..., bytes] = hashlib.scrypt
@@ -30,7 +30,7 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any
         return real(password, **kwargs)
 
     monkeypatch.setattr(passwords.hashlib, "scrypt", spy)
-    yield calls
+    return calls
 
 
 def test_hash_format(stored: str) -> None:

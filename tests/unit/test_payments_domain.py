@@ -499,7 +499,9 @@ def test_create_deal_message_without_wallet_groups_by_network(world: World) -> N
 
 def test_amount_units_of_an_18_decimal_token(world: World) -> None:
     eth = new_id()
-    world.catalog.add("currency", {"id": eth, "symbol": "ETH", "decimals": Decimal(18), "tokens": {world.network: "0xE"}})
+    world.catalog.add(
+        "currency", {"id": eth, "symbol": "ETH", "decimals": Decimal(18), "tokens": {world.network: "0xE"}}
+    )
     create(world, currency_id=eth, price=Decimal("1.5"), paid_price=Decimal("0.000000000000000001"))
     assert world.store.inserted[0]["amount_units"] == 1
     assert world.queue.sent[0].body["amount_units"] == "1"
@@ -513,7 +515,9 @@ def test_amount_units_of_an_18_decimal_token(world: World) -> None:
 )
 def test_amount_units_of_a_large_18_decimal_amount_is_exact(world: World) -> None:
     eth = new_id()
-    world.catalog.add("currency", {"id": eth, "symbol": "SHIB", "decimals": Decimal(18), "tokens": {world.network: "0xS"}})
+    world.catalog.add(
+        "currency", {"id": eth, "symbol": "SHIB", "decimals": Decimal(18), "tokens": {world.network: "0xS"}}
+    )
     amount = Decimal("12345678901.123456789012345678")
     create(world, currency_id=eth, price=amount, paid_price=amount)
     assert world.queue.sent[0].body["amount_units"] == "12345678901123456789012345678"
@@ -534,7 +538,11 @@ def test_duplicate_external_id_on_the_same_node_is_409_with_the_existing_id(worl
             "code": "payment_already_exists",
             "message": "A payment with external_id 'dup' already exists for this node",
             "details": [
-                {"field": "body.external_id", "code": "duplicate", "message": "already used by another payment of this node"}
+                {
+                    "field": "body.external_id",
+                    "code": "duplicate",
+                    "message": "already used by another payment of this node",
+                }
             ],
             "payment_id": str(first.id),
         }

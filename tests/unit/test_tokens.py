@@ -69,7 +69,11 @@ def verifier_for(
 ) -> tuple[JwksVerifier, JwksSource, FakeClock]:
     source = JwksSource(*keys)
     clk = clock or FakeClock()
-    return JwksVerifier(jwks=CachedValue(source, ttl=ttl, clock=clk), policy=POLICY, min_refresh=min_refresh), source, clk
+    return (
+        JwksVerifier(jwks=CachedValue(source, ttl=ttl, clock=clk), policy=POLICY, min_refresh=min_refresh),
+        source,
+        clk,
+    )
 
 
 # --------------------------------------------------------------------------- keys and signing
@@ -101,7 +105,9 @@ def test_is_signing_key_rejects(value: Any) -> None:
 
 
 def test_integrator_claims() -> None:
-    c = tokens.integrator_claims(integration_id="ci_1", node_id=NODE, issuer=ISSUER, audience=AUDIENCE, ttl=60, now=1000)
+    c = tokens.integrator_claims(
+        integration_id="ci_1", node_id=NODE, issuer=ISSUER, audience=AUDIENCE, ttl=60, now=1000
+    )
     jti = c.pop("jti")
     assert isinstance(jti, str)
     assert len(jti) == 24
@@ -134,9 +140,7 @@ def test_valid_token_gives_principal(key: dict[str, Any]) -> None:
 
 def test_verify_returns_the_claims(key: dict[str, Any]) -> None:
     c = claims()
-    got = tokens.verify(
-        tokens.sign(key, c), PyJWK.from_dict(tokens.public_jwk(key)), issuer=ISSUER, audience=AUDIENCE
-    )
+    got = tokens.verify(tokens.sign(key, c), PyJWK.from_dict(tokens.public_jwk(key)), issuer=ISSUER, audience=AUDIENCE)
     assert got == c
 
 
