@@ -27,6 +27,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--list-big", type=int, default=20_000, help="payments of the big node")
     p.add_argument("--list-small", type=int, default=1_000, help="payments of the small node")
     p.add_argument("--list-n", type=int, default=20, help="list iterations per node and page")
+    p.add_argument(
+        "--layer-dir", type=Path, default=None, help="cold starts only: measure another copy of layers/core (what-if)"
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return p.parse_args(argv)
 
@@ -85,7 +88,7 @@ def _run_section(section: str, bench: Any, args: argparse.Namespace) -> list[Res
     if section == "cold":
         from bench import cold
 
-        return cold.run(bench, args.cold_runs)
+        return cold.run(bench, args.cold_runs, args.layer_dir)
     if section == "warm":
         from bench import warm
 

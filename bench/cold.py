@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -71,8 +72,9 @@ import boto3
 from botocore.config import Config
 config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5, tcp_keepalive=True)
 session = boto3.session.Session()
+region, endpoint = os.environ["AWS_REGION"], os.environ["AWS_ENDPOINT_URL"]
 for service in filter(None, services.split(",")):
-    session.client(service, region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"], config=config)
+    session.client(service, region_name=region, endpoint_url=endpoint, config=config)
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 import jwt
@@ -94,14 +96,28 @@ def _child_env(bench: BenchStack, function: str) -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, str]:
+@dataclass
+class Run:
+    wall: float  # seconds, spawn to exit
+    cpu: float  # seconds of user + system CPU of the child (less sensitive to a busy machine)
+    output: str
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: str) -> Run:
+    cpu_before = _cpu_of_children()
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     elapsed = time.perf_counter() - start
+    cpu = _cpu_of_children() - cpu_before
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{argv[-2:]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return elapsed, lines[-1]
+    return Run(elapsed, cpu, lines[-1])
 
 
 def _clients_created(bench: BenchStack, function: str, event: dict[str, Any]) -> tuple[str, ...]:
@@ -136,9 +152,10 @@ def cases(bench: BenchStack) -> list[Case]:
     ]
 
 
-def run(bench: BenchStack, runs: int) -> list[Result]:
+def run(bench: BenchStack, runs: int, layer: Path | None = None) -> list[Result]:
+    """`layer`: another copy of layers/core to measure (to try a change out); the repo's by default."""
     results: list[Result] = []
-    layer_dir = str(tpl.ROOT / "layers" / "core")
+    layer_dir = str(layer or tpl.ROOT / "layers" / "core")
     functions = tpl.functions()
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         for case in cases(bench):
@@ -165,30 +182,42 @@ def run(bench: BenchStack, runs: int) -> list[Result]:
             for argv in (function_argv(-2), floor_argv(-2)):
                 _run(argv, env, tmp)
 
-            fn_times: list[float] = []
-            floor_times: list[float] = []
+            fn_runs: list[Run] = []
+            floor_runs: list[Run] = []
             for i in range(runs):
                 order = ("fn", "floor") if i % 2 == 0 else ("floor", "fn")
                 for side in order:
                     if side == "fn":
-                        elapsed, out = _run(function_argv(i), env, tmp)
-                        if out != case.expected:
-                            raise RuntimeError(f"{case.function} answered {out}, expected {case.expected}")
-                        fn_times.append(elapsed)
+                        done = _run(function_argv(i), env, tmp)
+                        if done.output != case.expected:
+                            raise RuntimeError(f"{case.function} answered {done.output}, expected {case.expected}")
+                        fn_runs.append(done)
                     else:
-                        elapsed, _ = _run(floor_argv(i), env, tmp)
-                        floor_times.append(elapsed)
-            fn_ms, floor_ms = median(fn_times) * 1000, median(floor_times) * 1000
-            result = Result(
-                section="cold start",
-                name=case.function,
-                value=fn_ms,
-                baseline=floor_ms,
-                unit="ms",
-                target=TARGET,
-                note=f"p50 of {runs}; floor clients: {','.join(case.services) or 'none'}",
-                extra={"function": summary_ms(fn_times), "floor": summary_ms(floor_times), "clients": case.services},
+                        floor_runs.append(_run(floor_argv(i), env, tmp))
+            fn_ms = median([r.wall for r in fn_runs]) * 1000
+            floor_ms = median([r.wall for r in floor_runs]) * 1000
+            fn_cpu = median([r.cpu for r in fn_runs]) * 1000
+            floor_cpu = median([r.cpu for r in floor_runs]) * 1000
+            clients = ",".join(case.services) or "none"
+            results.append(
+                Result(
+                    section="cold start",
+                    name=case.function,
+                    value=fn_ms,
+                    baseline=floor_ms,
+                    unit="ms",
+                    target=TARGET,
+                    note=f"wall p50 of {runs}; CPU p50 {fn_cpu:.0f} vs {floor_cpu:.0f} ms ({fn_cpu / floor_cpu:.2f}); "
+                    f"floor clients: {clients}",
+                    extra={
+                        "function_wall": summary_ms([r.wall for r in fn_runs]),
+                        "floor_wall": summary_ms([r.wall for r in floor_runs]),
+                        "function_cpu": summary_ms([r.cpu for r in fn_runs]),
+                        "floor_cpu": summary_ms([r.cpu for r in floor_runs]),
+                        "clients": list(case.services),
+                        "layer": layer_dir,
+                    },
+                )
             )
             print(f"  cold start {case.function}: {fn_ms:.0f} ms vs floor {floor_ms:.0f} ms", file=sys.stderr)
-            results.append(result)
     return results

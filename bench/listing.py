@@ -137,15 +137,14 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
             ExpressionAttributeValues={":k": {"N": str(n)}},
         )
     _check_same_layout(db, real.payments._payments, records[0]["id"], records[2]["id"])
-    print(
-        f"  seeded {count} payments for {name}: built in {built:.1f}s, written in {time.perf_counter() - started - built:.1f}s",
-        file=sys.stderr,
-    )
+    written = time.perf_counter() - started - built
+    print(f"  seeded {count} payments for {name}: built in {built:.1f}s, written in {written:.1f}s", file=sys.stderr)
     return {"node": node, "principal": principal, "count": count}
 
 
 def _check_same_layout(db: Any, table: str, inserted_id: str, batched_id: str) -> None:
     """Both have a wallet (even payments): the same attribute names, with the same types."""
+
     def layout(payment_id: str) -> dict[str, str]:
         item = db.get_item(TableName=table, Key={"id": {"S": payment_id}})["Item"]
         return {k: next(iter(v)) for k, v in item.items()}

@@ -50,9 +50,7 @@ def run() -> list[Result]:
     for function in tpl.functions():
         fn_dir = BUILD / function
         if not fn_dir.is_dir():
-            results.append(
-                Result("size", function, None, "MB", note="not built (skipped)", status_override="SKIP")
-            )
+            results.append(Result("size", function, None, "MB", note="not built (skipped)", status_override="SKIP"))
             continue
         own = tree_bytes(fn_dir) / mb
         results.append(

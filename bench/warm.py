@@ -41,9 +41,7 @@ class RawCreate:
         self._template = json.dumps([c.params for c in calls])
         self._id, self._hex, self._ext = payment_id, uuid.UUID(payment_id).hex, external_id
         self._clients = {service: _raw_client(service) for service, _ in self.operations}
-        self._methods = {
-            (service, op): method_of(self._clients[service], op) for service, op in self.operations
-        }
+        self._methods = {(service, op): method_of(self._clients[service], op) for service, op in self.operations}
 
     def payloads(self, external_id: str) -> list[tuple[Any, dict[str, Any]]]:
         new_id = str(uuid.uuid4())

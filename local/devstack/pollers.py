@@ -182,12 +182,13 @@ class SqsPoller:
         except Exception:
             log.exception("%s: the function failed; the batch of %d stays in the queue", self.name, len(ids))
             return BatchOutcome(received=len(ids), failed=len(ids))
-        failed: set[str] | None = set()
+        failed: set[str] = set()
         if self.source.report_batch_item_failures:
-            failed = failed_item_ids(response, ids)
-            if failed is None:
+            reported = failed_item_ids(response, ids)
+            if reported is None:
                 log.error("%s: invalid batchItemFailures answer %r; the whole batch stays", self.name, response)
                 return BatchOutcome(received=len(ids), failed=len(ids))
+            failed = reported
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), SQS_MAX_RECEIVE):
             chunk = done[start : start + SQS_MAX_RECEIVE]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("devstack")
 
 OPENAPI_FILE = tpl.ROOT / "openapi.json"
-SWAGGER_DIR = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+SWAGGER_DIR = Path(swagger_ui.__file__).parent
 SWAGGER_ASSETS = {
     "swagger-ui-bundle.min.js": "application/javascript; charset=utf-8",
     "swagger-ui.min.css": "text/css; charset=utf-8",
@@ -66,12 +67,12 @@ class _SerializedDynamoDB:
         return self._app(environ, start_response)
 
 
-class _QuietMotoHandler(MotoRequestHandler):  # type: ignore[misc]
+class _QuietMotoHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
 
-class MotoServer(ThreadedMotoServer):  # type: ignore[misc]
+class MotoServer(ThreadedMotoServer):
     """ThreadedMotoServer on 127.0.0.1 whose start() fails (instead of hanging) when the port is taken."""
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:

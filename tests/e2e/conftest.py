@@ -122,8 +122,10 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     assert set(body) == {"error"}, body
     error = body["error"]
     assert {"code", "message", "details"} <= set(error), body
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["code"], str)
+    assert error["code"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
     assert isinstance(error["details"], list)
     if code is not None:
         assert error["code"] == code, body

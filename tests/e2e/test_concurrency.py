@@ -41,4 +41,5 @@ def test_fifty_concurrent_creates_of_one_external_id(client: Client, fresh_node:
     assert listing.json()["total"] == 1
     assert [p["id"] for p in listing.json()["items"]] == [created_id]
     got = client.http.get(f"/api/v1/payments/{created_id}", headers=headers)
-    assert got.status_code == 200 and got.json()["external_id"] == body["external_id"]
+    assert got.status_code == 200
+    assert got.json()["external_id"] == body["external_id"]

@@ -32,13 +32,19 @@ def test_create_web3_payment(client: Client) -> None:
     uuid.UUID(p["id"])
     for field in ("external_id", "node_id", "network_id", "currency_id", "wallet_id", "payment_address"):
         assert p[field] == body[field], field
-    assert p["price"] == 100.5 and p["paid_price"] == 100.5
+    assert p["price"] == 100.5
+    assert p["paid_price"] == 100.5
     assert '"price": 100.5' in r.text or '"price":100.5' in r.text  # a JSON number, exactly as sent
-    assert p["payment_method"] == "web3" and p["payment_group"] == "product"
+    assert p["payment_method"] == "web3"
+    assert p["payment_group"] == "product"
     assert p["status"] == "pending"
-    assert isinstance(p["access_token"], str) and p["access_token"]
-    assert p["retry"] is False and p["retry_count"] == 0
-    assert p["created_at"] and p["updated_at"] and p["expires_at"]
+    assert isinstance(p["access_token"], str)
+    assert p["access_token"]
+    assert p["retry"] is False
+    assert p["retry_count"] == 0
+    assert p["created_at"]
+    assert p["updated_at"]
+    assert p["expires_at"]
 
 
 def test_price_keeps_its_exact_decimal_value(client: Client) -> None:
@@ -108,7 +114,9 @@ def test_list_newest_first_with_exact_total(client: Client, listed: dict[str, An
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"items", "page", "per_page", "total"}
-    assert body["page"] == 1 and body["per_page"] == 10 and body["total"] == 3
+    assert body["page"] == 1
+    assert body["per_page"] == 10
+    assert body["total"] == 3
     assert [p["id"] for p in body["items"]] == listed["ids"]
 
 

@@ -110,7 +110,7 @@ def test_api_events_match_their_route(route: tpl.Route) -> None:
     for name, value in (event["pathParameters"] or {}).items():
         assert event["path"].split("/")[route.path.split("/").index(f"{{{name}}}")] == value
     if route.authorizer:
-        assert AUTHORIZER_KEYS <= set(event["requestContext"]["authorizer"])
+        assert set(event["requestContext"]["authorizer"]) >= AUTHORIZER_KEYS
         assert event["headers"]["Authorization"].startswith("Bearer ")
     else:
         assert "authorizer" not in event["requestContext"]
@@ -170,7 +170,7 @@ def test_authorizer_event(demo: dict[str, Any]) -> None:
     assert statement["Resource"] == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/*/*"
 
     # The sample's own token is not signed by the stack's key: API Gateway's "Unauthorized".
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         lambdas.invoke("IntegratorAuthorizerFunction", load_event("IntegratorAuthorizerFunction"))
 
 

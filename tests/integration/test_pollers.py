@@ -157,7 +157,8 @@ def test_sqs_batch_size_is_honoured(aws: dict[str, Any]) -> None:
     poll_until(poller, lambda: sum(len(b) for b in handler.bodies()) >= 25, pause=0)
 
     sizes = [len(b) for b in handler.bodies()]
-    assert max(sizes) <= 12 and sum(sizes) == 25
+    assert max(sizes) <= 12
+    assert sum(sizes) == 25
     assert sorted(int(x) for b in handler.bodies() for x in b) == list(range(25))
 
 
@@ -296,7 +297,11 @@ def ids_of(event: dict[str, Any]) -> list[str]:
 
 
 def stream_poller(
-    aws: dict[str, Any], table: dict[str, str], handler: Recorder, source: tpl.EventSource, on_failure: str | None = None
+    aws: dict[str, Any],
+    table: dict[str, str],
+    handler: Recorder,
+    source: tpl.EventSource,
+    on_failure: str | None = None,
 ) -> StreamPoller:
     return StreamPoller(
         source, aws["streams"], table["stream_arn"], handler, sqs=aws["sqs"], on_failure_arn=on_failure, region=REGION
@@ -305,7 +310,7 @@ def stream_poller(
 
 def drain(poller: StreamPoller, max_polls: int = 100) -> list[BatchOutcome]:
     """Poll until a poll finds nothing to do (bounded)."""
-    outcomes = []
+    outcomes: list[BatchOutcome] = []
     for _ in range(max_polls):
         outcome = poller.poll_once()
         if outcome.received == 0 and outcome.discarded == 0:
@@ -339,7 +344,8 @@ def test_stream_event_is_built_as_lambda_builds_it(aws: dict[str, Any], table: d
         ddb = r["dynamodb"]
         assert ddb["Keys"] == {"id": {"S": "a"}}
         assert ddb["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-        assert isinstance(ddb["SequenceNumber"], str) and ddb["SizeBytes"] > 0
+        assert isinstance(ddb["SequenceNumber"], str)
+        assert ddb["SizeBytes"] > 0
         assert isinstance(ddb["ApproximateCreationDateTime"], int)
     assert insert["dynamodb"]["NewImage"] == {"id": {"S": "a"}, "v": {"S": "1"}}
     assert "OldImage" not in insert["dynamodb"]
@@ -429,7 +435,8 @@ def test_stream_bisect_isolates_a_poison_record_and_reports_it(aws: dict[str, An
     assert report["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert report["requestContext"]["functionArn"].endswith(":function:StreamConsumer")
     assert report["responseContext"]["functionError"] == "Unhandled"
-    assert report["version"] == "1.0" and report["timestamp"].endswith("Z")
+    assert report["version"] == "1.0"
+    assert report["timestamp"].endswith("Z")
     info = report["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1
     assert info["startSequenceNumber"] == info["endSequenceNumber"] == poison_seq
@@ -443,9 +450,7 @@ def test_stream_bisect_isolates_a_poison_record_and_reports_it(aws: dict[str, An
     assert delivered_ok == ["p0", "p1", "p3", "after"]
 
 
-def test_stream_retries_exhausted_without_bisect_discards_the_batch(
-    aws: dict[str, Any], table: dict[str, str]
-) -> None:
+def test_stream_retries_exhausted_without_bisect_discards_the_batch(aws: dict[str, Any], table: dict[str, str]) -> None:
     dest_url, dest_arn = make_queue(aws["sqs"], "stream-failures-2")
     put(aws, table, "x", "y", "z")
 
@@ -485,7 +490,8 @@ def test_build_pollers_resolves_sources_of_a_provisioned_stack(aws: dict[str, An
 
     sqs_poller, stream = build_pollers(stack, lambda fn, ev: calls.append((fn, ev)), sources)
 
-    assert isinstance(sqs_poller, SqsPoller) and isinstance(stream, StreamPoller)
+    assert isinstance(sqs_poller, SqsPoller)
+    assert isinstance(stream, StreamPoller)
     assert sqs_poller.queue_url == stack.physical["CreateDealQueue"]
     assert sqs_poller.queue_arn == stack.attributes[("CreateDealQueue", "Arn")]
     assert stream.stream_arn == stack.attributes[("PaymentsTable", "StreamArn")]

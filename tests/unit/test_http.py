@@ -6,12 +6,13 @@ import importlib.util
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
-from typing import Annotated, Any
+from types import ModuleType, SimpleNamespace
+from typing import Annotated, Any, cast
 
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments_core import deps
 from payments_core.domain import payments
@@ -33,6 +34,7 @@ from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
 
 NODE = "6f0c7c4e-4c8b-4d7e-9f0e-7a3a1b2c3d4e"
 SECRET = "sk_live_hunter2_do_not_leak"
+CONTEXT = cast(LambdaContext, SimpleNamespace(function_name="unit", aws_request_id="req-1"))
 AUTH = {"actor_type": "integration", "actor_id": "ci_test", "node_id": NODE}
 
 
@@ -73,7 +75,7 @@ def rest_event(
 
 
 def call(app: APIGatewayRestResolver, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-    result = app.resolve(rest_event(method, path, **kwargs), {})
+    result = app.resolve(rest_event(method, path, **kwargs), CONTEXT)
     assert result["multiValueHeaders"]["Content-Type"] == ["application/json"]
     return result["statusCode"], json_codec.loads(result["body"])
 
@@ -139,7 +141,8 @@ def app() -> APIGatewayRestResolver:
 
     @app.get("/key-error")
     def key_error() -> Response[Any]:
-        return json_response(200, {}["missing"])
+        lookup: dict[str, int] = {}
+        return json_response(200, {"value": lookup["missing"]})
 
     @app.get("/whoami")
     def whoami() -> Response[Any]:
@@ -317,7 +320,7 @@ def test_unknown_route_is_404_route_not_found(app: APIGatewayRestResolver, metho
 
 @pytest.mark.parametrize("path", ["/boom", "/key-error"])
 def test_unexpected_exception_is_a_bare_500(app: APIGatewayRestResolver, path: str) -> None:
-    result = app.resolve(rest_event("GET", path), {})
+    result = app.resolve(rest_event("GET", path), CONTEXT)
     assert result["statusCode"] == 500
     raw = result["body"]
     assert json_codec.loads(raw) == {"error": {"code": "internal_error", "message": "Internal error", "details": []}}

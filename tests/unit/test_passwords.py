@@ -29,7 +29,7 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append(kwargs)
         return real(password, **kwargs)
 
-    monkeypatch.setattr(passwords.hashlib, "scrypt", spy)
+    monkeypatch.setattr(hashlib, "scrypt", spy)
     return calls
 
 

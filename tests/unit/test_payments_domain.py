@@ -149,8 +149,9 @@ def assert_nothing_written(w: World) -> None:
 )
 def test_unknown_reference_is_404_naming_the_field(world: World, field: str, kind: str) -> None:
     missing = new_id()
+    overrides: dict[str, Any] = {field: missing}
     with pytest.raises(NotFound) as info:
-        create(world, **{field: missing})
+        create(world, **overrides)
     err = info.value
     assert err.status_code == 404
     assert err.code == f"{kind}_not_found"

@@ -17,10 +17,11 @@ from jwt import PyJWK
 from payments_core.domain import auth
 from payments_core.domain.access import Principal
 from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
-from payments_core.errors import Unauthorized
-from payments_core.security import tokens
+from payments_core.errors import ServiceUnavailable, Unauthorized
+from payments_core.models.auth import TokenRequest
+from payments_core.security import passwords, tokens
 from payments_core.security.tokens import InvalidToken
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeCatalog, FakeClock
 
 ISSUER = "https://auth.test.example"
 AUDIENCE = "payments-api-test"
@@ -61,7 +62,8 @@ class JwksSource:
 
     def __call__(self) -> dict[str, Any]:
         self.loads += 1
-        return json.loads(json.dumps(self.value))  # a new object per read, like SSM
+        fresh: dict[str, Any] = json.loads(json.dumps(self.value))  # a new object per read, like SSM
+        return fresh
 
 
 def verifier_for(
@@ -150,25 +152,51 @@ def test_token_picks_its_key_by_kid(key: dict[str, Any], other_key: dict[str, An
     assert verifier.principal(tokens.sign(key, claims(sub="ci_key"))).actor_id == "ci_key"
 
 
-def test_issue_token_end_to_end_with_verifier(key: dict[str, Any]) -> None:
-    from payments_core.models.auth import TokenRequest
-    from payments_core.security import passwords
-    from tests.unit.fakes import FakeCatalog
-
+@pytest.fixture
+def integrations() -> FakeCatalog:
     catalog = FakeCatalog()
-    catalog.add(
-        "integration",
-        {"id": "ci_1", "node_id": NODE, "status": "active", "secret_hash": passwords.hash_secret("cs_s", log2_n=10)},
-    )
+    for cid, status in (("ci_1", "active"), ("ci_off", "disabled")):
+        catalog.add(
+            "integration",
+            {"id": cid, "node_id": NODE, "status": status, "secret_hash": passwords.hash_secret("cs_s", log2_n=10)},
+        )
+    return catalog
+
+
+def test_issue_token_end_to_end_with_verifier(key: dict[str, Any], integrations: FakeCatalog) -> None:
     signing = CachedValue(lambda: key, ttl=300)
-    issued = auth.issue_token(catalog, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+    issued = auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
     assert issued.token_type == "Bearer"
     assert issued.expires_in == 3600
+    assert jwt.get_unverified_header(issued.access_token)["kid"] == key["kid"]
     verifier, _, _ = verifier_for(key)
     assert verifier.principal(issued.access_token) == Principal("integration", "ci_1", NODE)
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret"),
+    [("ci_1", "wrong"), ("ci_unknown", "cs_s"), ("ci_off", "cs_s"), ("ci_1", "")],
+    ids=["wrong-secret", "unknown-client", "disabled", "empty-secret"],
+)
+def test_issue_token_refuses_bad_credentials_alike(
+    key: dict[str, Any], integrations: FakeCatalog, client_id: str, secret: str
+) -> None:
+    signing = CachedValue(lambda: key, ttl=300)
+    request = TokenRequest.model_construct(client_id=client_id, client_secret=secret)
     with pytest.raises(Unauthorized) as info:
-        auth.issue_token(catalog, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="wrong"))
+        auth.issue_token(integrations, signing, POLICY, request)
+    assert info.value.status_code == 401
     assert info.value.code == "invalid_client"
+    assert info.value.message == "Invalid client credentials"  # the same answer whatever was wrong
+
+
+@pytest.mark.parametrize("current", [{}, None, {"kty": "EC", "kid": "k"}])
+def test_issue_token_without_a_signing_key_is_503(integrations: FakeCatalog, current: Any) -> None:
+    signing = CachedValue(lambda: current, ttl=300)
+    with pytest.raises(ServiceUnavailable) as info:
+        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+    assert info.value.status_code == 503
+    assert info.value.code == "signing_key_unavailable"
 
 
 # --------------------------------------------------------------------------- rejections
@@ -314,14 +342,14 @@ def test_unknown_kid_reloads_at_most_once_per_min_refresh(key: dict[str, Any], o
         verifier.principal(stranger)
     assert source.loads == 1
 
-    clock.advance(29.9)
+    clock.advance(29)
     for _ in range(5):
         with pytest.raises(InvalidToken, match="unknown kid"):
             verifier.principal(stranger)
     assert source.loads == 1
 
     # min_refresh has passed: exactly one reload, then quiet again for another min_refresh.
-    clock.advance(0.1)
+    clock.advance(1)
     for _ in range(5):
         with pytest.raises(InvalidToken, match="unknown kid"):
             verifier.principal(stranger)
