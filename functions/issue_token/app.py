@@ -20,7 +20,7 @@ app = make_resolver()
     operation_id="issueToken",
     tags=["Auth"],
     security=[],
-    responses=responses(200, TokenResponse, 401, 422, 503),
+    responses=responses(200, TokenResponse, 401, 415, 422, 503),
 )
 def issue_token(body: Annotated[TokenRequest, Body()]) -> Response[Any]:
     return json_response(200, auth.issue_token(deps.catalog(), deps.signing_key(), deps.token_policy(), body))

@@ -19,7 +19,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
@@ -30,6 +33,7 @@ from payments_core.models.common import ErrorResponse
 from payments_core.observability import logger
 
 JSON = "application/json"
+_MEDIA_TYPE_MESSAGE = "Send the body as application/json"
 
 _ERROR_DESCRIPTIONS = {
     400: "Bad request",
@@ -37,6 +41,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The integration's node does not reach the node concerned",
     404: "Not found",
     409: "Conflict",
+    415: "The body is not `application/json`",
     422: "Validation error: `details` names each bad field",
     503: "Temporarily unavailable",
 }
@@ -90,6 +95,10 @@ def make_resolver() -> APIGatewayRestResolver:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
         return json_response(exc.status_code, exc.body())
 
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return _error(415, "unsupported_media_type", _MEDIA_TYPE_MESSAGE)
+
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         details = _validation_details(exc.errors())
@@ -117,9 +126,27 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(actor_type=str(ctx.get("actor_type") or "integration"), actor_id=actor_id, node_id=node_id)
 
 
+def _unsupported_media_type(event: dict[str, Any]) -> bool:
+    """A body that is not JSON. The resolver would try forms and multipart; the API takes JSON only."""
+    if event.get("httpMethod") not in ("POST", "PUT", "PATCH") or not event.get("body"):
+        return False
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
+    return bool(media_type) and media_type != JSON and not media_type.endswith("+json")
+
+
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if _unsupported_media_type(event):
+            return {
+                "statusCode": 415,
+                "headers": {"Content-Type": JSON},
+                "body": json_codec.dumps(
+                    {"error": {"code": "unsupported_media_type", "message": _MEDIA_TYPE_MESSAGE, "details": []}}
+                ),
+                "isBase64Encoded": False,
+            }
         return app.resolve(event, context)
 
     return handler

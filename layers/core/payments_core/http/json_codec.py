@@ -12,7 +12,11 @@ import simplejson
 
 def loads(text: str | bytes) -> Any:
     try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
         return simplejson.loads(text, use_decimal=True, allow_nan=False)
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError("the body is not UTF-8", "", exc.start) from None
     except simplejson.JSONDecodeError as exc:
         # The stdlib error is what the resolver turns into a 422 `json_invalid`.
         raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
