@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSta
 
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=40)
-def test_api_conforms_to_the_committed_contract(case: schemathesis.Case, running: tuple[LocalStackInfo, str]) -> None:
+def test_api_conforms_to_the_committed_contract(
+    case: schemathesis.Case[Any], running: tuple[LocalStackInfo, str]
+) -> None:
     info, token = running
     case.call_and_validate(
         base_url=info.api_url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=10

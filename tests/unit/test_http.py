@@ -28,7 +28,7 @@ from payments_core.errors import (
     field_error,
 )
 from payments_core.http import json_codec
-from payments_core.http.api import json_response, make_resolver, principal
+from payments_core.http.api import json_response, lambda_handler, make_resolver, principal
 from payments_core.models.payments import CreatePaymentRequest
 from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
 
@@ -295,15 +295,34 @@ def test_malformed_json_body_is_422_json_invalid(app: APIGatewayRestResolver, te
     assert body["error"]["details"][0]["field"].startswith("body")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: make_resolver has no handler for RequestUnsupportedContentType (not a RequestValidationError); "
-    "a non-JSON Content-Type falls into the catch-all and answers 500",
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_non_json_body_is_415(app: APIGatewayRestResolver, content_type: str) -> None:
+    status, body = call(app, "POST", "/payments", body="price=1", headers={"Content-Type": content_type})
+    assert status == 415
+    assert body == {
+        "error": {"code": "unsupported_media_type", "message": "Send the body as application/json", "details": []}
+    }
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("text/plain", 415), ("multipart/form-data; boundary=x", 415), ("application/json; charset=utf-8", 201)],
 )
-def test_unsupported_content_type_is_a_client_error(app: APIGatewayRestResolver) -> None:
-    status, body = call(app, "POST", "/payments", body="price=1", headers={"Content-Type": "text/plain"})
-    assert 400 <= status < 500
-    assert body["error"]["code"] != "internal_error"
+def test_lambda_handler_checks_the_media_type_first(
+    app: APIGatewayRestResolver, content_type: str, status: int
+) -> None:
+    handler = lambda_handler(app)
+    context = SimpleNamespace(
+        function_name="unit",
+        memory_limit_in_mb=128,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:unit",
+        aws_request_id="req-1",
+    )
+    event = rest_event("POST", "/payments", body=payment_json(), headers={"Content-Type": content_type})
+    result = handler(event, context)
+    assert result["statusCode"] == status
+    if status == 415:
+        assert json_codec.loads(result["body"])["error"]["code"] == "unsupported_media_type"
 
 
 # --------------------------------------------------------------------------- unknown routes and crashes

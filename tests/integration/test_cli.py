@@ -1,0 +1,67 @@
+"""paymentsctl against the tables built from template.yaml."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from devstack.provision import Stack
+from payments_core import cli, deps
+from payments_core.security import passwords
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert cli.main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_catalog_commands_create_and_list(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    root = run(capsys, "node", "create", "--name", "Acme")
+    child = run(capsys, "node", "create", "--name", "Acme EU", "--parent", root["id"])
+    assert child["path"] == [root["id"], child["id"]]
+    chain = run(capsys, "chain", "create", "--name", "Ethereum")
+    network = run(
+        capsys, "network", "create", "--chain", chain["id"], "--name", "sepolia", "--evm-chain-id", "11155111",
+        "--rpc-url", "http://127.0.0.1:8545", "--confirmations", "3",
+    )  # fmt: skip
+    assert (network["evm_chain_id"], network["required_confirmations"]) == (11155111, 3)
+    currency = run(
+        capsys, "currency", "create", "--symbol", "USDT", "--decimals", "6", "--token", f"{network['id']}=0xabc"
+    )
+    assert currency["tokens"] == {network["id"]: "0xabc"}
+    wallet = run(capsys, "wallet", "create", "--node", child["id"], "--address", "0x" + "1" * 40)
+    member = run(capsys, "member", "create", "--node", child["id"], "--email", "a@example.com")
+    assert member["email"] == "a@example.com"
+    assert [n["id"] for n in run(capsys, "node", "list")] == sorted(
+        [root["id"], child["id"]], key=lambda i: f"node#{i}"
+    )
+    assert [w["id"] for w in run(capsys, "wallet", "list")] == [wallet["id"]]
+
+
+def test_integration_secret_is_printed_once_and_stored_hashed(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    node = run(capsys, "node", "create", "--name", "Acme")
+    created = run(capsys, "integration", "create", "--node", node["id"], "--name", "backend")
+    secret = created["client_secret"]
+    assert secret.startswith("cs_")
+    listed = run(capsys, "integration", "list")
+    assert secret not in json.dumps(listed)
+    assert all("secret_hash" not in i for i in listed)
+    stored = deps.catalog().get("integration", created["id"])
+    assert stored is not None
+    assert passwords.verify_secret(secret, stored["secret_hash"])
+
+
+def test_unknown_parent_is_an_error_not_a_record(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["node", "create", "--name", "x", "--parent", "nope"]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["code"] == "node_not_found"
+    assert run(capsys, "node", "list") == []
+
+
+def test_keys_rotate_publishes_a_new_key(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run(capsys, "keys", "rotate")
+    second = run(capsys, "keys", "rotate")
+    assert len(first["jwks"]["keys"]) == 1
+    assert len(second["jwks"]["keys"]) == 2
+    assert run(capsys, "keys", "show") == second["jwks"]
