@@ -108,7 +108,7 @@ class _Stop(Exception):
     pass
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
@@ -124,7 +124,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # Explicit handlers: SIGINT is ignored in a background job of a non-interactive shell otherwise.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     api_url = f"http://{args.host}:{args.port}"
@@ -185,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, _Stop):
         print("\ndevstack: stopping", file=sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)  # a second Ctrl-C during the shutdown ends it at once
         if httpd is not None:
             httpd.server_close()
         if pollers is not None:

@@ -1,9 +1,7 @@
 """The local stack's servers: moto (server mode) and the API over HTTP in front of the Gateway.
 
-- `MotoServer`: moto's ThreadedMotoServer on 127.0.0.1, with DynamoDB's requests serialized. moto's
-  DynamoDB backend is not thread-safe: a transaction snapshots the tables and restores the snapshot
-  when a condition fails, which erases what a concurrent transaction wrote in between. DynamoDB
-  itself applies each request atomically, which one lock per backend gives back.
+- `MotoServer`: moto's ThreadedMotoServer on 127.0.0.1, with `moto_patches` applied (moto's DynamoDB
+  writes serialized: see there), quiet, and failing fast when its port is taken.
 - `FunctionInvoker`: invokes a function of the template in this process with its own environment
   (applied once when every function shares it, per invocation and serialized when they differ).
 - `ApiApp`: the WSGI app: every request becomes the API Gateway proxy event through `Gateway`
@@ -27,11 +25,11 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from devstack import lambdas, runtime
+from devstack import lambdas, moto_patches, runtime
 from devstack import template as tpl
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from devstack.gateway import Gateway
 
@@ -43,30 +41,9 @@ SWAGGER_ASSETS = {
     "swagger-ui-bundle.min.js": "application/javascript; charset=utf-8",
     "swagger-ui.min.css": "text/css; charset=utf-8",
 }
-_SERIALIZED_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
 
 
 # ---------------------------------------------------------------------------------------- moto
-class _SerializedDynamoDB:
-    """WSGI middleware: one DynamoDB (and Streams) request at a time, answer included."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_SERIALIZED_TARGETS):
-            with self._lock:
-                result = self._app(environ, start_response)
-                try:
-                    return [b"".join(result)]
-                finally:
-                    close = getattr(result, "close", None)
-                    if close:
-                        close()
-        return self._app(environ, start_response)
-
-
 class _QuietMotoHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -80,7 +57,7 @@ class MotoServer(ThreadedMotoServer):
         self.error: OSError | None = None
 
     def _server_entry(self) -> None:
-        app = _SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        app = DomainDispatcherApplication(create_backend_app)
         try:
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=_QuietMotoHandler)
         except OSError as exc:
@@ -91,6 +68,7 @@ class MotoServer(ThreadedMotoServer):
         self._server.serve_forever()
 
     def start(self) -> None:
+        moto_patches.apply()  # DynamoDB's atomicity under the server's concurrent requests
         super().start()
         if self.error is not None:
             raise self.error

@@ -184,11 +184,6 @@ def test_unknown_step_is_refused(store: FakeKeyStore) -> None:
         keys.rotation_step(store, "t1", "rotateSecret")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: testSecret only checks that the pending kid is listed in the JWKS; it does not check that "
-    "a token signed with the pending key verifies against the published key (domain/keys.py docstring)",
-)
 def test_test_secret_fails_when_the_published_key_does_not_match(store: FakeKeyStore) -> None:
     rotate(store, "t1")
     keys.rotation_step(store, "t2", "createSecret")

@@ -37,10 +37,6 @@ def test_decimals_of(amount: Decimal, expected: int) -> None:
     assert money.decimals_of(amount) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: decimals_of uses Decimal.normalize() under the default 28-digit context, which rounds",
-)
 @pytest.mark.parametrize(
     ("amount", "expected"),
     [
@@ -73,10 +69,6 @@ def test_check_scale(amount: Decimal, decimals: int, ok: bool) -> None:
     assert money.check_scale(amount, decimals) is ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_scale relies on decimals_of, which rounds away digits past the 28th significant one",
-)
 def test_check_scale_rejects_29_decimals_for_a_6_decimal_token() -> None:
     assert money.check_scale(Decimal("1.00000000000000000000000000001"), 6) is False
 
@@ -119,18 +111,10 @@ def test_to_minor_units_raises_instead_of_rounding(amount: Decimal, decimals: in
         money.to_minor_units(amount, decimals)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: to_minor_units' scaleb() rounds to the 28-digit default context (…678 becomes …680)",
-)
 def test_to_minor_units_exact_beyond_28_digits() -> None:
     assert money.to_minor_units(BIG_18, 18) == BIG_18_UNITS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: to_minor_units silently rounds an amount with 29 decimals to 6 instead of raising",
-)
 def test_to_minor_units_refuses_hidden_29th_decimal() -> None:
     with pytest.raises(ValueError, match="more than"):
         money.to_minor_units(Decimal("1.00000000000000000000000000001"), 6)
@@ -167,10 +151,6 @@ def test_minor_units_roundtrip(amount: Decimal, decimals: int) -> None:
     assert money.from_minor_units(money.to_minor_units(amount, decimals), decimals) == amount
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: from_minor_units' scaleb() rounds a 29-digit unit count to the 28-digit default context",
-)
 def test_from_minor_units_exact_beyond_28_digits() -> None:
     assert money.from_minor_units(BIG_18_UNITS, 18) == BIG_18
 

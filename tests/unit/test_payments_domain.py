@@ -217,11 +217,6 @@ def test_403_comes_before_catalog_consistency_checks(world: World) -> None:
         create(world, world.principal(world.sibling), price=Decimal("100.5000001"), chain_id=world.other_chain)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: create_payment never checks that wallet_id belongs to a node the integration reaches; "
-    "any integration can have its payments signed by another tenant's wallet",
-)
 def test_wallet_of_an_unreachable_node_is_refused(world: World) -> None:
     other_tenant = new_id()
     world.catalog.add("node", {"id": other_tenant, "name": "other", "path": [other_tenant]})
@@ -232,10 +227,6 @@ def test_wallet_of_an_unreachable_node_is_refused(world: World) -> None:
     assert info.value.status_code in (403, 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: create_payment never checks that member_id belongs to a node the integration reaches",
-)
 def test_member_of_an_unreachable_node_is_refused(world: World) -> None:
     other_tenant = new_id()
     world.catalog.add("node", {"id": other_tenant, "name": "other", "path": [other_tenant]})
@@ -509,11 +500,6 @@ def test_amount_units_of_an_18_decimal_token(world: World) -> None:
     assert world.queue.sent[0].body["decimals"] == 18
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: money.to_minor_units rounds under the 28-digit decimal context; a large 18-decimal "
-    "paid_price is queued with the wrong amount_units",
-)
 def test_amount_units_of_a_large_18_decimal_amount_is_exact(world: World) -> None:
     eth = new_id()
     world.catalog.add(

@@ -15,6 +15,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from jwt import PyJWK
+
 from payments_core.security import tokens
 from payments_core.store.keys import KeyStore
 
@@ -57,9 +59,17 @@ def rotation_step(store: KeyStore, token: str, step: str) -> None:
         pending = _valid(store.read(version_id=token, stage="AWSPENDING"))
         if pending is None:
             raise RuntimeError("the pending version holds no signing key")
-        published = {k["kid"] for k in store.read_jwks().get("keys", [])}
+        published = {k["kid"]: k for k in store.read_jwks().get("keys", [])}
         if pending["kid"] not in published:
             raise RuntimeError("the pending key is not published yet")
+        probe = tokens.integrator_claims(
+            integration_id="rotation-test", node_id="rotation-test", issuer="rotation", audience="rotation", ttl=60
+        )
+        verifier = PyJWK.from_dict(published[pending["kid"]], algorithm=tokens.ALGORITHM)
+        try:
+            tokens.verify(tokens.sign(pending, probe), verifier, issuer="rotation", audience="rotation")
+        except tokens.InvalidToken:
+            raise RuntimeError("a token signed with the pending key does not verify against the JWKS") from None
     elif step == "finishSecret":
         current = _current_version(store)
         if current != token:

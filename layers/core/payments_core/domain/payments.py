@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from payments_core import money
@@ -58,7 +58,7 @@ def deal_ref(payment_id: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _load_references(catalog: CatalogStore, req: CreatePaymentRequest) -> dict[str, dict[str, Any]]:
@@ -78,6 +78,19 @@ def _load_references(catalog: CatalogStore, req: CreatePaymentRequest) -> dict[s
             )
         refs[kind] = entry
     return refs
+
+
+def _check_ownership(node: dict[str, Any], refs: dict[str, dict[str, Any]]) -> None:
+    """A wallet or member serves its own node and the nodes below it. One of another branch of the
+    tree is answered as unknown (404), so that ids of other tenants reveal nothing."""
+    for field, kind in (("wallet_id", "wallet"), ("member_id", "member")):
+        entry = refs.get(kind)
+        if entry is not None and entry.get("node_id") not in node["path"]:
+            raise NotFound(
+                f"{kind.capitalize()} {entry['id']} not found",
+                code=f"{kind}_not_found",
+                details=[field_error(f"body.{field}", "not_found", f"no {kind} with this id for this node")],
+            )
 
 
 def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -116,6 +129,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
     refs = _load_references(deps.catalog, req)
     node = refs["node"]
     ensure_reaches(principal, node["path"])
+    _check_ownership(node, refs)
     chain_facts = _check_consistency(req, refs)
 
     now = utcnow()

@@ -127,12 +127,21 @@ def principal(app: APIGatewayRestResolver) -> Principal:
 
 
 def _unsupported_media_type(event: dict[str, Any]) -> bool:
-    """A body that is not JSON. The resolver would try forms and multipart; the API takes JSON only."""
+    """A body that is not JSON. The resolver would try forms and multipart; the API takes JSON only.
+
+    Media types are case-insensitive (RFC 9110): `Application/JSON` is normalised for the resolver.
+    """
     if event.get("httpMethod") not in ("POST", "PUT", "PATCH") or not event.get("body"):
         return False
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    media_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
-    return bool(media_type) and media_type != JSON and not media_type.endswith("+json")
+    headers = event.get("headers") or {}
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            media_type = str(value).split(";")[0].strip().lower()
+            if media_type == JSON or media_type.endswith("+json"):
+                headers[name] = str(value).lower()
+                return False
+            return bool(media_type)
+    return False
 
 
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

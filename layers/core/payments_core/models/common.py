@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,6 +15,8 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
 )
+
+from payments_core.money import MAX_DIGITS
 
 
 def _money_in(value: Any) -> Any:
@@ -28,6 +30,8 @@ def _money_in(value: Any) -> Any:
 def _finite(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite number")
+    if len(value.normalize(Context(prec=100)).as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"must have at most {MAX_DIGITS} significant digits")
     return value
 
 

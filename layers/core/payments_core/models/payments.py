@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from ipaddress import IPv4Address
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
+from payments_core import money
 from payments_core.models.common import ApiModel, Money, PositiveMoney, Timestamp, utcnow
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -49,6 +58,12 @@ def _rfc3339_text(value: Any) -> Any:
         raise ValueError("must be an RFC 3339 date-time string")
     if not _RFC3339.fullmatch(value):
         raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2030-01-31T23:59:59Z")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
     return value
 
 
@@ -102,16 +117,16 @@ class CreatePaymentRequest(ApiModel):
     items: Annotated[list[PaymentItem], Field(min_length=1, max_length=500)] | None = None
     metadata: Annotated[str, StringConstraints(max_length=8192)] | None = None
     expires_at: ExpiresAt = Field(description="RFC 3339 date-time in the future")
-    retry: bool = False
-    retry_count: Annotated[int, Field(ge=0, le=1000)] = 0
-    client_ip: IPv4Address | None = None
+    retry: StrictBool = False
+    retry_count: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    client_ip: Annotated[IPv4Address, BeforeValidator(_text)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CreatePaymentRequest:
         if self.member_id is not None and self.member is not None:
             raise ValueError("give either member_id or member, not both")
         if self.items:
-            total = sum((item.price for item in self.items), start=Decimal(0))
+            total = money.total(item.price for item in self.items)
             if total != self.price:
                 raise ValueError(f"the items' prices add up to {total}, not to price {self.price}")
             ids = [item.external_id for item in self.items]

@@ -41,10 +41,10 @@ def verify_secret(secret: str, encoded: str) -> bool:
             maxmem=_MAXMEM,
             dklen=32,
         )
-    except (ValueError, TypeError):
+        return hmac.compare_digest(digest, base64.b64decode(expected, validate=True))
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
         return False
-    return hmac.compare_digest(digest, base64.b64decode(expected))
 
 
 # A hash to check unknown client ids against, so that a wrong id costs as long as a wrong secret.
-DUMMY_HASH = "scrypt$15$8$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+DUMMY_HASH = "scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
