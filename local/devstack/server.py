@@ -93,17 +93,17 @@ class FunctionInvoker:
         distinct = {json.dumps(e, sort_keys=True) for e in environments.values()}
         self.shared = len(distinct) <= 1
         self._lock = threading.RLock()
-        self._current: str | None = None
-        self._applied: set[str] = set()
+        self._current: dict[str, str] | None = None
+        self._names = {key for env in environments.values() for key in env}
 
     def _apply(self, function: str) -> None:
         env = self._envs.get(function, {})
-        if function == self._current:
+        if env == self._current:
             return
-        for key in self._applied - env.keys():
+        for key in self._names - env.keys():  # another function's variable
             os.environ.pop(key, None)
         runtime.apply_environment(env)
-        self._applied, self._current = set(env), function
+        self._current = env
 
     def activate(self) -> None:
         """Apply the shared environment now (a no-op when functions differ: done per invocation)."""

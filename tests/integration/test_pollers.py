@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devstack import lambdas, runtime
 from devstack import template as tpl
 from devstack.pollers import (
     BatchOutcome,
@@ -27,6 +29,7 @@ from devstack.pollers import (
     failed_item_ids,
 )
 from devstack.provision import provision
+from devstack.server import FunctionInvoker
 
 REGION = "us-east-1"
 DEADLINE_SECONDS = 20.0
@@ -529,3 +532,33 @@ def test_poller_threads_deliver_and_stop_cleanly(aws: dict[str, Any], table: dic
     assert not any(t.is_alive() for t in threads._threads)
     assert queue_handler.bodies() == [["hello"]]
     assert ids_of(stream_handler.events[0]) == ["t1"]
+
+
+def test_function_invoker_applies_each_functions_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the gateway and the pollers invoke through: the function's own environment in force."""
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    def fake_invoke(function: str, event: dict[str, Any]) -> str:
+        seen.append((function, os.environ.get("DEVSTACK_TEST_A"), os.environ.get("DEVSTACK_TEST_B")))
+        return function
+
+    monkeypatch.setattr(lambdas, "invoke", fake_invoke)
+    saved = dict(os.environ)
+    try:
+        differing = FunctionInvoker({"F": {"DEVSTACK_TEST_A": "a"}, "G": {"DEVSTACK_TEST_B": "b"}})
+        assert not differing.shared
+        assert differing("F", {}) == "F"
+        differing("G", {})
+        differing("F", {})
+        assert seen == [("F", "a", None), ("G", None, "b"), ("F", "a", None)]
+
+        seen.clear()
+        shared = FunctionInvoker({"F": {"DEVSTACK_TEST_A": "s"}, "G": {"DEVSTACK_TEST_A": "s"}})
+        assert shared.shared
+        shared.activate()
+        shared("G", {})
+        assert seen == [("G", "s", None)]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        runtime.reset_process_caches()

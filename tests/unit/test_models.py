@@ -351,6 +351,7 @@ def test_expires_at_must_be_rfc3339_text_with_zone(value: Any, message: str) -> 
         (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
         (datetime.now(UTC) - timedelta(hours=1)).astimezone().isoformat(),
     ],
+    ids=["long-ago", "seconds-ago", "an-hour-ago-local-offset"],
 )
 def test_expires_at_in_the_past_is_rejected(value: str) -> None:
     body = payload(expires_at=value)
