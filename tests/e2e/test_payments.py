@@ -87,6 +87,12 @@ def test_invalid_body_is_422_with_details(client: Client) -> None:
     assert any("price" in d["field"] for d in error["details"])
 
 
+@pytest.mark.parametrize("path", ["/api/v1/payments", "/api/v1/auth/token"])
+def test_body_that_is_not_utf8_is_422(client: Client, path: str) -> None:
+    headers = {"Content-Type": "application/json", **client.auth("root")}
+    assert_error(client.http.post(path, content=b"\xff\xfe{}", headers=headers), 422, "validation_error")
+
+
 # ------------------------------------------------------------------------------------------ list
 @pytest.fixture
 def listed(client: Client, catalog: CatalogStore, fresh_node: dict[str, Any]) -> dict[str, Any]:
