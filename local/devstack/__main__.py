@@ -68,7 +68,12 @@ def _point_process_at(moto_url: str) -> None:
 def sam_env_vars(environments: dict[str, dict[str, str]], moto_url: str, moto_port: int) -> dict[str, Any]:
     """`sam local start-api --env-vars` file: per function, the same variables, moto seen from Docker."""
     docker_url = f"http://{DOCKER_HOST}:{moto_port}"
-    return {name: {k: v.replace(moto_url, docker_url) for k, v in env.items()} for name, env in environments.items()}
+    # sam local only overrides variables the template declares: LOCAL_ENDPOINT_URL is declared for this.
+    local = {"LOCAL_ENDPOINT_URL": docker_url, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+    return {
+        name: {**{k: v.replace(moto_url, docker_url) for k, v in env.items()}, **local}
+        for name, env in environments.items()
+    }
 
 
 def curl_example(demo: dict[str, Any]) -> str:

@@ -82,7 +82,11 @@ def test_stack_json_and_env_json(stack: LocalStackInfo) -> None:
     sam_env = json.loads((stack.data_dir / "env.json").read_text())
     assert set(sam_env) == set(tpl.functions())
     port = stack.moto_url.rsplit(":", 1)[1]
-    for variables in sam_env.values():
+    for name, variables in sam_env.items():
         assert variables["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
+        # sam local only overrides variables the template declares: the endpoint goes through one that is.
+        assert variables["LOCAL_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
+        assert variables["AWS_ACCOUNT_ID_ENDPOINT_MODE"] == "disabled"
+        assert {"LOCAL_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE"} <= set(tpl.functions()[name].environment)
         assert set(variables) == set(env)
         assert all(isinstance(v, str) for v in variables.values())

@@ -42,7 +42,7 @@ class Settings:
             token_ttl_seconds=int(e.get("TOKEN_TTL_SECONDS", "3600")),
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             # Only set locally (moto server); on AWS the SDK finds its endpoints itself.
-            endpoint_url=e.get("AWS_ENDPOINT_URL") or None,
+            endpoint_url=e.get("LOCAL_ENDPOINT_URL") or e.get("AWS_ENDPOINT_URL") or None,
         )
 
 
