@@ -79,8 +79,14 @@ class Stack:
         return re.sub(r"\$\{([^}!]+)\}", repl, text)
 
     def environment(self, function: str) -> dict[str, str]:
+        """The function's environment as CloudFormation would resolve it, with the values the template
+        leaves to the local stack: the moto endpoint, and botocore's account-id endpoints turned off
+        (they would bypass the endpoint for DynamoDB Streams)."""
         fn = tpl.functions()[function]
-        return {k: str(self.resolve(v)) for k, v in fn.environment.items()}
+        env = {k: str(self.resolve(v)) for k, v in fn.environment.items()}
+        local = {"LOCAL_ENDPOINT_URL": self.endpoint_url or "", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+        env.update({k: v for k, v in local.items() if k in env})
+        return env
 
     def describe(self) -> dict[str, str]:
         return {

@@ -65,3 +65,32 @@ def test_keys_rotate_publishes_a_new_key(stack: Stack, capsys: pytest.CaptureFix
     assert len(first["jwks"]["keys"]) == 1
     assert len(second["jwks"]["keys"]) == 2
     assert run(capsys, "keys", "show") == second["jwks"]
+
+
+def test_stack_option_reads_table_names_from_the_stack_outputs(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from devstack import runtime
+
+    outputs = {
+        "CatalogTableName": stack.physical["CatalogTable"],
+        "PaymentsTableName": stack.physical["PaymentsTable"],
+        "PaymentKeysTableName": stack.physical["PaymentKeysTable"],
+        "SigningKeysSecretId": stack.physical["SigningKeysSecret"],
+        "JwksParameterName": stack.physical["JwksParameter"],
+    }
+    deployed = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
+    boto3.client("cloudformation").create_stack(StackName="payments-prod", TemplateBody=json.dumps(deployed))
+    # A shell with nothing configured: only the stack name says where the tables are.
+    for name in ("CATALOG_TABLE", "PAYMENTS_TABLE", "PAYMENT_KEYS_TABLE", "SIGNING_KEYS_SECRET_ID"):
+        monkeypatch.delenv(name)
+    runtime.reset_process_caches()
+    node = run(capsys, "--stack", "payments-prod", "--region", "us-east-1", "node", "create", "--name", "Prod root")
+    runtime.reset_process_caches()
+    assert [n["id"] for n in run(capsys, "--stack", "payments-prod", "node", "list")] == [node["id"]]
+    assert deps.catalog().get("node", node["id"]) is not None
