@@ -76,7 +76,7 @@ openapi-check: install
 	$(PY) scripts/openapi.py --check
 
 layer-requirements: $(UV)
-	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-hashes --no-header \
+	$(UV) export --quiet --frozen --no-default-groups --no-emit-project --no-hashes --no-header \
 	  --no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer \
 	  --no-emit-package jmespath --no-emit-package python-dateutil --no-emit-package six \
 	  --no-emit-package urllib3 -o layers/core/requirements.txt
