@@ -58,6 +58,21 @@ class RawCreate:
         for method, params in payloads:
             method(**params)
 
+    def written(self, payloads: list[tuple[Any, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        """(table, key) of the guard and the payment a replayed transaction wrote."""
+        for _, params in payloads:
+            if "TransactItems" in params:
+                guard, payment = params["TransactItems"][0]["Put"], params["TransactItems"][1]["Put"]
+                return [
+                    (guard["TableName"], {"pk": guard["Item"]["pk"]}),
+                    (payment["TableName"], {"id": payment["Item"]["id"]}),
+                ]
+        return []
+
+    def delete(self, written: list[tuple[str, dict[str, Any]]]) -> None:
+        for table, key in written:
+            self._clients["dynamodb"].delete_item(TableName=table, Key=key)
+
 
 def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
     from payments_core.store import aws
@@ -80,12 +95,28 @@ def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
     raw = RawCreate(calls, json.loads(answer["body"])["id"], recorded_ext)
     print(f"  warm create: the handler calls {[op for _, op in raw.operations]}", file=sys.stderr)
 
+    # Both sides' payments and guards are deleted after each round (not timed): the tables keep their
+    # size, so the backend's cost stays the same from the first round to the last (moto's transactions
+    # cost O(table size); DynamoDB's do not).
+    s = bench.stack
+    payments_table, keys_table = s.physical["PaymentsTable"], s.physical["PaymentKeysTable"]
+    node = bench.demo["nodes"]["root"]
+
+    def handler_wrote(answer: dict[str, Any], external_id: str) -> list[tuple[str, dict[str, Any]]]:
+        payment_id = json.loads(answer["body"])["id"]
+        return [
+            (keys_table, {"pk": {"S": f"ext#{node}#{external_id}"}}),
+            (payments_table, {"id": {"S": payment_id}}),
+        ]
+
     total = warmup + iterations
-    handler_events = [events.create_payment(bench.demo, f"warm-{tag}-h{i}") for i in range(total)]
+    handler_ids = [f"warm-{tag}-h{i}" for i in range(total)]
+    handler_events = [events.create_payment(bench.demo, ext) for ext in handler_ids]
     raw_payloads = [raw.payloads(f"warm-{tag}-r{i}") for i in range(total)]
     handler_times: list[float] = []
     raw_times: list[float] = []
     for i in range(total):
+        written: list[tuple[str, dict[str, Any]]] = []
         for side in ("handler", "raw") if i % 2 == 0 else ("raw", "handler"):
             if side == "handler":
                 start = time.perf_counter()
@@ -95,14 +126,22 @@ def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
                     raise RuntimeError(f"create answered {answer['statusCode']}: {answer['body']}")
                 if i >= warmup:
                     handler_times.append(elapsed)
+                written += handler_wrote(answer, handler_ids[i])
             else:
                 start = time.perf_counter()
                 RawCreate.call(raw_payloads[i])
                 elapsed = time.perf_counter() - start
                 if i >= warmup:
                     raw_times.append(elapsed)
+                written += raw.written(raw_payloads[i])
+        raw.delete(written)
 
     h, r = summary_ms(handler_times), summary_ms(raw_times)
+    third = max(1, iterations // 3)
+    for summary, times in ((h, handler_times), (r, raw_times)):
+        # Drift check: a backend that slows down as it fills would show here.
+        summary["first_third_p50_ms"] = median(times[:third]) * 1000
+        summary["last_third_p50_ms"] = median(times[-third:]) * 1000
     ops = " + ".join(op for _, op in raw.operations)
     return [
         Result(

@@ -89,3 +89,24 @@ def demo(stack: Stack) -> dict[str, Any]:
 @pytest.fixture
 def api(demo: dict[str, Any]) -> Api:
     return Api(Gateway(), demo)
+
+
+@pytest.fixture
+def pollers(stack: Stack) -> list[Any]:
+    """The template's event source mappings (stream and queues), delivering to the real handlers."""
+    from devstack import lambdas
+    from devstack.pollers import build_pollers
+
+    return build_pollers(stack, lambdas.invoke, wait_seconds=0)
+
+
+def drain(pollers: list[Any], *, rounds: int = 500) -> int:
+    """Poll until two rounds in a row deliver nothing; returns how many records were received."""
+    received, quiet = 0, 0
+    for _ in range(rounds):
+        got = sum(poller.poll_once().received for poller in pollers)
+        received += got
+        quiet = quiet + 1 if got == 0 else 0
+        if quiet >= 2:
+            return received
+    raise AssertionError(f"the pollers were still receiving after {rounds} rounds")

@@ -394,7 +394,13 @@ def test_web3_record_written(world: World) -> None:
     assert record["client_ip"] == "10.0.0.1"
     assert record["expires_at"] == "2099-01-31T23:59:59.000000Z"
     assert record["version"] == 1
-    assert (record["actor_type"], record["actor_id"]) == ("integration", "ci_test")
+    assert record["last_event"] == {
+        "type": "created",
+        "message": "Payment created (web3)",
+        "actor_type": "integration",
+        "actor_id": "ci_test",
+        "status_before": None,
+    }
     assert record["created_at"] == record["updated_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["created_at"])
     created = datetime.fromisoformat(record["created_at"])

@@ -34,6 +34,11 @@ def _refs(value: Any) -> set[str]:
     return found
 
 
+def _logical(ref: Any) -> str:
+    (found,) = _refs(ref)
+    return found
+
+
 def test_globals_pin_the_runtime_and_architecture() -> None:
     glob = tpl.load()["Globals"]["Function"]
     assert glob["Runtime"] == "python3.13"
@@ -72,7 +77,13 @@ def test_every_work_queue_has_a_dead_letter_queue() -> None:
             assert target <= set(QUEUES), name
             assert int(redrive["maxReceiveCount"]) >= 3, name
             dead_letter_targets |= target
-    work_queues = set(QUEUES) - dead_letter_targets
+    # On-failure destinations of stream consumers are terminal stores, like dead-letter queues.
+    destinations = {
+        _logical(s.properties["DestinationConfig"]["OnFailure"]["Destination"])
+        for s in tpl.event_sources()
+        if s.properties.get("DestinationConfig")
+    }
+    work_queues = set(QUEUES) - dead_letter_targets - destinations
     assert work_queues, "the template has work queues"
     for name in work_queues:
         assert "RedrivePolicy" in QUEUES[name]["Properties"], f"{name} has no dead-letter queue"

@@ -10,6 +10,7 @@ from payments_core.settings import get_settings
 from payments_core.store import aws
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.keys import KeyStore
+from payments_core.store.logs import LogStore
 from payments_core.store.payments import PaymentStore
 from payments_core.store.queues import DealQueue
 
@@ -35,6 +36,16 @@ def payments() -> PaymentDeps:
         payments=payment_store(),
         create_queue=DealQueue(aws.sqs(), s.create_deal_queue_url),
     )
+
+
+@cache
+def cancel_queue() -> DealQueue:
+    return DealQueue(aws.sqs(), get_settings().cancel_deal_queue_url)
+
+
+@cache
+def logs() -> LogStore:
+    return LogStore(aws.dynamodb(), get_settings().payment_logs_table)
 
 
 @cache

@@ -16,6 +16,7 @@ class Settings:
     payments_table: str
     payment_keys_table: str
     catalog_table: str
+    payment_logs_table: str
     create_deal_queue_url: str
     cancel_deal_queue_url: str
     signing_keys_secret_id: str
@@ -33,6 +34,7 @@ class Settings:
             payments_table=e.get("PAYMENTS_TABLE", ""),
             payment_keys_table=e.get("PAYMENT_KEYS_TABLE", ""),
             catalog_table=e.get("CATALOG_TABLE", ""),
+            payment_logs_table=e.get("PAYMENT_LOGS_TABLE", ""),
             create_deal_queue_url=e.get("CREATE_DEAL_QUEUE_URL", ""),
             cancel_deal_queue_url=e.get("CANCEL_DEAL_QUEUE_URL", ""),
             signing_keys_secret_id=e.get("SIGNING_KEYS_SECRET_ID", ""),

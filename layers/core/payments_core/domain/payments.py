@@ -57,7 +57,7 @@ def deal_ref(payment_id: str) -> str:
     return "0x" + uuid.UUID(payment_id).hex.rjust(64, "0")
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -140,7 +140,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
             record[key] = str(value)
     record.update(
         id=payment_id,
-        expires_at=_iso(req.expires_at),
+        expires_at=iso(req.expires_at),
         client_ip=str(req.client_ip) if req.client_ip else None,
         payment_method=req.payment_method.value,
         payment_group=req.payment_group.value,
@@ -149,11 +149,16 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
         node_path=list(node["path"]),
         currency_symbol=chain_facts["symbol"],
         currency_decimals=chain_facts["decimals"],
-        created_at=_iso(now),
-        updated_at=_iso(now),
+        created_at=iso(now),
+        updated_at=iso(now),
         version=1,
-        actor_type=principal.actor_type,
-        actor_id=principal.actor_id,
+        last_event={
+            "type": "created",
+            "message": f"Payment created ({req.payment_method.value})",
+            "actor_type": principal.actor_type,
+            "actor_id": principal.actor_id,
+            "status_before": None,
+        },
     )
     if req.payment_method is PaymentMethod.WEB3:
         record.update(
@@ -219,12 +224,12 @@ def to_response(record: dict[str, Any]) -> PaymentResponse:
 
 
 def get_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:
-    record = _get_record(deps, payment_id)
+    record = get_record(deps, payment_id)
     ensure_reaches(principal, record["node_path"], what="payment's node")
     return to_response(record)
 
 
-def _get_record(deps: PaymentDeps, payment_id: str) -> dict[str, Any]:
+def get_record(deps: PaymentDeps, payment_id: str) -> dict[str, Any]:
     try:
         canonical = str(uuid.UUID(payment_id))
     except ValueError:

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 from ipaddress import IPv4Address
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -39,14 +39,22 @@ class PaymentGroup(StrEnum):
 
 
 class PaymentStatus(StrEnum):
+    """See payments_core/domain/status.py for what each means and who moves it where."""
+
     PENDING = "pending"
+    SENDING = "sending"
+    SEND_FAILED = "send-failed"
+    OPEN = "open"
     HOLD = "hold"
     PAID = "paid"
+    CONFIRMED = "confirmed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"
     FAILED = "failed"
     FAILED_CAPTURED = "failed-captured"
     FAILED_TRANSFERS = "failed-transfers"
-    REFUNDED = "refunded"
-    CANCELLED = "cancelled"
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
@@ -169,3 +177,46 @@ class PaymentList(BaseModel):
     page: int
     per_page: int
     total: int = Field(description="Exact number of payments matching the filters")
+
+
+class CancelRequest(ApiModel):
+    """Cancel takes no parameters: an empty body or `{}`."""
+
+
+class CancelAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+class EventType(StrEnum):
+    CREATED = "created"
+    CANCEL_REQUESTED = "cancel_requested"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    RETRY_SENT = "retry_sent"
+    DEAL_SENDING = "deal_sending"
+    DEAL_CREATED = "deal_created"
+    SEND_FAILED = "send_failed"
+    DEPOSIT_SEEN = "deposit_seen"
+    CONFIRMED = "confirmed"
+    REORGED = "reorged"
+    EXPIRED = "expired"
+    STATUS_CHANGED = "status_changed"
+
+
+class PaymentLog(BaseModel):
+    id: str = Field(description="Stable id of the entry (from the change that produced it)")
+    payment_id: UUID
+    event_type: str = Field(description="One of the event types in the README (created, cancel_requested, ...)")
+    message: str
+    actor_type: str = Field(description="integration, system, chain or payer")
+    actor_id: str | None = None
+    status_before: PaymentStatus | None = None
+    status_after: PaymentStatus
+    created_at: Timestamp
+
+
+class PaymentLogList(BaseModel):
+    items: list[PaymentLog]
+    page: int
+    per_page: int
+    total: int

@@ -18,11 +18,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from payments_core.store.codec import from_item, s, to_item
+from payments_core.store.paging import query_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _MAX_TRANSACTION_ATTEMPTS = 8
+
+
+class StaleWrite(Exception):
+    """The payment was changed by someone else since it was read (status or version differ)."""
 
 
 class ExternalIdTaken(Exception):
@@ -133,8 +138,40 @@ class PaymentStore:
                 # Another transaction holds one of our items (e.g. a counter): back off with jitter.
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
 
+    def update(
+        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Apply `changes` only if the payment still has the status and version it was read with;
+        the version goes up by one. Returns the new payment; raises StaleWrite otherwise."""
+        names = {"#status": "status", "#version": "version"}
+        values: dict[str, Any] = {":expected_status": expected_status, ":expected_version": expected_version}
+        sets, removes = [], []
+        for i, (name, value) in enumerate({**changes, "version": expected_version + 1}.items()):
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :v{i}")
+                values[f":v{i}"] = value
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            resp = self._db.update_item(
+                TableName=self._payments,
+                Key={"id": s(payment_id)},
+                UpdateExpression=expression,
+                ConditionExpression="#status = :expected_status AND #version = :expected_version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StaleWrite(payment_id) from None
+            raise
+        return from_item(dict(resp["Attributes"]))
+
     def get(self, payment_id: str) -> dict[str, Any] | None:
-        resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)})
+        resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)}, ConsistentRead=True)
         item = resp.get("Item")
         return from_item(item) if item else None
 
@@ -144,12 +181,8 @@ class PaymentStore:
         return int(item["n"]["N"]) if item else 0
 
     def page(self, listing: Listing, offset: int, limit: int) -> list[dict[str, Any]]:
-        """`limit` payments of a listing, newest first, after skipping `offset` of them.
-
-        The skip reads keys only (Select=COUNT returns no items, just where it stopped), so a call
-        costs what its page position costs, never what the node's total is.
-        """
-        base: dict[str, Any] = {
+        """`limit` payments of a listing, newest first, after skipping `offset` of them."""
+        query: dict[str, Any] = {
             "TableName": self._payments,
             "IndexName": listing.index,
             "KeyConditionExpression": "#k = :v",
@@ -157,25 +190,4 @@ class PaymentStore:
             "ExpressionAttributeValues": {":v": s(listing.key_value)},
             "ScanIndexForward": False,
         }
-        start: dict[str, Any] | None = None
-        remaining = offset
-        while remaining > 0:
-            kwargs = {**base, "Select": "COUNT", "Limit": remaining}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            resp = self._db.query(**kwargs)
-            remaining -= resp["Count"]
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                return []
-        items: list[dict[str, Any]] = []
-        while len(items) < limit:
-            kwargs = {**base, "Limit": limit - len(items)}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            resp = self._db.query(**kwargs)
-            items.extend(from_item(i) for i in resp["Items"])
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                break
-        return items
+        return query_page(self._db, query, offset, limit)

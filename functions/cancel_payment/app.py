@@ -1,0 +1,33 @@
+"""POST /api/v1/payments/{id}/cancel"""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from payments_core import deps
+from payments_core.domain import lifecycle
+from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.models.payments import CancelAccepted, CancelRequest
+
+app = make_resolver()
+
+
+@app.post(
+    "/api/v1/payments/<id>/cancel",
+    summary="Cancel a payment",
+    description="Cancels at once where no deal can exist yet; otherwise queues cancelDeal on the diamond "
+    "contract (a paid deal is refunded). Asking again answers 202 and sends nothing twice.",
+    operation_id="cancelPayment",
+    tags=["Payments"],
+    responses=responses(202, CancelAccepted, 401, 403, 404, 409, 415, 422, description="Accepted"),
+)
+def cancel_payment(
+    id: Annotated[str, Path(description="Payment UUID")],  # noqa: A002
+    body: Annotated[CancelRequest | None, Body()] = None,
+) -> Response[Any]:
+    lifecycle.cancel_payment(deps.payments(), deps.cancel_queue(), principal(app), id)
+    return json_response(202, CancelAccepted())
+
+
+handler = lambda_handler(app)

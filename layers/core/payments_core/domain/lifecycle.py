@@ -1,0 +1,218 @@
+"""Moving payments through the status machine: every move is a conditional write on the status and
+version the payment was read with, so two racing requests never both win; the loser re-reads and
+decides again on what it finds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from payments_core.domain import status as machine
+from payments_core.domain.access import Principal, ensure_reaches
+from payments_core.domain.payments import (
+    PaymentDeps,
+    get_record,
+    iso,
+    send_create_deal,
+    signing_group,
+    to_response,
+)
+from payments_core.errors import Conflict, DomainError
+from payments_core.models.common import utcnow
+from payments_core.models.payments import PaymentMethod, PaymentResponse
+from payments_core.models.payments import PaymentStatus as S
+from payments_core.store.payments import PaymentStore, StaleWrite
+from payments_core.store.queues import DealQueue
+
+MAX_RACE_ATTEMPTS = 5
+RETRY_SEND_DEDUP = timedelta(seconds=10)
+"""A second retry-send within this window of the last one is the same click: answered, not re-sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    type: str  # integration | system | chain | payer
+    id: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        return cls(principal.actor_type, principal.actor_id)
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_status_transition"
+
+
+def event(event_type: str, message: str, actor: Actor, status_before: str | None) -> dict[str, Any]:
+    """What a change writes onto the payment for its log entry (read by the stream's log writer)."""
+    return {
+        "type": event_type,
+        "message": message,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "status_before": status_before,
+    }
+
+
+def move(
+    store: PaymentStore,
+    record: dict[str, Any],
+    *,
+    to: S | None,
+    actor: Actor,
+    event_type: str,
+    message: str,
+    changes: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write one change of `record` (to status `to`, or a change in place when `to` is None)."""
+    current = S(record["status"])
+    target = current if to is None else to
+    if target != current and not machine.can_move(current, target):
+        raise IllegalTransition(
+            f"A payment cannot go from {current} to {target}",
+            extra={"status": current.value},
+        )
+    update = {
+        **(changes or {}),
+        "status": target.value,
+        "updated_at": iso(now or utcnow()),
+        "last_event": event(event_type, message, actor, current.value),
+    }
+    return store.update(
+        record["id"], expected_status=current.value, expected_version=int(record["version"]), changes=update
+    )
+
+
+def cancel_message(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "cancel_deal",
+        "payment_id": record["id"],
+        "network_id": record["network_id"],
+        "wallet_id": record.get("wallet_id"),
+        "ref": record.get("deal_ref"),
+        "deal_id": str(record["deal_id"]) if record.get("deal_id") is not None else None,
+    }
+
+
+def send_cancel_deal(queue: DealQueue, record: dict[str, Any]) -> str:
+    # Same group as the create-deal message of the payment's wallet: FIFO keeps create before cancel.
+    return queue.send(cancel_message(record), group=signing_group(record), dedup_id=f"{record['id']}:cancel")
+
+
+_NOT_CANCELLABLE = {
+    S.REFUNDED: ("payment_already_refunded", "The payment was refunded already"),
+    S.EXPIRED: ("payment_expired", "The payment expired"),
+    S.FAILED: ("payment_failed", "The payment failed"),
+    S.FAILED_CAPTURED: ("payment_failed", "The payment failed after capture; it is being refunded"),
+}
+
+
+def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Principal, payment_id: str) -> None:
+    """Cancel (202): at once where no deal can exist yet, else through cancelDeal on chain."""
+    actor = Actor.of(principal)
+    for _ in range(MAX_RACE_ATTEMPTS):
+        record = get_record(deps, payment_id)
+        ensure_reaches(principal, record["node_path"], what="payment's node")
+        current = S(record["status"])
+        if current in (S.CANCELLING, S.CANCELLED):
+            return  # asked before: accepted again, nothing sent twice
+        if current in _NOT_CANCELLABLE:
+            code, message = _NOT_CANCELLABLE[current]
+            raise Conflict(message, code=code, extra={"status": current.value})
+        web3 = record["payment_method"] == PaymentMethod.WEB3.value
+        # Once a worker has claimed it, a deal may exist even back in pending (retry-send after send-failed).
+        deal_may_exist = current in machine.DEAL_MAY_EXIST or bool(record.get("deal_may_exist"))
+        try:
+            if web3 and deal_may_exist:
+                moved = move(
+                    deps.payments, record, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
+                    message="Cancel requested; cancelDeal queued",
+                )  # fmt: skip
+                send_cancel_deal(cancel_queue, moved)
+                return
+            if current in (S.PENDING, S.HOLD):
+                move(
+                    deps.payments, record, to=S.CANCELLED, actor=actor, event_type="cancelled",
+                    message="Cancelled before any deal or charge existed",
+                )  # fmt: skip
+                return
+        except StaleWrite:
+            continue  # someone moved it meanwhile: decide again on what it is now
+        raise Conflict(
+            f"A {record['payment_method']} payment in status {current} cannot be cancelled here",
+            code="payment_not_cancellable",
+            extra={"status": current.value},
+        )
+    raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
+
+
+_NOT_RETRYABLE = {
+    S.SENDING: ("payment_has_deal", "The payment's deal is being created"),
+    S.OPEN: ("payment_has_deal", "The payment already has its deal"),
+    S.CANCELLING: ("payment_cancelled", "The payment is being cancelled"),
+    S.CANCELLED: ("payment_cancelled", "The payment was cancelled"),
+    S.EXPIRED: ("payment_expired", "The payment expired"),
+    S.PAID: ("payment_paid", "The payment is paid"),
+    S.CONFIRMED: ("payment_paid", "The payment is paid"),
+    S.REFUNDED: ("payment_paid", "The payment was paid and refunded"),
+}
+
+
+def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:
+    """Re-queue a web3 payment still waiting for its deal; a double click sends one message."""
+    actor = Actor.of(principal)
+    for _ in range(MAX_RACE_ATTEMPTS):
+        record = get_record(deps, payment_id)
+        ensure_reaches(principal, record["node_path"], what="payment's node")
+        current = S(record["status"])
+        if record["payment_method"] != PaymentMethod.WEB3.value:
+            raise DomainError("Only web3 payments are sent to the chain", code="payment_not_web3")
+        if current not in (S.PENDING, S.SEND_FAILED):
+            code, message = _NOT_RETRYABLE.get(current, ("payment_not_retryable", f"The payment is {current}"))
+            raise DomainError(message, code=code, extra={"status": current.value})
+        now = utcnow()
+        retried_at = record.get("retried_at")
+        if current is S.PENDING and retried_at and now - datetime.fromisoformat(retried_at) < RETRY_SEND_DEDUP:
+            return to_response(record)  # the same click again: already re-sent
+        try:
+            moved = move(
+                deps.payments, record, to=S.PENDING, actor=actor, event_type="retry_sent",
+                message=f"Re-sent to the create-deal queue (retry {int(record.get('retry_count', 0)) + 1})",
+                changes={"retry": True, "retry_count": int(record.get("retry_count", 0)) + 1, "retried_at": iso(now)},
+                now=now,
+            )  # fmt: skip
+        except StaleWrite:
+            continue
+        send_create_deal(deps.create_queue, moved)
+        return to_response(moved)
+    raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
+
+
+# ---- system moves used by the chain workers (next issue) and by the tests of the races above
+
+
+def claim_for_sending(store: PaymentStore, record: dict[str, Any], worker: str) -> dict[str, Any] | None:
+    """The create-deal worker's first step: pending -> sending, or None when it must skip the payment
+    (cancelled, expired, or already claimed)."""
+    if record["status"] != S.PENDING.value:
+        return None
+    try:
+        return move(
+            store, record, to=S.SENDING, actor=Actor("system", worker), event_type="deal_sending",
+            message="The create-deal worker is sending createDeal", changes={"deal_may_exist": True},
+        )  # fmt: skip
+    except StaleWrite:
+        return None
+
+
+def record_deal_created(
+    store: PaymentStore, record: dict[str, Any], *, deal_id: int, transaction_hash: str, worker: str
+) -> dict[str, Any]:
+    """sending -> open with the deal; a payment cancelled meanwhile stays cancelling, with its deal id."""
+    to = S.OPEN if record["status"] == S.SENDING.value else None
+    return move(
+        store, record, to=to, actor=Actor("chain", worker), event_type="deal_created",
+        message=f"Deal {deal_id} created on chain", changes={"deal_id": deal_id, "transaction_hash": transaction_hash},
+    )  # fmt: skip
