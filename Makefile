@@ -22,13 +22,14 @@ PYTHON313   := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13
 PYTHON_BIN  := $(dir $(PYTHON313))
 
 .PHONY: help install tools dev test lint typecheck unit integration e2e schemathesis openapi openapi-check \
-        validate build bench layer-requirements layer-check clean
+        validate build bench layer-requirements layer-check contracts contracts-check clean
 
 help:
 	@echo "make dev     - install what is missing, run the local stack on http://127.0.0.1:3000"
 	@echo "make test    - install what is missing, run lint, types, every test, sam validate and build"
 	@echo "make bench   - benchmarks (ratios measured side by side)"
 	@echo "make openapi - regenerate openapi.json from the code"
+	@echo "make contracts - recompile the Solidity contracts (npm solc, offline) into contracts/artifacts"
 
 $(UV):
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -84,13 +85,23 @@ layer-requirements: $(UV)
 layer-check: layer-requirements
 	@git diff --exit-code layers/core/requirements.txt || { echo "layers/core/requirements.txt is stale: run make layer-requirements"; exit 1; }
 
+contracts/node_modules/.installed: contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+contracts: contracts/node_modules/.installed
+	cd contracts && node build.mjs
+
+contracts-check: contracts/node_modules/.installed
+	cd contracts && node build.mjs --check
+
 validate: tools
 	$(SAM) validate --lint --template template.yaml
 
 build: tools
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml --parallel
 
-test: install lint typecheck openapi-check layer-check validate
+test: install lint typecheck openapi-check layer-check contracts-check validate
 	$(PY) -m pytest tests -q -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory build
 

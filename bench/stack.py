@@ -11,7 +11,7 @@ import boto3
 
 from devstack import runtime
 from devstack import template as tpl
-from devstack.provision import Stack, provision
+from devstack.provision import ACCOUNT_ID, Stack, provision
 
 # Fake credentials and one region, as the tests use; nothing here may reach real AWS.
 FAKE_AWS_ENV = {
@@ -74,10 +74,9 @@ def _drop_stream_records(stack: Stack) -> None:
     retry fails on the guard the first attempt wrote). No function reads these streams here, and on
     DynamoDB stream records are written asynchronously: they cost a write nothing.
     """
-    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][stack.region]
+    backend = dynamodb_backends[ACCOUNT_ID][stack.region]
     for name in stack.physical.values():
         table = backend.tables.get(name)
         if table is not None:

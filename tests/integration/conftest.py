@@ -104,7 +104,7 @@ def drain(pollers: list[Any], *, rounds: int = 500) -> int:
     """Poll until two rounds in a row deliver nothing; returns how many records were received."""
     received, quiet = 0, 0
     for _ in range(rounds):
-        got = sum(poller.poll_once().received for poller in pollers)
+        got: int = sum(poller.poll_once().received for poller in pollers)
         received += got
         quiet = quiet + 1 if got == 0 else 0
         if quiet >= 2:

@@ -29,7 +29,7 @@ def _messages(queue_env: str) -> list[dict[str, Any]]:
         ).get("Messages", [])
         if not got:
             return out
-        out += got
+        out += [dict(m) for m in got]
         for m in got:
             sqs.delete_message(QueueUrl=os.environ[queue_env], ReceiptHandle=m["ReceiptHandle"])
 
@@ -237,13 +237,13 @@ def test_cancel_against_retry_send_ends_consistent(api: Api) -> None:
         _force(p["id"], "send-failed", deal_may_exist=True)  # as a worker that gave up leaves it
         barrier = threading.Barrier(2)
 
-        def call(action: str, pid: str = p["id"]) -> tuple[str, int, dict[str, Any]]:
-            barrier.wait(timeout=10)
+        def call(action: str, pid: str = p["id"], gate: threading.Barrier = barrier) -> tuple[str, int, dict[str, Any]]:
+            gate.wait(timeout=10)
             r = api.call("POST", f"/api/v1/payments/{pid}/{action}", token=token)
             return action, r.status, r.json()
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = dict((a, (s, b)) for a, s, b in pool.map(call, ["cancel", "retry-send"]))
+            results = {a: (s, b) for a, s, b in pool.map(call, ["cancel", "retry-send"])}
         final = _status(api, token, p["id"])
         assert results["cancel"][0] == 202
         # send-failed may hold a deal: cancel always goes through cancelDeal, whatever retry did
@@ -264,12 +264,12 @@ def test_cancel_against_the_create_deal_worker_claim(api: Api) -> None:
         assert record is not None
         barrier = threading.Barrier(2)
 
-        def claim(rec: dict[str, Any] = record) -> dict[str, Any] | None:
-            barrier.wait(timeout=10)
+        def claim(rec: dict[str, Any] = record, gate: threading.Barrier = barrier) -> dict[str, Any] | None:
+            gate.wait(timeout=10)
             return lifecycle.claim_for_sending(deps.payment_store(), rec, "worker-1")
 
-        def cancel(pid: str = p["id"]) -> int:
-            barrier.wait(timeout=10)
+        def cancel(pid: str = p["id"], gate: threading.Barrier = barrier) -> int:
+            gate.wait(timeout=10)
             return api.call("POST", f"/api/v1/payments/{pid}/cancel", token=token).status
 
         with ThreadPoolExecutor(max_workers=2) as pool:
