@@ -56,7 +56,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy layers/core functions local tests bench scripts
+	$(VENV)/bin/mypy layers/core layers/chain functions local tests bench scripts
 
 unit: install
 	$(PY) -m pytest tests/unit -q
@@ -76,14 +76,18 @@ openapi: install
 openapi-check: install
 	$(PY) scripts/openapi.py --check
 
-layer-requirements: $(UV)
-	$(UV) export --quiet --frozen --no-default-groups --no-emit-project --no-hashes --no-header \
+EXPORT := $(UV) export --quiet --frozen --no-emit-project --no-hashes --no-header \
 	  --no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer \
 	  --no-emit-package jmespath --no-emit-package python-dateutil --no-emit-package six \
-	  --no-emit-package urllib3 -o layers/core/requirements.txt
+	  --no-emit-package urllib3
+
+layer-requirements: $(UV)
+	$(EXPORT) --no-default-groups -o layers/core/requirements.txt
+	$(EXPORT) --no-default-groups --only-group chain -o layers/chain/requirements.txt
 
 layer-check: layer-requirements
-	@git diff --exit-code layers/core/requirements.txt || { echo "layers/core/requirements.txt is stale: run make layer-requirements"; exit 1; }
+	@git diff --exit-code layers/core/requirements.txt layers/chain/requirements.txt || \
+	  { echo "layer requirements are stale: run make layer-requirements and commit them"; exit 1; }
 
 contracts/node_modules/.installed: contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error

@@ -1,17 +1,27 @@
 """The local stack without Docker: `python -m devstack` (what `make dev` runs).
 
     python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--data-dir .dev]
+                       [--anvil-port 8545] [--block-time 1] [--no-chain]
 
 1. moto in server mode on 127.0.0.1:<moto-port>; this process talks to it through AWS_ENDPOINT_URL,
    with fake credentials;
 2. every table, queue, secret and parameter of template.yaml, and the functions' environment as
    CloudFormation would resolve it;
-3. a first signing key, and the demo catalog (root ── child, other), written to <data-dir>/demo.json;
-4. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
+3. anvil (npm @foundry-rs/anvil, local/package.json) on 127.0.0.1:<anvil-port>, chain id 31337, with
+   MockUSDT and the diamond (PaymentsFacet cut in) deployed, anvil account 0 authorised as platform
+   wallet and account 1 (the demo payer) holding 1,000,000 USDT (devstack.chain); not with --no-chain;
+4. a first signing key, the demo catalog (root ── child, other; the anvil network with the diamond,
+   USDT on it, the platform wallet) and the wallet's signing key in Secrets Manager as
+   `<stack>-wallet-<wallet id>`, all written to <data-dir>/demo.json (with the chain's rpc_url,
+   addresses and the payer's dev key);
+5. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
    --env-vars`, with moto reached from Docker at host.docker.internal);
-5. the event source mappings of template.yaml (SQS, DynamoDB streams) polled in background threads;
-6. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
+6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
+   the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s);
+7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
    Swagger UI at /docs, the contract at /openapi.json, /_health.
+
+Pay a payment as the demo payer: `python -m devstack.pay <payment id> [--data-dir .dev]`.
 
 Ctrl-C (or SIGTERM) stops it all.
 """
@@ -32,6 +42,7 @@ from typing import Any
 
 import boto3
 
+from devstack import chain
 from devstack import template as tpl
 from devstack.gateway import Gateway
 from devstack.pollers import PollerThreads, build_pollers
@@ -123,7 +134,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
     p.add_argument("--moto-port", type=int, default=5000, help="moto server port (default 5000)")
     p.add_argument("--data-dir", type=Path, default=Path(".dev"), help="where demo.json, stack.json, env.json go")
+    p.add_argument("--anvil-port", type=int, default=8545, help="anvil (local chain) port (default 8545)")
+    p.add_argument(
+        "--block-time",
+        type=float,
+        default=1.0,
+        help="anvil also mines a block every N seconds, so confirmations grow (default 1; 0: automine only)",
+    )
+    p.add_argument("--no-chain", action="store_true", help="no anvil, no contracts (the catalog keeps its addresses)")
     return p.parse_args(argv)
+
+
+def wallet_secret_name(stack_name: str, wallet_id: str) -> str:
+    """Where a platform wallet's signing key lives (Secrets Manager; never in DynamoDB or the environment)."""
+    return f"{stack_name}-wallet-{wallet_id}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,9 +169,28 @@ def main(argv: list[str] | None = None) -> int:
     moto_url = moto.url
     pollers: PollerThreads | None = None
     httpd: Any = None
+    anvil: chain.Anvil | None = None
     try:
         _point_process_at(moto_url)
         stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url)
+        deployment: chain.Deployment | None = None
+        rpc_url: str | None = None
+        if not args.no_chain:
+            try:
+                anvil = chain.start_anvil(
+                    args.anvil_port,
+                    block_time=args.block_time if args.block_time > 0 else None,
+                    log_file=data_dir / "anvil.log",
+                )
+                rpc_url = anvil.url
+                deployment = chain.deploy(chain.connect(rpc_url))
+            except chain.ChainError as exc:
+                print(
+                    f"devstack: cannot run the local chain on 127.0.0.1:{args.anvil_port}: {exc}\n"
+                    "(another port: --anvil-port N; without a chain: --no-chain)",
+                    file=sys.stderr,
+                )
+                return 1
         aws = aws_environment(moto_url)
         environments = {name: {**stack.environment(name), **aws} for name in tpl.functions()}
         merged: dict[str, str] = {}
@@ -161,10 +204,32 @@ def main(argv: list[str] | None = None) -> int:
         from payments_core.domain import keys
 
         keys.ensure_signing_key(deps.key_store())
-        demo = seed_demo(deps.catalog(), api_url=api_url)
+        if deployment is not None and rpc_url is not None:
+            demo = seed_demo(
+                deps.catalog(),
+                api_url=api_url,
+                rpc_url=rpc_url,
+                diamond_address=deployment.diamond_address,
+                token_address=deployment.token_address,
+            )
+            demo.update(
+                rpc_url=rpc_url,
+                evm_chain_id=deployment.chain_id,
+                diamond_address=deployment.diamond_address,
+                token_address=deployment.token_address,
+                payer_address=deployment.payer_address,
+                payer_private_key=chain.PAYER_KEY,  # anvil's public dev key of account 1
+            )
+        else:
+            demo = seed_demo(deps.catalog(), api_url=api_url)
+        stack.client("secretsmanager").create_secret(
+            Name=wallet_secret_name(stack.name, demo["wallet_id"]),
+            Description="Signing key of the demo platform wallet (anvil account 0, a public dev key)",
+            SecretString=chain.PLATFORM_WALLET_KEY,
+        )
 
         _write_json(data_dir / "demo.json", demo)
-        _write_json(data_dir / "stack.json", {"moto_url": moto_url, "environment": merged})
+        _write_json(data_dir / "stack.json", {"moto_url": moto_url, "rpc_url": rpc_url, "environment": merged})
         _write_json(data_dir / "env.json", sam_env_vars(environments, moto_url, args.moto_port))
 
         invoker = FunctionInvoker(environments)
@@ -179,9 +244,19 @@ def main(argv: list[str] | None = None) -> int:
         pollers = PollerThreads(build_pollers(stack, invoker))
         pollers.start()
         ready.set()
+        if deployment is not None:
+            chain_lines = (
+                f"chain          {rpc_url}   (anvil, chain id {deployment.chain_id}; log {data_dir / 'anvil.log'})\n"
+                f"               diamond {deployment.diamond_address}, USDT {deployment.token_address}\n"
+                f"               payer {deployment.payer_address} (1,000,000 USDT)\n"
+                f"pay            python -m devstack.pay <payment id> --data-dir {data_dir}\n"
+            )
+        else:
+            chain_lines = "chain          none (--no-chain)\n"
         print(
             f"\nPayments API   {api_url}   (Swagger UI {api_url}/docs)\n"
             f"moto           {moto_url}\n"
+            f"{chain_lines}"
             f"demo catalog   {data_dir / 'demo.json'}\n"
             f"operator CLI   paymentsctl --local ... (reads {data_dir / 'stack.json'})\n"
             f"event sources  {len(pollers.pollers)} poller(s)\n\n"
@@ -198,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             httpd.server_close()
         if pollers is not None:
             pollers.stop()
+        if anvil is not None:
+            anvil.stop()
         moto.stop()
     return 0
 

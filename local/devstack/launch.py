@@ -3,8 +3,9 @@
     with local_stack(tmp_path) as stack:
         httpx.post(f"{stack.api_url}/api/v1/auth/token", json=stack.demo["integrations"]["root"])
 
-Free ports are picked for the API and moto; `python -m devstack` runs in its own process group
-(so it and anything it starts are stopped together) with its output in <data_dir>/devstack.log.
+Free ports are picked for the API, moto and anvil; `python -m devstack` runs in its own process group
+with its output in <data_dir>/devstack.log (anvil's in <data_dir>/anvil.log); it stops anvil (its own
+process group) when it stops. `local_stack(..., chain=False)` runs it with --no-chain.
 Every wait is bounded.
 """
 
@@ -45,6 +46,7 @@ class LocalStackInfo:
     data_dir: Path
     log_file: Path
     pid: int
+    rpc_url: str | None = None  # anvil (stack.json), None with chain=False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -85,11 +87,19 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
             continue
 
 
-def _start(data_dir: Path, log_file: Path, timeout: float) -> tuple[subprocess.Popen[bytes], str]:
-    api_port = free_port()
-    moto_port = free_port()
-    while moto_port == api_port:
-        moto_port = free_port()
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _start(
+    data_dir: Path, log_file: Path, timeout: float, *, chain: bool = True
+) -> tuple[subprocess.Popen[bytes], str]:
+    api_port, moto_port, anvil_port = _free_ports(3)
     api_url = f"http://127.0.0.1:{api_port}"
     cmd = [
         sys.executable,
@@ -103,6 +113,7 @@ def _start(data_dir: Path, log_file: Path, timeout: float) -> tuple[subprocess.P
         str(moto_port),
         "--data-dir",
         str(data_dir),
+        *(["--anvil-port", str(anvil_port)] if chain else ["--no-chain"]),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_file.open("ab") as log:
@@ -121,15 +132,18 @@ def _start(data_dir: Path, log_file: Path, timeout: float) -> tuple[subprocess.P
 
 
 @contextmanager
-def local_stack(data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT) -> Iterator[LocalStackInfo]:
-    """Run `python -m devstack` on free ports until the block ends; yields where it is and its demo."""
+def local_stack(
+    data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT, chain: bool = True
+) -> Iterator[LocalStackInfo]:
+    """Run `python -m devstack` on free ports until the block ends; yields where it is and its demo.
+    `chain=False`: without anvil (--no-chain), for tests that need no chain."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.json", "stack.json", "env.json"):
         (data_dir / stale).unlink(missing_ok=True)
     log_file = data_dir / "devstack.log"
     for attempt in range(_START_ATTEMPTS):
-        proc, api_url = _start(data_dir, log_file, timeout)
+        proc, api_url = _start(data_dir, log_file, timeout, chain=chain)
         if proc.poll() is None:
             break
         if attempt == _START_ATTEMPTS - 1:
@@ -145,6 +159,7 @@ def local_stack(data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT) -> It
             data_dir=data_dir,
             log_file=log_file,
             pid=proc.pid,
+            rpc_url=stack.get("rpc_url"),
         )
     finally:
         _stop(proc)

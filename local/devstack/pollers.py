@@ -25,6 +25,15 @@ DynamoDB streams (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), p
 
 Each retry of a batch, or of a half of it, counts one attempt for its records (halves inherit the
 attempts of their batch). A record whose invocation succeeded is never sent again.
+
+Schedules (Schedule and ScheduleV2 events, https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge-scheduler.html):
+- the function gets EventBridge's "Scheduled Event" (or the event's `Input`, parsed, when it sets one) once a
+  period; the first one period after the start, as a new rule fires;
+- locally the period is DEVSTACK_SCHEDULE_SECONDS (default 2 s), whatever the template's rate, so that what runs
+  once a minute on AWS (the chain watcher) keeps up with a local stack; set it to `rate` to keep the template's
+  rate (a cron(...) schedule then runs every 60 s);
+- one invocation at a time: a run longer than the period delays the next one (no catch-up burst); a failed run
+  is logged, and the next tick is its retry (EventBridge's async retries are not emulated).
 """
 
 from __future__ import annotations
@@ -32,13 +41,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from devstack import template as tpl
 
@@ -452,8 +462,105 @@ def send_to_destination(sqs: Any, destination_arn: str, message: dict[str, Any])
     sqs.send_message(**kwargs)
 
 
+# --------------------------------------------------------------------------------------- schedules
+SCHEDULE_SECONDS_ENV = "DEVSTACK_SCHEDULE_SECONDS"
+DEFAULT_SCHEDULE_SECONDS = 2.0
+CRON_FALLBACK_SECONDS = 60.0
+
+
+def schedule_seconds_override(environ: Mapping[str, str] | None = None) -> float | None:
+    """The local period of every schedule: DEVSTACK_SCHEDULE_SECONDS (default 2); None for `rate` (the template's)."""
+    raw = (os.environ if environ is None else environ).get(SCHEDULE_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SCHEDULE_SECONDS
+    if raw.lower() == "rate":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{SCHEDULE_SECONDS_ENV}={raw!r}: seconds (> 0) or `rate`") from None
+    if value <= 0:
+        raise ValueError(f"{SCHEDULE_SECONDS_ENV}={raw!r}: seconds (> 0) or `rate`")
+    return value
+
+
+def rule_arn(rule_name: str, region: str, *, scheduler: bool = False) -> str:
+    if scheduler:
+        return f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/default/{rule_name}"
+    return f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule_name}"
+
+
+def scheduled_event(resource_arn: str, region: str, now: float | None = None) -> dict[str, Any]:
+    """EventBridge's "Scheduled Event", as a rule's Lambda target receives it."""
+    ts = time.time() if now is None else now
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [resource_arn],
+        "detail": {},
+    }
+
+
+@dataclass
+class SchedulePoller:
+    """Invokes the function once every `period` seconds (see the module docstring)."""
+
+    source: tpl.EventSource
+    call: FunctionCall
+    period: float
+    rule_name: str
+    region: str = "us-east-1"
+    clock: Callable[[], float] = time.monotonic
+    _next: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.period <= 0:
+            raise ValueError(f"{self.name}: the period must be positive")
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.function}<-{self.source.source}"
+
+    @property
+    def arn(self) -> str:
+        return rule_arn(self.rule_name, self.region, scheduler=self.source.properties.get("Type") == "ScheduleV2")
+
+    def event(self) -> dict[str, Any]:
+        raw = self.source.properties.get("Input")
+        if isinstance(raw, str):
+            parsed: dict[str, Any] = json.loads(raw)
+            return parsed
+        return scheduled_event(self.arn, self.region)
+
+    def seconds_until_due(self) -> float:
+        now = self.clock()
+        if self._next is None:
+            self._next = now + self.period
+        return max(0.0, self._next - now)
+
+    def poll_once(self, *, force: bool = False) -> BatchOutcome:
+        """Invoke the function when a tick is due (or `force`); otherwise do nothing."""
+        if not force and self.seconds_until_due() > 0:
+            return BatchOutcome()
+        try:
+            self.call(self.event())
+        except Exception:
+            log.exception("%s: the scheduled invocation failed", self.name)
+            outcome = BatchOutcome(received=1, failed=1)
+        else:
+            outcome = BatchOutcome(received=1, succeeded=1)
+        now = self.clock()
+        self._next = max((self._next if self._next is not None else now) + self.period, now)
+        return outcome
+
+
 # ------------------------------------------------------------------------------------ running them
-Poller = SqsPoller | StreamPoller
+Poller = SqsPoller | StreamPoller | SchedulePoller
 
 
 def build_pollers(
@@ -462,8 +569,13 @@ def build_pollers(
     sources: Iterable[tpl.EventSource] | None = None,
     *,
     wait_seconds: int = 1,
+    schedule_seconds: float | Literal["env"] | None = "env",
 ) -> list[Poller]:
-    """A poller per event source of the template (or of `sources`), on the provisioned `stack`."""
+    """A poller per event source of the template (or of `sources`), on the provisioned `stack`.
+
+    `schedule_seconds`: the period of every schedule; "env" (default): DEVSTACK_SCHEDULE_SECONDS (default 2 s);
+    None: each schedule's own rate."""
+    override = schedule_seconds_override() if schedule_seconds == "env" else schedule_seconds
     pollers: list[Poller] = []
     for source in tpl.event_sources() if sources is None else sources:
 
@@ -495,7 +607,19 @@ def build_pollers(
                     region=stack.region,
                 )
             )
-        else:  # pragma: no cover - template.event_sources() only yields these two
+        elif source.kind == "Schedule":
+            rate = source.rate_seconds if source.rate_seconds is not None else CRON_FALLBACK_SECONDS
+            name = source.properties.get("Name")
+            pollers.append(
+                SchedulePoller(
+                    source,
+                    call=call,
+                    period=override if override is not None else rate,
+                    rule_name=str(stack.resolve(name)) if name else f"{stack.name}-{source.source}",
+                    region=stack.region,
+                )
+            )
+        else:  # pragma: no cover - template.event_sources() only yields these three
             raise ValueError(f"unsupported event source {source.kind}")
     return pollers
 
@@ -517,7 +641,9 @@ class PollerThreads:
                 log.exception("%s: poll failed", poller.name)
                 self._stop.wait(self.idle_seconds)
                 continue
-            if isinstance(poller, StreamPoller) and outcome.received == 0 and outcome.discarded == 0:
+            if isinstance(poller, SchedulePoller):
+                self._stop.wait(poller.seconds_until_due())
+            elif isinstance(poller, StreamPoller) and outcome.received == 0 and outcome.discarded == 0:
                 self._stop.wait(self.idle_seconds)
             elif outcome.failed:
                 self._stop.wait(self.idle_seconds)  # back off before a retry

@@ -11,11 +11,20 @@ from typing import Any
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
 
+# Where devstack.chain.deploy puts MockUSDT and the diamond on a fresh anvil (the deployer's nonces 0 and 1).
 DEMO_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # noqa: S105 - an ERC-20 address
 DEMO_DIAMOND_ADDRESS = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+DEMO_WALLET_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account 0
 
 
-def seed_demo(catalog: CatalogStore, *, api_url: str, rpc_url: str = "http://127.0.0.1:8545") -> dict[str, Any]:
+def seed_demo(
+    catalog: CatalogStore,
+    *,
+    api_url: str,
+    rpc_url: str = "http://127.0.0.1:8545",
+    diamond_address: str = DEMO_DIAMOND_ADDRESS,
+    token_address: str = DEMO_TOKEN_ADDRESS,
+) -> dict[str, Any]:
     root = admin.create_node(catalog, "Demo root")
     child = admin.create_node(catalog, "Demo child", root["id"])
     other = admin.create_node(catalog, "Demo other")
@@ -26,15 +35,15 @@ def seed_demo(catalog: CatalogStore, *, api_url: str, rpc_url: str = "http://127
         name="anvil",
         evm_chain_id=31337,
         rpc_url=rpc_url,
-        diamond_address=DEMO_DIAMOND_ADDRESS,
+        diamond_address=diamond_address,
         required_confirmations=2,
     )
-    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network["id"]: DEMO_TOKEN_ADDRESS})
+    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network["id"]: token_address})
     wallet = admin.create_wallet(
         catalog,
         node_id=root["id"],
         network_id=network["id"],
-        address="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        address=DEMO_WALLET_ADDRESS,
         name="Demo platform wallet",
     )
     integrations = {}

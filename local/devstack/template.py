@@ -3,6 +3,7 @@ event sources and environment, for the tests and the local stack alike."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -35,11 +36,12 @@ class Route:
 @dataclass
 class EventSource:
     function: str
-    kind: str  # "SQS" | "DynamoDB"
-    source: str  # logical id of the queue or table
-    batch_size: int
-    report_batch_item_failures: bool
+    kind: str  # "SQS" | "DynamoDB" | "Schedule" (Schedule and ScheduleV2 events)
+    source: str  # logical id of the queue or table; of a schedule: the rule SAM generates (<function><event>)
+    batch_size: int  # a schedule: 1
+    report_batch_item_failures: bool  # a schedule: False
     properties: dict[str, Any] = field(default_factory=dict)
+    rate_seconds: float | None = None  # a schedule's `rate(...)` in seconds; None for cron(...) and other kinds
 
 
 @dataclass
@@ -94,11 +96,53 @@ def routes(template: dict[str, Any] | None = None) -> list[Route]:
     return out
 
 
+SCHEDULE_TYPES = ("Schedule", "ScheduleV2")
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rate(expression: str) -> float | None:
+    """`rate(1 minute)` -> 60.0, `rate(2 hours)` -> 7200.0; None for `cron(...)` and `at(...)`."""
+    m = _RATE.match(expression.strip())
+    if m is None:
+        if expression.strip().startswith(("cron(", "at(")):
+            return None
+        raise ValueError(f"invalid schedule expression {expression!r}")
+    value, unit = int(m.group(1)), m.group(2).removesuffix("s")
+    if value <= 0:
+        raise ValueError(f"invalid schedule expression {expression!r}")
+    return float(value * _UNIT_SECONDS[unit])
+
+
+def _schedule_enabled(ev_type: str, p: dict[str, Any]) -> bool:
+    if ev_type == "Schedule" and p.get("Enabled") is False:
+        return False
+    return str(p.get("State", "ENABLED")).upper() != "DISABLED"
+
+
 def event_sources(template: dict[str, Any] | None = None) -> list[EventSource]:
+    """Every SQS, DynamoDB stream and (enabled) Schedule/ScheduleV2 event of the template's functions."""
     t = template or load()
     out = []
     for name, r in resources("AWS::Serverless::Function", t).items():
-        for ev in r["Properties"].get("Events", {}).values():
+        for event_name, ev in r["Properties"].get("Events", {}).items():
+            if ev["Type"] in SCHEDULE_TYPES:
+                p = ev.get("Properties", {})
+                if not _schedule_enabled(ev["Type"], p):
+                    continue
+                expression = p.get("Schedule") if ev["Type"] == "Schedule" else p.get("ScheduleExpression")
+                out.append(
+                    EventSource(
+                        function=name,
+                        kind="Schedule",
+                        source=f"{name}{event_name}",
+                        batch_size=1,
+                        report_batch_item_failures=False,
+                        properties={"Type": ev["Type"], **p},
+                        rate_seconds=parse_rate(expression) if isinstance(expression, str) else None,
+                    )
+                )
+                continue
             if ev["Type"] not in ("SQS", "DynamoDB"):
                 continue
             p = ev["Properties"]

@@ -77,7 +77,9 @@ def test_logs_pages_and_limits(api: Api, pollers: list[Any]) -> None:
     store = deps.payment_store()
     record = store.get(p["id"]) or {}
     for i in range(24):  # 24 in-place changes (e.g. retries), one entry each
-        record = lifecycle.move(store, record, to=None, actor=Actor("system", "t"), event_type="retry_sent", message=f"#{i}")
+        record = lifecycle.move(
+            store, record, to=None, actor=Actor("system", "t"), event_type="retry_sent", message=f"#{i}"
+        )
     drain(pollers)
     url = f"/api/v1/payments/{p['id']}/logs"
     pages = [api.call("GET", url, token=token, query={"page": n, "per_page": 10}).json() for n in (1, 2, 3, 4)]
@@ -130,9 +132,9 @@ def test_fault_injection_1000_changes_give_exactly_1000_entries(api: Api, stack:
     store = deps.payment_store()
     records = {p["id"]: store.get(p["id"]) or {} for p in payments}
     for n in range(99):  # 10 creates + 990 changes = 1000 changes
-        for pid in records:
+        for pid, record in list(records.items()):
             records[pid] = lifecycle.move(
-                store, records[pid], to=None, actor=Actor("system", "fault-test"), event_type="retry_sent",
+                store, record, to=None, actor=Actor("system", "fault-test"), event_type="retry_sent",
                 message=f"change {n}",
             )  # fmt: skip
 

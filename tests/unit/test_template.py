@@ -118,3 +118,18 @@ def test_layer_requirements_are_pinned() -> None:
     ]
     assert lines
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line) for line in lines), lines
+
+
+def test_the_create_deal_worker_knows_its_queues_max_receives() -> None:
+    glob = tpl.load()["Globals"]["Function"]["Environment"]["Variables"]
+    redrive = QUEUES["CreateDealQueue"]["Properties"]["RedrivePolicy"]
+    assert int(glob["CREATE_DEAL_MAX_RECEIVES"]) == int(redrive["maxReceiveCount"])
+
+
+def test_only_chain_functions_attach_the_chain_layer() -> None:
+    for name, fn in FUNCTIONS.items():
+        layers = fn["Properties"].get("Layers", [])
+        uses_chain = "import payments_chain" in (tpl.ROOT / fn["Properties"]["CodeUri"] / "app.py").read_text() or (
+            "from payments_chain" in (tpl.ROOT / fn["Properties"]["CodeUri"] / "app.py").read_text()
+        )
+        assert ({"Ref": "ChainLayer"} in layers) == uses_chain, name

@@ -22,6 +22,8 @@ class Settings:
     signing_keys_secret_id: str
     jwks_parameter_name: str
     token_issuer: str
+    wallet_secret_prefix: str
+    create_deal_max_receives: int
     token_audience: str
     token_ttl_seconds: int
     region: str
@@ -40,6 +42,8 @@ class Settings:
             signing_keys_secret_id=e.get("SIGNING_KEYS_SECRET_ID", ""),
             jwks_parameter_name=e.get("JWKS_PARAMETER_NAME", ""),
             token_issuer=e.get("TOKEN_ISSUER", "https://auth.rudiqpay.example"),
+            wallet_secret_prefix=e.get("WALLET_SECRET_PREFIX", ""),
+            create_deal_max_receives=int(e.get("CREATE_DEAL_MAX_RECEIVES", "5")),
             token_audience=e.get("TOKEN_AUDIENCE", "rudiqpay-integrator-api"),
             token_ttl_seconds=int(e.get("TOKEN_TTL_SECONDS", "3600")),
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",

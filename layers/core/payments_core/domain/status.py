@@ -33,6 +33,7 @@ MACHINE: dict[S, StatusInfo] = {
         "Card/bank: waiting for the payer.",
         "integration (create, retry-send, cancel), system (worker claims it, expiry), payer (card)",
         S.SENDING,
+        S.SEND_FAILED,
         S.CANCELLED,
         S.CANCELLING,
         S.EXPIRED,
@@ -85,10 +86,12 @@ MACHINE: dict[S, StatusInfo] = {
         S.FAILED_TRANSFERS,
     ),
     S.CANCELLING: _info(
-        "Cancel requested; cancelDeal is queued for the payment's wallet.",
+        "Cancel requested (by the integration, or by the watcher for an expired deal); cancelDeal is "
+        "queued for the payment's wallet.",
         "chain (cancelDeal mined)",
         S.CANCELLED,
         S.REFUNDED,
+        S.EXPIRED,
     ),
     S.CANCELLED: _info("Cancelled before any payment: final.", "-"),
     S.REFUNDED: _info("Cancelled after payment; the payer got the funds back: final.", "-"),

@@ -59,6 +59,11 @@ class CatalogStore:
                 raise AlreadyExists(f"{kind} {item['id']} already exists") from None
             raise
 
+    def put(self, kind: str, item: dict[str, Any]) -> None:
+        """Write an entry whole (an operator's update of an existing entry)."""
+        record = {**item, "pk": catalog_key(kind, item["id"]), "kind": kind}
+        self._db.put_item(TableName=self._table, Item=to_item(record))
+
     def list(self, kind: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {

@@ -22,3 +22,9 @@ class DealQueue:
             MessageDeduplicationId=dedup_id,
         )
         return resp["MessageId"]
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Back off: the message comes back after `seconds` instead of the queue's visibility timeout."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(seconds, 43200))
+        )

@@ -1,0 +1,80 @@
+"""What the chain-worker functions share: their dependencies (built on first use, cached per
+container) and the SQS batch loop with backoff and the last-attempt hook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from payments_chain.client import DiamondClient, web3_for
+from payments_core import deps
+from payments_core.domain.chain_work import Chain, ChainDeps
+from payments_core.observability import logger
+from payments_core.settings import get_settings
+from payments_core.store import aws
+from payments_core.store.queues import DealQueue
+from payments_core.store.wallet_keys import WalletKeyStore
+
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_MAX_SECONDS = 300
+
+
+def chain_for(network: dict[str, Any]) -> Chain:
+    return DiamondClient(web3_for(network["rpc_url"]), network["diamond_address"])
+
+
+@cache
+def chain_deps() -> ChainDeps:
+    return ChainDeps(
+        payments=deps.payment_store(),
+        catalog=deps.catalog(),
+        keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
+        chain_for=chain_for,
+        worker="chain-worker",
+    )
+
+
+def backoff_seconds(receive_count: int) -> int:
+    return int(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1)))
+
+
+def run_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    queue: DealQueue,
+    work: Callable[[str], str],
+    max_receives: int,
+    on_last_failure: Callable[[str, str], Any] | None = None,
+) -> PartialItemFailureResponse:
+    """Process a FIFO batch: a failed message fails the rest of its group (order kept) but not the
+    other groups; a failed message comes back with exponential backoff; on its last allowed delivery
+    `on_last_failure` runs before it goes to the dead-letter queue."""
+
+    def handle(record: SQSRecord) -> None:
+        payment_id = str(json.loads(record.body)["payment_id"])
+        try:
+            outcome = work(payment_id)
+        except Exception as exc:
+            receives = int(record.attributes.approximate_receive_count or 1)
+            logger.warning(
+                "chain work failed",
+                extra={"payment_id": payment_id, "receives": receives, "error": type(exc).__name__},
+            )
+            if receives >= max_receives:
+                if on_last_failure is not None:
+                    on_last_failure(payment_id, type(exc).__name__)
+                queue.delay(record.receipt_handle, 0)  # straight on to the dead-letter queue
+            else:
+                queue.delay(record.receipt_handle, backoff_seconds(receives))
+            raise
+        logger.info("chain work done", extra={"payment_id": payment_id, "outcome": outcome})
+
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

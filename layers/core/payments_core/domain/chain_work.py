@@ -1,0 +1,258 @@
+"""The chain workers' logic: create a payment's deal exactly once, cancel it, and what the watcher
+concludes from the chain. Pure domain: the chain is reached through the `Chain` protocol (implemented
+by payments_chain.client.DiamondClient, which alone imports web3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from payments_core.domain import lifecycle
+from payments_core.domain.lifecycle import Actor
+from payments_core.models.payments import PaymentStatus as S
+from payments_core.observability import logger
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.payments import PaymentStore, StaleWrite
+
+
+class ChainError(Exception):
+    """An RPC failure, timeout or revert. Retried by the queue (with backoff) unless `reverted`."""
+
+    def __init__(self, message: str, *, reverted: bool = False) -> None:
+        super().__init__(message)
+        self.reverted = reverted
+
+
+class DealStatus(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedDeal:
+    deal_id: int
+    transaction_hash: str
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    transaction_hash: str
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class DealInfo:
+    deal_id: int
+    ref: str
+    creator: str
+    payee: str
+    token: str
+    amount: int
+    expires_at: int
+    payer: str
+    status: DealStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent:
+    name: str  # Deposited | DealCreated | DealCancelled
+    deal_id: int
+    args: dict[str, Any]
+    block_number: int
+    block_hash: str
+    transaction_hash: str
+    log_index: int
+    removed: bool = False
+
+
+class Chain(Protocol):
+    def deal_id_of(self, ref: str) -> int: ...
+    def find_created(self, ref: str) -> CreatedDeal | None: ...
+    def get_deal(self, deal_id: int) -> DealInfo: ...
+    def create_deal(
+        self, private_key: str, *, ref: str, payee: str, token: str, amount: int, expires_at: int
+    ) -> CreatedDeal: ...
+    def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction: ...
+
+
+class WalletKeys(Protocol):
+    def private_key(self, wallet_id: str) -> str: ...
+
+
+@dataclass
+class ChainDeps:
+    payments: PaymentStore
+    catalog: CatalogStore
+    keys: WalletKeys
+    chain_for: Callable[[dict[str, Any]], Chain]  # network record -> its diamond
+    worker: str = "chain-worker"
+    _networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def network(self, network_id: str) -> dict[str, Any]:
+        if network_id not in self._networks:
+            found = self.catalog.get("network", network_id)
+            if found is None:
+                raise ChainError(f"network {network_id} not found", reverted=True)
+            self._networks[network_id] = found
+        return self._networks[network_id]
+
+
+def signing_wallet_id(deps: ChainDeps, record: dict[str, Any]) -> str:
+    """The payment's wallet (its owner wallet where one is set), else the network's platform wallet."""
+    wallet_id = record.get("wallet_id")
+    if wallet_id:
+        wallet = deps.catalog.get("wallet", wallet_id)
+        if wallet and wallet.get("owner_wallet_id"):
+            return str(wallet["owner_wallet_id"])
+        return str(wallet_id)
+    platform = deps.network(record["network_id"]).get("platform_wallet_id")
+    if not platform:
+        raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
+    return str(platform)
+
+
+def _expires_at(record: dict[str, Any]) -> int:
+    return int(datetime.fromisoformat(record["expires_at"]).timestamp())
+
+
+def create_deal(deps: ChainDeps, payment_id: str) -> str:
+    """Process one create-deal message; returns what happened (for logs and tests).
+
+    Exactly once: the payment is claimed (pending -> sending) before anything is signed; a redelivered
+    message finds it `sending` and first asks the chain whether the deal exists (by its ref), so a crash
+    after the transaction was sent ends with that one deal, never a second.
+    """
+    record = deps.payments.get(payment_id)
+    if record is None:
+        return "unknown payment"
+    status = S(record["status"])
+    if status is S.PENDING:
+        claimed = lifecycle.claim_for_sending(deps.payments, record, deps.worker)
+        if claimed is None:
+            return create_deal(deps, payment_id)  # moved meanwhile: decide on what it is now
+        record = claimed
+    elif status is S.CANCELLING and record.get("deal_id") is None:
+        # Cancelled while (maybe) being sent: record the deal if it exists, never create one now.
+        chain = deps.chain_for(deps.network(record["network_id"]))
+        found = chain.find_created(record["deal_ref"])
+        if found is not None:
+            _record_deal(deps, record, found)
+            return "recorded deal of a cancelling payment"
+        return "skipped: cancelling"
+    elif status is not S.SENDING:
+        return f"skipped: {status}"
+
+    chain = deps.chain_for(deps.network(record["network_id"]))
+    created = chain.find_created(record["deal_ref"])
+    if created is None:
+        fresh = deps.payments.get(payment_id) or record
+        if fresh["status"] != S.SENDING.value:
+            return create_deal(deps, payment_id)  # cancelled meanwhile: do not create
+        key = deps.keys.private_key(signing_wallet_id(deps, record))
+        try:
+            created = chain.create_deal(
+                key,
+                ref=record["deal_ref"],
+                payee=record["payment_address"],
+                token=record["token_address"],
+                amount=int(record["amount_units"]),
+                expires_at=_expires_at(record),
+            )
+        except ChainError as exc:
+            if not exc.reverted:
+                raise
+            created = chain.find_created(record["deal_ref"])  # RefAlreadyUsed: a concurrent send won
+            if created is None:
+                raise
+    return _record_deal(deps, record, created)
+
+
+def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) -> str:
+    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
+        current = deps.payments.get(record["id"]) or record
+        if current.get("deal_id") is not None and int(current["deal_id"]) == created.deal_id:
+            return "deal already recorded"
+        if S(current["status"]) in (S.CANCELLED, S.EXPIRED):
+            # The cancel worker found no deal and finished; this late deal must not stay open.
+            chain = deps.chain_for(deps.network(current["network_id"]))
+            key = deps.keys.private_key(signing_wallet_id(deps, current))
+            sent = chain.cancel_deal(key, created.deal_id)
+            lifecycle.move(
+                deps.payments, current, to=None, actor=Actor("chain", deps.worker), event_type="deal_created",
+                message=f"Deal {created.deal_id} created late and cancelled at once ({sent.transaction_hash})",
+                changes={"deal_id": created.deal_id, "transaction_hash": created.transaction_hash},
+            )  # fmt: skip
+            return "late deal cancelled"
+        try:
+            lifecycle.record_deal_created(
+                deps.payments, current, deal_id=created.deal_id, transaction_hash=created.transaction_hash,
+                worker=deps.worker,
+            )  # fmt: skip
+            return "deal created"
+        except StaleWrite:
+            continue
+    raise ChainError("the payment kept changing while its deal was recorded")
+
+
+def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
+    """The last delivery of a create-deal message failed: the payment shows it (retry-send re-queues)."""
+    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
+        record = deps.payments.get(payment_id)
+        if record is None or record["status"] not in (S.PENDING.value, S.SENDING.value):
+            return False
+        try:
+            lifecycle.move(
+                deps.payments, record, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
+                event_type="send_failed", message=f"createDeal failed after retries: {reason}",
+                changes={"deal_may_exist": True},
+            )  # fmt: skip
+            return True
+        except StaleWrite:
+            continue
+    return False
+
+
+def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
+    """Process one cancel message: cancelDeal on chain, then cancelled (or refunded, or expired)."""
+    record = deps.payments.get(payment_id)
+    if record is None:
+        return "unknown payment"
+    if record["status"] != S.CANCELLING.value:
+        return f"skipped: {record['status']}"
+    chain = deps.chain_for(deps.network(record["network_id"]))
+    deal_id = int(record["deal_id"]) if record.get("deal_id") is not None else chain.deal_id_of(record["deal_ref"])
+    expire = bool(record.get("expire_on_cancel"))
+    tx_hash = None
+    if deal_id == 0:
+        target, message = (S.EXPIRED if expire else S.CANCELLED), "No deal existed on chain"
+    else:
+        deal = chain.get_deal(deal_id)
+        if deal.status in (DealStatus.OPEN, DealStatus.PAID):
+            key = deps.keys.private_key(signing_wallet_id(deps, record))
+            tx_hash = chain.cancel_deal(key, deal_id).transaction_hash
+            refunded = deal.status is DealStatus.PAID
+        else:  # already done on chain (a redelivery after the transaction was mined)
+            refunded = deal.status is DealStatus.REFUNDED
+        if refunded:
+            target, message = S.REFUNDED, f"Deal {deal_id} cancelled on chain; the payer was refunded"
+        elif expire:
+            target, message = S.EXPIRED, f"Deal {deal_id} expired unpaid and was cancelled on chain"
+        else:
+            target, message = S.CANCELLED, f"Deal {deal_id} cancelled on chain"
+    try:
+        lifecycle.move(
+            deps.payments, record, to=target, actor=Actor("chain", deps.worker),
+            event_type=target.value if target is not S.CANCELLED else "cancelled", message=message,
+            changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash},
+        )  # fmt: skip
+    except StaleWrite:
+        return cancel_deal(deps, payment_id)
+    logger.info("deal cancelled", extra={"payment_id": payment_id, "deal_id": deal_id, "status": target.value})
+    return target.value

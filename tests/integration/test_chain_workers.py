@@ -1,0 +1,179 @@
+"""The chain workers on a real EVM (eth-tester, in-process) with the diamond from the committed
+artifacts, fed by the template's queues through the local event source mappings."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from web3 import Web3
+
+from devstack.provision import Stack
+from payments_chain import workers
+from payments_chain.client import DiamondClient
+from payments_core import deps
+from payments_core.domain import lifecycle
+from payments_core.models.payments import PaymentStatus
+from payments_core.settings import get_settings
+from payments_core.store.wallet_keys import WalletKeyStore
+from tests.contracts.evm import System, deploy_system
+from tests.integration.conftest import Api, drain
+
+
+@pytest.fixture
+def evm(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
+    """The demo network pointed at a fresh in-process chain; the demo wallet's key in Secrets Manager."""
+    system = deploy_system()
+    keys = system.tester.backend.account_keys
+    platform_key = keys[1].to_hex()
+    cat = deps.catalog()
+    network = cat.get("network", api.demo["network_id"]) or {}
+    cat.put("network", {**network, "diamond_address": system.payments.address})
+    currency = cat.get("currency", api.demo["currency_id"]) or {}
+    cat.put("currency", {**currency, "tokens": {api.demo["network_id"]: system.usdt.address}})
+    wallet = cat.get("wallet", api.demo["wallet_id"]) or {}
+    cat.put("wallet", {**wallet, "address": system.platform})
+    WalletKeyStore(boto3.client("secretsmanager"), get_settings().wallet_secret_prefix).put(
+        api.demo["wallet_id"], platform_key
+    )
+    monkeypatch.setattr(workers, "web3_for", lambda url: system.w3)
+    monkeypatch.setattr(workers, "BACKOFF_BASE_SECONDS", 0)  # retries come back at once in tests
+    workers.chain_deps.cache_clear()
+    yield system
+    workers.chain_deps.cache_clear()
+
+
+def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
+    body = api.payment_body(wallet_id=api.demo["wallet_id"], **overrides)
+    r = api.call("POST", "/api/v1/payments", token=token, json_body=body)
+    assert r.status == 201, r.body
+    created: dict[str, Any] = r.json()
+    return created
+
+
+def _get(api: Api, token: str, payment_id: str) -> dict[str, Any]:
+    got: dict[str, Any] = api.call("GET", f"/api/v1/payments/{payment_id}", token=token).json()
+    return got
+
+
+def _deal(evm: System, deal_id: int) -> tuple[Any, ...]:
+    return tuple(evm.payments.functions.getDeal(deal_id).call())
+
+
+def _ref(payment_id: str) -> bytes:
+    return bytes.fromhex(payment_id.replace("-", "").rjust(64, "0"))
+
+
+def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: list[Any]) -> None:
+    token = api.token()
+    p = _create(api, token, price=12.5, paid_price=12.5)
+    drain(pollers)
+    got = _get(api, token, p["id"])
+    assert got["status"] == "open"
+    assert got["deal_id"] == 1
+    assert got["transaction_hash"].startswith("0x")
+    ref, creator, payee, token_address, amount, _expires_at, _payer, status = _deal(evm, 1)
+    assert (ref, creator, payee, token_address) == (_ref(p["id"]), evm.platform, p["payment_address"], evm.usdt.address)
+    assert (amount, status) == (12_500_000, 1)  # 12.5 USDT in its smallest unit; Open
+    # a redelivered message (another dedup id, as after the FIFO window) changes nothing
+    record = deps.payment_store().get(p["id"]) or {}
+    from payments_core.domain.payments import create_deal_message, signing_group
+
+    deps.payments().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
+    drain(pollers)
+    assert _get(api, token, p["id"])["deal_id"] == 1
+    assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == 1
+
+
+def test_crash_after_sending_ends_with_the_one_deal(api: Api, evm: System, pollers: list[Any]) -> None:
+    """The worker claimed the payment and mined createDeal, then died before recording it."""
+    token = api.token()
+    p = _create(api, token)
+    store = deps.payment_store()
+    claimed = lifecycle.claim_for_sending(store, store.get(p["id"]) or {}, "dead-worker")
+    assert claimed is not None
+    key = evm.tester.backend.account_keys[1].to_hex()
+    created = DiamondClient(evm.w3, evm.payments.address).create_deal(
+        key, ref=claimed["deal_ref"], payee=claimed["payment_address"], token=claimed["token_address"],
+        amount=int(claimed["amount_units"]), expires_at=evm.now() + 3600,
+    )  # fmt: skip
+    drain(pollers)  # the message is delivered again
+    got = _get(api, token, p["id"])
+    assert (got["status"], got["deal_id"]) == ("open", created.deal_id)
+    assert got["transaction_hash"] == created.transaction_hash
+    assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == created.deal_id
+    # no second deal: the next payment gets the next id
+    q = _create(api, token, external_id="next")
+    drain(pollers)
+    assert _get(api, token, q["id"])["deal_id"] == created.deal_id + 1
+
+
+def test_rpc_down_then_up_ends_with_one_deal(
+    api: Api, evm: System, pollers: list[Any], monkeypatch: pytest.MonkeyPatch, stack: Stack
+) -> None:
+    token = api.token()
+    down = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))
+    monkeypatch.setattr(workers, "web3_for", lambda url: down)
+    p = _create(api, token)
+    drain(pollers)
+    failed = _get(api, token, p["id"])
+    assert failed["status"] == "send-failed"  # after the queue's max receives
+    dlq = boto3.client("sqs").receive_message(QueueUrl=stack.physical["CreateDealDeadLetterQueue"])
+    assert [json.loads(m["Body"])["payment_id"] for m in dlq.get("Messages", [])] == [p["id"]]
+
+    monkeypatch.setattr(workers, "web3_for", lambda url: evm.w3)  # the node is back
+    r = api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token)
+    assert (r.status, r.json()["status"]) == (200, "pending")
+    drain(pollers)
+    got = _get(api, token, p["id"])
+    assert (got["status"], got["deal_id"], got["retry_count"]) == ("open", 1, 1)
+
+
+def test_cancel_of_an_open_deal_voids_it_on_chain(api: Api, evm: System, pollers: list[Any]) -> None:
+    token = api.token()
+    p = _create(api, token)
+    drain(pollers)
+    assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
+    assert _get(api, token, p["id"])["status"] == "cancelling"
+    drain(pollers)
+    assert _get(api, token, p["id"])["status"] == "cancelled"
+    assert _deal(evm, 1)[7] == 3  # Cancelled
+    # a deposit now fails on chain
+    evm.usdt.functions.mint(evm.payer, 10**9).transact({"from": evm.owner})
+    evm.usdt.functions.approve(evm.payments.address, 10**9).transact({"from": evm.payer})
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the revert, whatever web3 wraps it in
+        evm.payments.functions.deposit(1).transact({"from": evm.payer})
+
+
+def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers: list[Any]) -> None:
+    token = api.token()
+    p = _create(api, token, price=7, paid_price=7)
+    drain(pollers)
+    evm.usdt.functions.mint(evm.payer, 7_000_000).transact({"from": evm.owner})
+    evm.usdt.functions.approve(evm.payments.address, 7_000_000).transact({"from": evm.payer})
+    evm.payments.functions.deposit(1).transact({"from": evm.payer})
+    assert evm.usdt.functions.balanceOf(evm.payer).call() == 0
+    store = deps.payment_store()
+    lifecycle.move(
+        store, store.get(p["id"]) or {}, to=PaymentStatus.PAID, actor=lifecycle.Actor("chain", "watcher"),
+        event_type="deposit_seen", message="Deposit seen",
+    )  # fmt: skip
+    assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
+    drain(pollers)
+    assert _get(api, token, p["id"])["status"] == "refunded"
+    assert evm.usdt.functions.balanceOf(evm.payer).call() == 7_000_000
+    assert _deal(evm, 1)[7] == 4  # Refunded
+
+
+def test_private_keys_stay_out_of_the_payment_and_the_environment(api: Api, evm: System, pollers: list[Any]) -> None:
+    token = api.token()
+    p = _create(api, token)
+    drain(pollers)
+    key = evm.tester.backend.account_keys[1].to_hex()
+    record = deps.payment_store().get(p["id"]) or {}
+    assert key[2:] not in json.dumps(record, default=str)
+    assert all(key[2:] not in v for v in os.environ.values())
