@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import events
+from bench import events, layers
 from bench.report import Result, median, summary_ms
 from bench.stack import BenchStack
 from devstack import lambdas
@@ -36,8 +36,8 @@ CHILD_TIMEOUT_S = 60
 # `import app`, then `app.handler(event, context)`.
 FUNCTION_CHILD = """\
 import sys
-code_dir, layer_dir, module_name, handler_name, event_path, function_name = sys.argv[1:7]
-sys.path[:0] = [code_dir, layer_dir]
+code_dir, layer_dirs, module_name, handler_name, event_path, function_name = sys.argv[1:7]
+sys.path[:0] = [code_dir, *layer_dirs.split(":")]
 import json
 with open(event_path) as f:
     event = json.load(f)
@@ -132,68 +132,149 @@ def _clients_created(bench: BenchStack, function: str, event: dict[str, Any]) ->
     return tuple(s for s in SERVICES if getattr(aws, s).cache_info().currsize)
 
 
-def cases(bench: BenchStack) -> list[Case]:
+def _new_payments(bench: BenchStack, count: int, tag: str) -> list[str]:
+    bench.use_in_process("CreatePaymentFunction")
+    ids = []
+    for i in range(count):
+        answer = lambdas.invoke("CreatePaymentFunction", events.create_payment(bench.demo, f"cold-{tag}-{i}"))
+        if answer["statusCode"] != 201:
+            raise RuntimeError(f"seeding a payment failed: {answer['body']}")
+        ids.append(json.loads(answer["body"])["id"])
+    return ids
+
+
+def _write_log(bench: BenchStack, payment_id: str) -> None:
+    """The payment's "created" log entry, through the real log writer (the bench runs no stream poller)."""
+    bench.use_in_process("LogWriterFunction")
+    db = bench.stack.client("dynamodb")
+    item = db.get_item(TableName=bench.stack.physical["PaymentsTable"], Key={"id": {"S": payment_id}})["Item"]
+    answer = lambdas.invoke("LogWriterFunction", events.stream_insert(item))
+    if answer != {"batchItemFailures": []}:
+        raise RuntimeError(f"the log writer failed: {answer}")
+
+
+def cases(bench: BenchStack, runs: int) -> list[Case]:
+    """One case per API function (and authorizer) this bench knows how to feed; see `unknown`."""
     demo = bench.demo
     bench.use_in_process("IssueTokenFunction")
     token_answer = lambdas.invoke("IssueTokenFunction", events.issue_token(demo))
     token = json.loads(token_answer["body"])["access_token"]
-    bench.use_in_process("CreatePaymentFunction")
-    created = lambdas.invoke("CreatePaymentFunction", events.create_payment(demo, f"cold-seed-{uuid.uuid4()}"))
-    payment_id = json.loads(created["body"])["id"]
+    tag = uuid.uuid4().hex[:8]
+    (payment_id,) = _new_payments(bench, 1, f"{tag}-seed")
+    _write_log(bench, payment_id)
+    # Cancel and retry-send change the payment: each run gets a payment of its own, in the same state.
+    # Runs are numbered from -2 (the unmeasured warm-up runs) to runs - 1.
+    to_cancel = _new_payments(bench, runs + 2, f"{tag}-cancel")
+    to_retry = _new_payments(bench, runs + 2, f"{tag}-retry")
     root, client = demo["nodes"]["root"], demo["integrations"]["root"]["client_id"]
-    run_tag = uuid.uuid4().hex[:8]
     return [
         Case("IntegratorAuthorizerFunction", "Allow", lambda i: events.authorizer(token)),
         Case("IssueTokenFunction", "200", lambda i: events.issue_token(demo)),
         Case("JwksFunction", "200", lambda i: events.jwks()),
-        Case("CreatePaymentFunction", "201", lambda i: events.create_payment(demo, f"cold-{run_tag}-{i}")),
+        Case("CreatePaymentFunction", "201", lambda i: events.create_payment(demo, f"cold-{tag}-{i}")),
         Case("ListPaymentsFunction", "200", lambda i: events.list_payments(client, root, root)),
-        Case("GetPaymentFunction", "200", lambda i: events.get_payment(demo, payment_id)),
+        Case("GetPaymentFunction", "200", lambda i: events.on_payment("GetPaymentFunction", demo, payment_id)),
+        Case(
+            "CancelPaymentFunction",
+            "202",
+            lambda i: events.on_payment("CancelPaymentFunction", demo, to_cancel[i + 2]),
+        ),
+        Case("RetrySendFunction", "200", lambda i: events.on_payment("RetrySendFunction", demo, to_retry[i + 2])),
+        Case(
+            "ListPaymentLogsFunction",
+            "200",
+            lambda i: events.on_payment("ListPaymentLogsFunction", demo, payment_id),
+        ),
     ]
+
+
+def api_functions() -> list[str]:
+    """Every function behind the API: the routes' functions and the authorizers'."""
+    names = [r.function for r in tpl.routes()]
+    for spec in tpl.authorizers().values():
+        arn = spec.get("FunctionArn", {})
+        if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+            att = arn["Fn::GetAtt"]
+            names.append(att[0] if isinstance(att, list) else str(att).split(".")[0])
+    return sorted(set(names))
+
+
+def layer_dirs(function: str, core_override: Path | None = None) -> list[str]:
+    """The function's layers' source directories (CoreLayer replaced by `core_override` if given)."""
+    return [
+        str(core_override if name == "CoreLayer" and core_override is not None else layers.source_dir(name))
+        for name in layers.layers_of(function)
+    ]
+
+
+@dataclass
+class Sides:
+    """How to start either side of one case: the function's fresh process and the floor's."""
+
+    case: Case
+    code_dir: str
+    layer_path: str  # os.pathsep-joined layer directories
+    module: str
+    handler: str
+    tmp: Path
+
+    def event_file(self, i: int) -> str:
+        path = self.tmp / f"{self.case.function}-{i}.json"
+        path.write_text(json.dumps(self.case.events(i)))
+        return str(path)
+
+    def function_argv(self, i: int) -> list[str]:
+        args = [self.code_dir, self.layer_path, self.module, self.handler, self.event_file(i), self.case.function]
+        return [sys.executable, "-X", "frozen_modules=on", "-c", FUNCTION_CHILD, *args]
+
+    def floor_argv(self, i: int) -> list[str]:
+        args = [",".join(self.case.services), self.event_file(i)]
+        return [sys.executable, "-X", "frozen_modules=on", "-c", FLOOR_CHILD, *args]
+
+
+def _measure(sides: Sides, env: dict[str, str], runs: int) -> tuple[list[Run], list[Run]]:
+    cwd = str(sides.tmp)
+    # One unmeasured run of each side: writes the .pyc files, warms the OS page cache.
+    _run(sides.function_argv(-2), env, cwd)
+    _run(sides.floor_argv(-2), env, cwd)
+    fn_runs: list[Run] = []
+    floor_runs: list[Run] = []
+    for i in range(runs):
+        for side in ("fn", "floor") if i % 2 == 0 else ("floor", "fn"):
+            if side == "fn":
+                done = _run(sides.function_argv(i), env, cwd)
+                if done.output != sides.case.expected:
+                    raise RuntimeError(f"{sides.case.function} answered {done.output}, not {sides.case.expected}")
+                fn_runs.append(done)
+            else:
+                floor_runs.append(_run(sides.floor_argv(i), env, cwd))
+    return fn_runs, floor_runs
 
 
 def run(bench: BenchStack, runs: int, layer: Path | None = None) -> list[Result]:
     """`layer`: another copy of layers/core to measure (to try a change out); the repo's by default."""
     results: list[Result] = []
-    layer_dir = str(layer or tpl.ROOT / "layers" / "core")
     functions = tpl.functions()
+    known = cases(bench, runs)
+    for function in sorted(set(api_functions()) - {c.function for c in known}):
+        results.append(
+            Result(
+                section="cold start",
+                name=function,
+                value=None,
+                unit="ms",
+                note="no bench case for this function yet (bench/cold.py: cases)",
+                status_override="SKIP",
+            )
+        )
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
-        for case in cases(bench):
+        for case in known:
+            dirs = layer_dirs(case.function, layer)
             case.services = _clients_created(bench, case.function, case.events(-1))
             fn = functions[case.function]
             module, handler = fn.handler.rsplit(".", 1)
-            env = _child_env(bench, case.function)
-
-            def event_file(i: int, case: Case = case) -> str:
-                path = Path(tmp) / f"{case.function}-{i}.json"
-                path.write_text(json.dumps(case.events(i)))
-                return str(path)
-
-            def function_argv(i: int, case: Case = case, module: str = module, handler: str = handler) -> list[str]:
-                code_dir = str(tpl.ROOT / functions[case.function].code_uri)
-                args = [code_dir, layer_dir, module, handler, event_file(i), case.function]
-                return [sys.executable, "-X", "frozen_modules=on", "-c", FUNCTION_CHILD, *args]
-
-            def floor_argv(i: int, case: Case = case) -> list[str]:
-                args = [",".join(case.services), event_file(i)]
-                return [sys.executable, "-X", "frozen_modules=on", "-c", FLOOR_CHILD, *args]
-
-            # One unmeasured run of each side: writes the .pyc files, warms the OS page cache.
-            for argv in (function_argv(-2), floor_argv(-2)):
-                _run(argv, env, tmp)
-
-            fn_runs: list[Run] = []
-            floor_runs: list[Run] = []
-            for i in range(runs):
-                order = ("fn", "floor") if i % 2 == 0 else ("floor", "fn")
-                for side in order:
-                    if side == "fn":
-                        done = _run(function_argv(i), env, tmp)
-                        if done.output != case.expected:
-                            raise RuntimeError(f"{case.function} answered {done.output}, expected {case.expected}")
-                        fn_runs.append(done)
-                    else:
-                        floor_runs.append(_run(floor_argv(i), env, tmp))
+            sides = Sides(case, str(tpl.ROOT / fn.code_uri), os.pathsep.join(dirs), module, handler, Path(tmp))
+            fn_runs, floor_runs = _measure(sides, _child_env(bench, case.function), runs)
             fn_ms = median([r.wall for r in fn_runs]) * 1000
             floor_ms = median([r.wall for r in floor_runs]) * 1000
             fn_cpu = median([r.cpu for r in fn_runs]) * 1000
@@ -215,7 +296,7 @@ def run(bench: BenchStack, runs: int, layer: Path | None = None) -> list[Result]
                         "function_cpu": summary_ms([r.cpu for r in fn_runs]),
                         "floor_cpu": summary_ms([r.cpu for r in floor_runs]),
                         "clients": list(case.services),
-                        "layer": layer_dir,
+                        "layers": dirs,
                     },
                 )
             )

@@ -49,11 +49,22 @@ def create_payment(demo: dict[str, Any], external_id: str) -> dict[str, Any]:
     )
 
 
-def get_payment(demo: dict[str, Any], payment_id: str) -> dict[str, Any]:
-    event = authorized("GetPaymentFunction", demo)
+def on_payment(function: str, demo: dict[str, Any], payment_id: str, who: str = "root") -> dict[str, Any]:
+    """A /api/v1/payments/{id}... sample event, about `payment_id`."""
+    event = authorized(function, demo, who)
+    sample_id = event["pathParameters"]["id"]
     event["pathParameters"] = {"id": payment_id}
-    event["path"] = f"/api/v1/payments/{payment_id}"
-    event["requestContext"]["path"] = f"/dev/api/v1/payments/{payment_id}"
+    event["path"] = event["path"].replace(sample_id, payment_id)
+    event["requestContext"]["path"] = event["requestContext"]["path"].replace(sample_id, payment_id)
+    return event
+
+
+def stream_insert(item: dict[str, Any]) -> dict[str, Any]:
+    """The log writer's sample event, carrying the INSERT of `item` (DynamoDB JSON)."""
+    event = copy.deepcopy(load("LogWriterFunction"))
+    (record,) = event["Records"]
+    record["dynamodb"]["Keys"] = {"id": item["id"]}
+    record["dynamodb"]["NewImage"] = item
     return event
 
 

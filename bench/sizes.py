@@ -1,15 +1,16 @@
-"""(d) What each function deploys, unzipped: its own build directory and the shared layer's."""
+"""(d) What each function deploys, unzipped: its own build directory and its layers' (sam build output)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from bench import layers
 from bench.report import Result
 from devstack import template as tpl
 
 BUILD = tpl.ROOT / ".aws-sam" / "build"
-LAYER = "CoreLayer"
+MB = 1024 * 1024
 
 
 def tree_bytes(root: Path) -> int:
@@ -22,45 +23,41 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
+def _skip(name: str, why: str) -> Result:
+    return Result(section="size", name=name, value=None, unit="MB", note=why, status_override="SKIP")
+
+
 def run() -> list[Result]:
     if not BUILD.is_dir():
-        return [
-            Result(
-                section="size",
-                name="built functions",
-                value=None,
-                unit="MB",
-                note=f"{BUILD.relative_to(tpl.ROOT)} is missing: run `make build` (skipped)",
-                status_override="SKIP",
-            )
-        ]
-    mb = 1024 * 1024
-    layer_dir = BUILD / LAYER
-    layer = tree_bytes(layer_dir) / mb if layer_dir.is_dir() else None
-    results = [
-        Result(
-            section="size",
-            name=f"{LAYER} (layer, unzipped)",
-            value=layer,
-            unit="MB",
-            note="shared by every function" if layer is not None else "not built (skipped)",
-            status_override=None if layer is not None else "SKIP",
-        )
-    ]
+        return [_skip("built functions", f"{BUILD.relative_to(tpl.ROOT)} is missing: run `make build` (skipped)")]
+    results: list[Result] = []
+    layer_mb: dict[str, float] = {}
+    for layer in layers.all_layers():
+        if (BUILD / layer).is_dir():
+            layer_mb[layer] = tree_bytes(BUILD / layer) / MB
+            results.append(Result("size", f"{layer} (layer, unzipped)", layer_mb[layer], "MB"))
+        else:
+            results.append(_skip(f"{layer} (layer)", "not built (skipped)"))
     for function in tpl.functions():
         fn_dir = BUILD / function
         if not fn_dir.is_dir():
-            results.append(Result("size", function, None, "MB", note="not built (skipped)", status_override="SKIP"))
+            results.append(_skip(function, "not built (skipped)"))
             continue
-        own = tree_bytes(fn_dir) / mb
+        own = tree_bytes(fn_dir) / MB
+        its_layers = layers.layers_of(function)
+        missing = [name for name in its_layers if name not in layer_mb]
+        total = own + sum(layer_mb.get(name, 0.0) for name in its_layers)
+        note = f"with {' + '.join(its_layers) or 'no layers'}: {total:.2f} MB" + (
+            f" (not built: {', '.join(missing)})" if missing else ""
+        )
         results.append(
             Result(
                 section="size",
                 name=function,
                 value=own,
                 unit="MB",
-                note="" if layer is None else f"with the layer: {own + layer:.2f} MB",
-                extra={"with_layer_mb": None if layer is None else own + layer},
+                note=note,
+                extra={"with_layers_mb": total, "layers": its_layers},
             )
         )
     return results

@@ -53,7 +53,8 @@ def generate() -> dict[str, Any]:
         merge.add_file(ROOT / functions[name].code_uri / "app.py", resolver_name="app")
     spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
 
-    secured = {(r.method.lower(), r.path) for r in tpl.routes() if r.authorizer}
+    schemes = {"IntegratorAuthorizer": "IntegratorBearer", "WidgetAuthorizer": "WidgetAccessToken"}
+    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in tpl.routes() if r.authorizer}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     components["securitySchemes"] = {
@@ -62,13 +63,18 @@ def generate() -> dict[str, Any]:
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "Integrator access token from POST /api/v1/auth/token (ES256, see /.well-known/jwks.json)",
-        }
+        },
+        "WidgetAccessToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The payment's own access_token (from its creation): opens that payment's widget data only",
+        },
     }
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
             op.pop("security", None)
             if (method, path) in secured:
-                op["security"] = [{"IntegratorBearer": []}]
+                op["security"] = [{secured[(method, path)]: []}]
                 op.setdefault("responses", {}).setdefault(
                     "401",
                     {

@@ -35,6 +35,7 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -53,6 +54,7 @@ from devstack.server import ApiApp, FunctionInvoker, MotoServer, serve
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's fake ones
 DOCKER_HOST = "host.docker.internal"
+DEPLOY_TIMEOUT = 60.0
 
 log = logging.getLogger("devstack")
 
@@ -124,6 +126,13 @@ class _Stop(Exception):
     pass
 
 
+def _deploy_into(rpc_url: str, result: Future[chain.Deployment]) -> None:
+    try:
+        result.set_result(chain.deploy(chain.connect(rpc_url)))
+    except Exception as exc:
+        result.set_exception(exc if isinstance(exc, chain.ChainError) else chain.ChainError(repr(exc)))
+
+
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
@@ -170,10 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     pollers: PollerThreads | None = None
     httpd: Any = None
     anvil: chain.Anvil | None = None
+    deploying: Future[chain.Deployment] | None = None
     try:
         _point_process_at(moto_url)
-        stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url)
-        deployment: chain.Deployment | None = None
         rpc_url: str | None = None
         if not args.no_chain:
             try:
@@ -182,15 +190,14 @@ def main(argv: list[str] | None = None) -> int:
                     block_time=args.block_time if args.block_time > 0 else None,
                     log_file=data_dir / "anvil.log",
                 )
-                rpc_url = anvil.url
-                deployment = chain.deploy(chain.connect(rpc_url))
             except chain.ChainError as exc:
-                print(
-                    f"devstack: cannot run the local chain on 127.0.0.1:{args.anvil_port}: {exc}\n"
-                    "(another port: --anvil-port N; without a chain: --no-chain)",
-                    file=sys.stderr,
-                )
+                print(f"devstack: {exc}\n(another port: --anvil-port N; no chain: --no-chain)", file=sys.stderr)
                 return 1
+            rpc_url = anvil.url
+            # Deployed while moto is provisioned (most of it is importing web3).
+            deploying = Future()
+            threading.Thread(target=_deploy_into, args=(rpc_url, deploying), name="deploy", daemon=True).start()
+        stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url)
         aws = aws_environment(moto_url)
         environments = {name: {**stack.environment(name), **aws} for name in tpl.functions()}
         merged: dict[str, str] = {}
@@ -204,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         from payments_core.domain import keys
 
         keys.ensure_signing_key(deps.key_store())
+        deployment: chain.Deployment | None = None
+        if deploying is not None:
+            try:
+                deployment = deploying.result(timeout=DEPLOY_TIMEOUT)
+            except (chain.ChainError, TimeoutError) as exc:
+                print(f"devstack: cannot deploy the contracts on {rpc_url}: {exc!r}", file=sys.stderr)
+                return 1
         if deployment is not None and rpc_url is not None:
             demo = seed_demo(
                 deps.catalog(),

@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -273,9 +274,11 @@ def transact(
     *,
     value: int = 0,
     timeout: float = RECEIPT_TIMEOUT,
+    on_sent: Callable[[str], None] | None = None,
 ) -> TxReceipt:
     """Sign `call` (a bound contract function or constructor) locally with `private_key`, send it raw, and wait
-    (at most `timeout` s) for its receipt; a revert at gas estimation or on chain raises."""
+    (at most `timeout` s) for its receipt; a revert at gas estimation or on chain raises. `on_sent` gets the
+    transaction hash (0x...) as soon as it is sent."""
     from web3.types import Wei
 
     sender = address_of(private_key)
@@ -283,15 +286,27 @@ def transact(
     try:
         tx = call.build_transaction(params)
     except Exception as exc:
-        raise ChainError(f"{_describe(call)} would revert: {exc}") from exc
-    return send_signed(w3, tx, private_key, what=_describe(call), timeout=timeout)
+        data = getattr(exc, "data", None)
+        reason = (decode_error(data) if isinstance(data, str) else None) or str(exc)
+        raise ChainError(f"{_describe(call)} would revert: {reason}") from exc
+    return send_signed(w3, tx, private_key, what=_describe(call), timeout=timeout, on_sent=on_sent)
 
 
-def send_signed(w3: Web3, tx: TxParams, private_key: str, *, what: str, timeout: float = RECEIPT_TIMEOUT) -> TxReceipt:
+def send_signed(
+    w3: Web3,
+    tx: TxParams,
+    private_key: str,
+    *,
+    what: str,
+    timeout: float = RECEIPT_TIMEOUT,
+    on_sent: Callable[[str], None] | None = None,
+) -> TxReceipt:
     from web3.exceptions import TimeExhausted
 
     signed = w3.eth.account.sign_transaction(tx, private_key)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    if on_sent is not None:
+        on_sent("0x" + bytes(tx_hash).hex())
     try:
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
     except TimeExhausted as exc:
@@ -299,6 +314,30 @@ def send_signed(w3: Web3, tx: TxParams, private_key: str, *, what: str, timeout:
     if receipt["status"] != 1:
         raise ChainError(f"{what}: transaction 0x{bytes(tx_hash).hex()} reverted")
     return receipt
+
+
+_ERROR_ARTIFACTS = ("PaymentsFacet", "MockUSDT", "Diamond")
+
+
+def decode_error(data: str) -> str | None:
+    """`Name(arg, ...)` for the revert data of a custom error of the diamond, its facet or the token."""
+    from eth_abi.abi import decode as abi_decode
+    from eth_utils.abi import filter_abi_by_type, function_abi_to_4byte_selector, get_abi_input_types
+
+    try:
+        raw = bytes.fromhex(data.removeprefix("0x"))
+    except ValueError:
+        return None
+    for name in _ERROR_ARTIFACTS:
+        for error in filter_abi_by_type("error", abi_of(name)):
+            if function_abi_to_4byte_selector(error) != raw[:4]:
+                continue
+            try:
+                values = abi_decode(get_abi_input_types(error), raw[4:])
+            except Exception:
+                return str(error["name"])
+            return f"{error['name']}({', '.join(repr(v) for v in values)})"
+    return None
 
 
 def _describe(call: Any) -> str:

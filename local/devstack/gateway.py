@@ -10,6 +10,7 @@ under requestContext.authorizer.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import re
 import threading
@@ -78,39 +79,70 @@ class Gateway:
                     return c.route, m.groupdict()
         return "method" if path_matched else None
 
-    def _authorize(self, name: str, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    def _authorize(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        *,
+        resource: str = "",
+        path_parameters: dict[str, str] | None = None,
+        query: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any] | None:
+        """Run (or reuse the cached answer of) a TOKEN or REQUEST authorizer, then evaluate its policy
+        against this request's method ARN, as API Gateway does for every request."""
         spec = self._authorizers[name]
         identity = spec.get("Identity", {})
-        header_name = identity.get("Header", "Authorization").lower()
-        token = next((v for k, v in headers.items() if k.lower() == header_name), None)
-        if not token:
-            return None
-        expression = identity.get("ValidationExpression")
-        if expression and not re.fullmatch(expression, token):
-            return None
+        lowered = {k.lower(): v for k, v in headers.items()}
+        request_type = spec.get("FunctionPayloadType", "TOKEN") == "REQUEST"
+        if request_type:
+            sources = [lowered.get(h.lower()) for h in identity.get("Headers", [])]
+            if not all(sources):
+                return None
+            token = "\n".join(str(v) for v in sources)
+        else:
+            token = lowered.get(identity.get("Header", "Authorization").lower()) or ""
+            if not token:
+                return None
+            expression = identity.get("ValidationExpression")
+            if expression and not re.fullmatch(expression, token):
+                return None
+        arn = lambdas.method_arn(method, path, self.stage)
         ttl = int(identity.get("ReauthorizeEvery", 300))
         key = (name, token)
         now = time.monotonic()
         with self._lock:
-            cached = self._auth_cache.get(key)
+            cached = self._auth_cache.get(key) if ttl > 0 else None
         if cached and now - cached[0] < ttl:
-            return cached[1]
-        function = spec["FunctionArn"]["Fn::GetAtt"][0]
-        event = {
-            "type": "TOKEN",
-            "authorizationToken": token,
-            "methodArn": lambdas.method_arn(method, path, self.stage),
-        }
-        try:
-            answer = self._invoke(function, event)
-        except Exception:  # the authorizer's "Unauthorized"
-            result = None
+            answer = cached[1]
         else:
-            allowed = any(s.get("Effect") == "Allow" for s in answer.get("policyDocument", {}).get("Statement", []))
-            result = {**answer.get("context", {}), "principalId": answer.get("principalId")} if allowed else None
-        with self._lock:
-            self._auth_cache[key] = (now, result)
-        return result
+            function = spec["FunctionArn"]["Fn::GetAtt"][0]
+            if request_type:
+                event: dict[str, Any] = {
+                    "type": "REQUEST",
+                    "methodArn": arn,
+                    "resource": resource,
+                    "path": path,
+                    "httpMethod": method,
+                    "headers": dict(headers),
+                    "queryStringParameters": {k: v[-1] for k, v in (query or {}).items()} or None,
+                    "pathParameters": path_parameters or None,
+                    "stageVariables": None,
+                    "requestContext": {"resourcePath": resource, "httpMethod": method, "stage": self.stage},
+                }
+            else:
+                event = {"type": "TOKEN", "authorizationToken": token, "methodArn": arn}
+            try:
+                answer = self._invoke(function, event)
+            except Exception:  # the authorizer's "Unauthorized"
+                answer = None
+            with self._lock:
+                if ttl > 0:
+                    self._auth_cache[key] = (now, answer)
+        if not answer or not _allows(answer.get("policyDocument", {}), arn):
+            return None
+        return {**answer.get("context", {}), "principalId": answer.get("principalId")}
 
     def request(
         self,
@@ -131,7 +163,9 @@ class Gateway:
         route, params = matched
         authorizer_context = None
         if route.authorizer:
-            authorizer_context = self._authorize(route.authorizer, method, path, headers)
+            authorizer_context = self._authorize(
+                route.authorizer, method, path, headers, resource=route.path, path_parameters=params, query=query
+            )
             if authorizer_context is None:
                 return self._gateway_response("UNAUTHORIZED", 401)
         event = lambdas.proxy_event(
@@ -158,3 +192,16 @@ class Gateway:
         if result.get("isBase64Encoded"):
             data = base64.b64decode(data)
         return GatewayResponse(int(result.get("statusCode", 200)), out_headers, data)
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """An IAM policy's verdict on execute-api:Invoke of `method_arn` (an explicit Deny wins)."""
+    allowed = False
+    for statement in policy.get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed

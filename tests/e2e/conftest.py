@@ -172,7 +172,7 @@ class QueuedMessage:
 
 @dataclass
 class DealQueues:
-    """The create-deal and cancel-deal FIFO queues (nothing consumes them in the local stack yet).
+    """The create-deal and cancel-deal FIFO queues, in a stack where nothing consumes them.
 
     `messages()` drains a queue (receive + delete) into a per-session record, so every test sees the
     messages of its own payments whatever other tests queued; a message sent twice after the first
@@ -221,16 +221,28 @@ class DealQueues:
 DEAL_QUEUES = {"create": "CreateDealQueue", "cancel": "CancelDealQueue"}
 
 
+def consumed_deal_queues() -> list[str]:
+    """The deal queues a function of the stack consumes (the chain workers), from template.yaml."""
+    return sorted({source.source for source in tpl.event_sources()} & set(DEAL_QUEUES.values()))
+
+
 @pytest.fixture(scope="session")
 def deal_queues(stack: LocalStackInfo) -> DealQueues:
     """Skips the test when a function of the stack consumes the deal queues (the chain workers):
-    their messages are then gone before a test could read them."""
-    consumed = sorted({source.source for source in tpl.event_sources()} & set(DEAL_QUEUES.values()))
+    their messages are then gone before a test could read them, and web3 payments do not stay put."""
+    consumed = consumed_deal_queues()
     if consumed:
-        pytest.skip(f"{' and '.join(consumed)} consumed in this stack (template.yaml): not readable from outside")
+        pytest.skip(f"{' and '.join(consumed)} consumed by the chain workers in this stack: not readable from outside")
     env = stack.environment
     urls = {"create": env["CREATE_DEAL_QUEUE_URL"], "cancel": env["CANCEL_DEAL_QUEUE_URL"]}
     return DealQueues(aws_client(stack, "sqs"), urls, {name: [] for name in urls})
+
+
+@pytest.fixture(scope="session")
+def chain_workers(stack: LocalStackInfo) -> None:
+    """Skips the test unless the stack runs the chain workers on the deal queues, with a chain (anvil)."""
+    if stack.rpc_url is None or len(consumed_deal_queues()) < len(DEAL_QUEUES):
+        pytest.skip("no chain workers with a chain in this stack")
 
 
 LOGS_TIMEOUT = 15.0

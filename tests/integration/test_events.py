@@ -7,6 +7,7 @@ import copy
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,52 @@ def create_payment(demo: dict[str, Any], external_id: str) -> dict[str, Any]:
     return created
 
 
-def get_event(demo: dict[str, Any], payment_id: str, who: str = "root") -> dict[str, Any]:
-    event = as_integration(load_event("GetPaymentFunction"), demo, who)
+def on_payment(function: str, demo: dict[str, Any], payment_id: str, who: str = "root") -> dict[str, Any]:
+    """A /api/v1/payments/{id}... sample event, about `payment_id`, from `who`."""
+    event = as_integration(load_event(function), demo, who)
+    sample_id = event["pathParameters"]["id"]
     event["pathParameters"] = {"id": payment_id}
-    event["path"] = f"/api/v1/payments/{payment_id}"
-    event["requestContext"]["path"] = f"/dev/api/v1/payments/{payment_id}"
+    event["path"] = event["path"].replace(sample_id, payment_id)
+    event["requestContext"]["path"] = event["requestContext"]["path"].replace(sample_id, payment_id)
+    return event
+
+
+def get_event(demo: dict[str, Any], payment_id: str, who: str = "root") -> dict[str, Any]:
+    return on_payment("GetPaymentFunction", demo, payment_id, who)
+
+
+def get_payment(demo: dict[str, Any], payment_id: str) -> dict[str, Any]:
+    response = lambdas.invoke("GetPaymentFunction", get_event(demo, payment_id))
+    assert response["statusCode"] == 200, response["body"]
+    got: dict[str, Any] = body_of(response)
+    return got
+
+
+def queue_messages(stack: Stack, queue: str, *, consume: bool = True) -> list[dict[str, Any]]:
+    """The messages waiting in `queue`; consumed (deleted), as a worker that succeeded would, unless told."""
+    sqs = stack.client("sqs")
+    url = stack.physical[queue]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    messages: list[dict[str, Any]] = received.get("Messages", [])
+    if consume:
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
+def sqs_event(function: str, stack: Stack, queue: str) -> dict[str, Any]:
+    """The worker's sample event carrying the one message waiting in `queue` (as Lambda's poller would)."""
+    (message,) = queue_messages(stack, queue, consume=False)
+    event = load_event(function)
+    (record,) = event["Records"]
+    record.update(
+        messageId=message["MessageId"],
+        receiptHandle=message["ReceiptHandle"],
+        body=message["Body"],
+        md5OfBody=message["MD5OfBody"],
+        eventSourceARN=stack.attributes[(queue, "Arn")],
+    )
+    record["attributes"].update({k: v for k, v in message["Attributes"].items() if k in record["attributes"]})
     return event
 
 
@@ -109,9 +151,11 @@ def test_api_events_match_their_route(route: tpl.Route) -> None:
     assert lambdas.path_regex(route.path).match(event["path"])
     for name, value in (event["pathParameters"] or {}).items():
         assert event["path"].split("/")[route.path.split("/").index(f"{{{name}}}")] == value
-    if route.authorizer:
+    if route.authorizer == "IntegratorAuthorizer":
         assert set(event["requestContext"]["authorizer"]) >= AUTHORIZER_KEYS
         assert event["headers"]["Authorization"].startswith("Bearer ")
+    elif route.authorizer:
+        assert event["requestContext"]["authorizer"]
     else:
         assert "authorizer" not in event["requestContext"]
     if event["body"] is not None:
@@ -289,3 +333,122 @@ def _b64url(part: str) -> bytes:
 def test_sample_events_are_valid_json_files() -> None:
     for path in sorted(Path(EVENTS).glob("*.json")):
         assert isinstance(json.loads(path.read_text()), dict), path.name
+
+
+# ---------------------------------------------------------------- lifecycle, logs and chain workers
+def test_cancel_payment_event(stack: Stack, demo: dict[str, Any]) -> None:
+    created = create_payment(demo, "order-cancel")
+    response = lambdas.invoke("CancelPaymentFunction", on_payment("CancelPaymentFunction", demo, created["id"]))
+    assert response["statusCode"] == 202, response["body"]
+    assert body_of(response) == {"status": "accepted"}
+    # No worker ever claimed it, so no deal can exist: cancelled at once, nothing queued.
+    assert get_payment(demo, created["id"])["status"] == "cancelled"
+    assert queue_messages(stack, "CancelDealQueue") == []
+
+    again = lambdas.invoke("CancelPaymentFunction", on_payment("CancelPaymentFunction", demo, created["id"]))
+    assert again["statusCode"] == 202
+
+    unknown = lambdas.invoke("CancelPaymentFunction", as_integration(load_event("CancelPaymentFunction"), demo))
+    assert unknown["statusCode"] == 404
+    assert body_of(unknown)["error"]["code"] == "payment_not_found"
+
+
+def test_retry_send_event(stack: Stack, demo: dict[str, Any]) -> None:
+    created = create_payment(demo, "order-retry")
+    assert len(queue_messages(stack, "CreateDealQueue")) == 1  # the create's own message
+
+    response = lambdas.invoke("RetrySendFunction", on_payment("RetrySendFunction", demo, created["id"]))
+    assert response["statusCode"] == 200, response["body"]
+    body = body_of(response)
+    assert (body["id"], body["status"], body["retry"], body["retry_count"]) == (created["id"], "pending", True, 1)
+    (message,) = queue_messages(stack, "CreateDealQueue")
+    assert message["Attributes"]["MessageDeduplicationId"] == f"{created['id']}:1"
+    assert json.loads(message["Body"])["retry_count"] == 1
+
+    # The same click again within seconds: answered, not sent again.
+    again = lambdas.invoke("RetrySendFunction", on_payment("RetrySendFunction", demo, created["id"]))
+    assert again["statusCode"] == 200
+    assert body_of(again)["retry_count"] == 1
+    assert queue_messages(stack, "CreateDealQueue") == []
+
+
+def test_log_writer_and_list_payment_logs_events(stack: Stack, demo: dict[str, Any]) -> None:
+    created = create_payment(demo, "order-logs")
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.physical["PaymentsTable"], Key={"id": {"S": created["id"]}}
+    )["Item"]
+    event = load_event("LogWriterFunction")
+    (record,) = event["Records"]
+    record["dynamodb"]["Keys"] = {"id": item["id"]}
+    record["dynamodb"]["NewImage"] = item
+    record["eventSourceARN"] = stack.attributes[("PaymentsTable", "StreamArn")]
+
+    def logs() -> dict[str, Any]:
+        response = lambdas.invoke("ListPaymentLogsFunction", on_payment("ListPaymentLogsFunction", demo, created["id"]))
+        assert response["statusCode"] == 200, response["body"]
+        listed: dict[str, Any] = body_of(response)
+        return listed
+
+    assert logs()["total"] == 0
+    assert lambdas.invoke("LogWriterFunction", event) == {"batchItemFailures": []}
+    listed = logs()
+    assert (listed["page"], listed["per_page"], listed["total"]) == (1, 10, 1)
+    (entry,) = listed["items"]
+    assert entry["event_type"] == "created"
+    assert entry["status_after"] == "pending"
+    assert entry["actor_id"] == demo["integrations"]["root"]["client_id"]
+
+    # A redelivered stream record is written once.
+    assert lambdas.invoke("LogWriterFunction", event) == {"batchItemFailures": []}
+    assert logs()["total"] == 1
+
+    unknown = lambdas.invoke("ListPaymentLogsFunction", as_integration(load_event("ListPaymentLogsFunction"), demo))
+    assert unknown["statusCode"] == 404
+    assert body_of(unknown)["error"]["code"] == "payment_not_found"
+
+
+@pytest.fixture
+def evm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The demo network on a fresh in-process chain, the demo wallet's key in Secrets Manager."""
+    from payments_chain import workers
+    from payments_core import deps
+    from payments_core.settings import get_settings
+    from payments_core.store import aws
+    from payments_core.store.wallet_keys import WalletKeyStore
+    from tests.contracts.evm import deploy_system
+
+    system = deploy_system()
+    cat = deps.catalog()
+    network = cat.get("network", demo["network_id"]) or {}
+    cat.put("network", {**network, "diamond_address": system.payments.address})
+    currency = cat.get("currency", demo["currency_id"]) or {}
+    cat.put("currency", {**currency, "tokens": {demo["network_id"]: system.usdt.address}})
+    wallet = cat.get("wallet", demo["wallet_id"]) or {}
+    cat.put("wallet", {**wallet, "address": system.platform})
+    platform_key = system.tester.backend.account_keys[1].to_hex()
+    WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix).put(demo["wallet_id"], platform_key)
+    monkeypatch.setattr(workers, "web3_for", lambda url: system.w3)
+    workers.chain_deps.cache_clear()
+    yield system
+    workers.chain_deps.cache_clear()
+
+
+def test_create_and_cancel_deal_worker_events(stack: Stack, demo: dict[str, Any], evm: Any) -> None:
+    created = create_payment(demo, "order-chain")
+    ref = bytes.fromhex(uuid.UUID(created["id"]).hex.rjust(64, "0"))
+
+    answer = lambdas.invoke("CreateDealWorkerFunction", sqs_event("CreateDealWorkerFunction", stack, "CreateDealQueue"))
+    assert answer == {"batchItemFailures": []}
+    opened = get_payment(demo, created["id"])
+    assert (opened["status"], opened["deal_id"]) == ("open", 1)
+    assert opened["transaction_hash"].startswith("0x")
+    assert evm.payments.functions.dealIdOf(ref).call() == 1
+
+    cancel = lambdas.invoke("CancelPaymentFunction", on_payment("CancelPaymentFunction", demo, created["id"]))
+    assert cancel["statusCode"] == 202, cancel["body"]
+    assert get_payment(demo, created["id"])["status"] == "cancelling"
+
+    answer = lambdas.invoke("CancelDealWorkerFunction", sqs_event("CancelDealWorkerFunction", stack, "CancelDealQueue"))
+    assert answer == {"batchItemFailures": []}
+    assert get_payment(demo, created["id"])["status"] == "cancelled"
+    assert evm.payments.functions.getDeal(1).call()[7] == 3  # Cancelled on chain

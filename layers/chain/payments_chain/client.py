@@ -90,6 +90,11 @@ class DiamondClient:
             return None
         return None if block is None else "0x" + bytes(block["hash"]).hex()
 
+    def block_timestamp(self, number: int) -> int:
+        """The block's timestamp (unix seconds): the chain's clock, which decides a deal's expiry."""
+        block = self._call(lambda: self.w3.eth.get_block(number))
+        return int(block["timestamp"])
+
     def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
         """Deposited, DealCreated and DealCancelled events of the diamond in [from_block, to_block]."""
         logs = self._call(

@@ -110,8 +110,9 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
-    """An IAM policy for the whole API (the answer is cached per token across its routes)."""
+def allow_policy(principal: Principal, method_arn: str, resource: str = "*/*") -> dict[str, Any]:
+    """An IAM policy for the whole API (the answer is cached per token across its routes), or for one
+    `resource` (`METHOD/path`) when the token opens only that."""
     arn_parts = method_arn.split(":")
     api_gateway_arn = ":".join(arn_parts[:5])
     rest_api_id, stage = arn_parts[5].split("/")[:2]
@@ -123,7 +124,7 @@ def allow_policy(principal: Principal, method_arn: str) -> dict[str, Any]:
                 {
                     "Action": "execute-api:Invoke",
                     "Effect": "Allow",
-                    "Resource": f"{api_gateway_arn}:{rest_api_id}/{stage}/*/*",
+                    "Resource": f"{api_gateway_arn}:{rest_api_id}/{stage}/{resource}",
                 }
             ],
         },

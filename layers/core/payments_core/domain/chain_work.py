@@ -187,7 +187,7 @@ def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) 
             lifecycle.move(
                 deps.payments, current, to=None, actor=Actor("chain", deps.worker), event_type="deal_created",
                 message=f"Deal {created.deal_id} created late and cancelled at once ({sent.transaction_hash})",
-                changes={"deal_id": created.deal_id, "transaction_hash": created.transaction_hash},
+                changes={"deal_id": created.deal_id, "deal_transaction_hash": created.transaction_hash},
             )  # fmt: skip
             return "late deal cancelled"
         try:

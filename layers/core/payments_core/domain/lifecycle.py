@@ -22,7 +22,7 @@ from payments_core.errors import Conflict, DomainError
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentResponse
 from payments_core.models.payments import PaymentStatus as S
-from payments_core.store.payments import PaymentStore, StaleWrite
+from payments_core.store.payments import PaymentStore, StaleWrite, watch_attributes
 from payments_core.store.queues import DealQueue
 
 MAX_RACE_ATTEMPTS = 5
@@ -80,6 +80,8 @@ def move(
         "updated_at": iso(now or utcnow()),
         "last_event": event(event_type, message, actor, current.value),
     }
+    # The chain watcher's index follows the status (set while it has work on the payment, else removed).
+    update.update(watch_attributes({**record, **update}))
     return store.update(
         record["id"], expected_status=current.value, expected_version=int(record["version"]), changes=update
     )
@@ -210,9 +212,13 @@ def claim_for_sending(store: PaymentStore, record: dict[str, Any], worker: str) 
 def record_deal_created(
     store: PaymentStore, record: dict[str, Any], *, deal_id: int, transaction_hash: str, worker: str
 ) -> dict[str, Any]:
-    """sending -> open with the deal; a payment cancelled meanwhile stays cancelling, with its deal id."""
+    """sending -> open with the deal; a payment cancelled meanwhile stays cancelling, with its deal id.
+
+    The createDeal transaction is kept as `deal_transaction_hash`; `transaction_hash` is the payer's deposit
+    (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen."""
     to = S.OPEN if record["status"] == S.SENDING.value else None
     return move(
         store, record, to=to, actor=Actor("chain", worker), event_type="deal_created",
-        message=f"Deal {deal_id} created on chain", changes={"deal_id": deal_id, "transaction_hash": transaction_hash},
+        message=f"Deal {deal_id} created on chain",
+        changes={"deal_id": deal_id, "deal_transaction_hash": transaction_hash},
     )  # fmt: skip

@@ -219,6 +219,11 @@ def to_response(record: dict[str, Any]) -> PaymentResponse:
     data = {k: v for k, v in record.items() if k in fields}
     if "deal_id" in data and data["deal_id"] is not None:
         data["deal_id"] = int(data["deal_id"])
+    if record.get("deposit_block_number") is not None:
+        data["block_number"] = int(record["deposit_block_number"])
+    if isinstance(record.get("confirmation_status"), dict):
+        status = record["confirmation_status"]
+        data["confirmation_status"] = {k: v if isinstance(v, bool) else int(v) for k, v in status.items()}
     data["retry_count"] = int(data.get("retry_count", 0))
     return PaymentResponse.model_validate(data)
 

@@ -144,6 +144,14 @@ def _unsupported_media_type(event: dict[str, Any]) -> bool:
     return False
 
 
+def widget_payment_id(app: APIGatewayRestResolver, path_id: str) -> str:
+    """The payment the widget authorizer opened for this request; it must be the one in the path."""
+    ctx = app.current_event.request_context.authorizer.raw_event or {}
+    if ctx.get("actor_type") != "payer" or ctx.get("actor_id") != path_id:
+        raise Unauthorized("Invalid widget access token")
+    return path_id
+
+
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -143,6 +143,21 @@ class CreatePaymentRequest(ApiModel):
         return self
 
 
+class ConfirmationStatus(BaseModel):
+    """How far a web3 deposit is from final (NoRamp's `confirmation_status`), kept by the chain watcher."""
+
+    required_confirmations: int = Field(description="The network's required confirmations")
+    confirmations: int = Field(
+        description="Blocks from the deposit's block to the head, both included; capped at required_confirmations"
+    )
+    average_seconds: int = Field(
+        description="Estimated seconds until confirmed: the blocks still missing times the network's average "
+        "block time (measured over its recent blocks); 0 once confirmed"
+    )
+    progress: int = Field(ge=0, le=100, description="confirmations / required_confirmations, in percent (0-100)")
+    confirmed: bool
+
+
 class PaymentResponse(BaseModel):
     id: UUID
     external_id: str
@@ -166,8 +181,18 @@ class PaymentResponse(BaseModel):
     client_ip: IPv4Address | None = None
     status: PaymentStatus
     access_token: str = Field(description="Bearer token for the payment widget: bound to this payment only")
-    transaction_hash: str | None = None
+    transaction_hash: str | None = Field(
+        default=None, description="web3: the payer's deposit transaction, once seen on chain (null again after a reorg)"
+    )
+    payer: str | None = Field(default=None, description="web3: the address that deposited")
+    block_number: int | None = Field(default=None, description="web3: the block of the deposit")
+    confirmation_status: ConfirmationStatus | None = Field(
+        default=None, description="web3: the deposit's confirmations, from the moment it is seen"
+    )
     deal_id: int | None = None
+    deal_transaction_hash: str | None = Field(
+        default=None, description="web3: the createDeal transaction of the payment's deal"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -220,3 +245,34 @@ class PaymentLogList(BaseModel):
     page: int
     per_page: int
     total: int
+
+
+class WidgetCall(BaseModel):
+    """One contract call, as a wallet library takes it (ethers/viem/web3: address, abi, name, args).
+    uint256 arguments are JSON integers (exact; parse them as big integers in JavaScript)."""
+
+    address: str
+    abi: list[dict[str, Any]]
+    function_name: str
+    arguments: list[Any]
+
+
+class WidgetPayment(BaseModel):
+    """What the payment widget needs to pay: approve the token for the diamond, then `deposit(deal_id)`."""
+
+    id: UUID
+    status: PaymentStatus
+    external_id: str
+    node_id: UUID
+    network_id: int = Field(description="The EVM chain id of the payment's network")
+    deal_id: int | None = Field(description="The on-chain deal id; null until the deal exists (poll: 202)")
+    price: Money = Field(description="What the payer pays (the payment's paid_price), in token units")
+    price_decimals: int = Field(description="The token's decimals")
+    amount_units: str = Field(description="price in the token's smallest unit (what approve needs)")
+    payment_address: str
+    diamond_address: str
+    currency: str = Field(description="The token's symbol")
+    token_address: str
+    expires_at: Timestamp
+    approve: WidgetCall | None = Field(description="The token approval to send first; null until the deal exists")
+    contract: WidgetCall | None = Field(description="The deposit call; null until the deal exists")

@@ -6,6 +6,9 @@ Layout (see template.yaml):
 - PaymentKeysTable: `ext#<node_id>#<external_id>` guards (one per payment, written in the same
   transaction as the payment, so DynamoDB itself enforces the unique (node_id, external_id)), and
   `count#...` counters, incremented in that same transaction, so `total` is exact and costs one read.
+- `by_watch`: a sparse GSI of the web3 payments the chain watcher still has work on (`watch_pk` =
+  `<network_id>#<status>`, `watch_sk` = `<expires_at>#<id>`); the attributes exist only while the status
+  is one of WATCHED_STATUSES and are kept in step by every status change (lifecycle.move).
 """
 
 from __future__ import annotations
@@ -72,6 +75,26 @@ def listings_of(item: dict[str, Any]) -> list[Listing]:
     return found
 
 
+# The web3 statuses the chain watcher looks at: expiry (pending, send-failed, open), deposits and
+# confirmations (open, paid) and cancel messages to send again (cancelling).
+WATCHED_STATUSES = frozenset({"pending", "send-failed", "open", "paid", "cancelling"})
+WATCH_INDEX = "by_watch"
+
+
+def watch_key(network_id: str, status: str) -> str:
+    return f"{network_id}#{status}"
+
+
+def watch_attributes(item: dict[str, Any]) -> dict[str, str | None]:
+    """The `by_watch` key of a payment: set while the watcher has work on it, None (removed) otherwise."""
+    if item.get("payment_method") == "web3" and item.get("status") in WATCHED_STATUSES:
+        return {
+            "watch_pk": watch_key(str(item["network_id"]), str(item["status"])),
+            "watch_sk": f"{item['expires_at']}#{item['id']}",
+        }
+    return {"watch_pk": None, "watch_sk": None}
+
+
 def index_attributes(item: dict[str, Any]) -> dict[str, str]:
     """The GSI key attributes of a payment item."""
     attrs = {"created_sk": f"{item['created_at']}#{item['id']}"}
@@ -91,7 +114,7 @@ class PaymentStore:
 
         Raises ExternalIdTaken (with the existing payment's id) when the guard already exists.
         """
-        item = {**item, **index_attributes(item)}
+        item = {**item, **index_attributes(item), **watch_attributes(item)}
         actions: list[Any] = [
             {
                 "Put": {
@@ -169,6 +192,67 @@ class PaymentStore:
                 raise StaleWrite(payment_id) from None
             raise
         return from_item(dict(resp["Attributes"]))
+
+    def annotate(
+        self,
+        payment_id: str,
+        *,
+        expected_status: str,
+        changes: dict[str, Any],
+        expected: dict[str, Any] | None = None,
+    ) -> bool:
+        """Set fields that are no domain event (confirmation progress, bookkeeping): only while the payment
+        has `expected_status` (and the `expected` field values), and without a new version, so the log
+        writer writes no entry for it. False when the condition did not hold."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":expected_status": expected_status}
+        conditions = ["#status = :expected_status"]
+        for i, (name, value) in enumerate((expected or {}).items()):
+            names[f"#e{i}"] = name
+            values[f":e{i}"] = value
+            conditions.append(f"#e{i} = :e{i}")
+        sets, removes = [], []
+        for i, (name, value) in enumerate(changes.items()):
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :v{i}")
+                values[f":v{i}"] = value
+        expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._db.update_item(
+                TableName=self._payments,
+                Key={"id": s(payment_id)},
+                UpdateExpression=expression.strip(),
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def watched(
+        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` payments of a network in a watched status, soonest expiry first; with
+        `expires_until` (an ISO time as stored), only those whose expires_at is at or before it.
+        Read from the `by_watch` index (eventually consistent: every write after it is conditional)."""
+        condition = "watch_pk = :pk"
+        values = {":pk": s(watch_key(network_id, status))}
+        if expires_until is not None:
+            condition += " AND watch_sk <= :until"
+            values[":until"] = s(f"{expires_until}#~")  # "~" sorts after every id character
+        query: dict[str, Any] = {
+            "TableName": self._payments,
+            "IndexName": WATCH_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        return query_page(self._db, query, 0, limit)
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
         resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)}, ConsistentRead=True)

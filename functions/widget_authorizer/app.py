@@ -1,0 +1,24 @@
+"""API Gateway REQUEST authorizer for the widget route: the payment's own access_token only."""
+
+from typing import Any
+
+from payments_core import deps
+from payments_core.domain import auth, widget
+from payments_core.domain.access import Principal
+from payments_core.errors import Unauthorized
+from payments_core.observability import logger
+from payments_core.security.tokens import InvalidToken
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    path_id = str((event.get("pathParameters") or {}).get("id", ""))
+    try:
+        token = auth.bearer_token(headers.get("authorization"))
+        payment_id = widget.authorize(deps.payments(), token, path_id)
+    except (InvalidToken, Unauthorized) as exc:
+        logger.info("widget token refused", extra={"reason": type(exc).__name__})
+        raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for a 401
+    principal = Principal(actor_type="payer", actor_id=payment_id, node_id="")
+    return auth.allow_policy(principal, event["methodArn"], resource=f"GET/api/v1/widget/payments/{payment_id}")

@@ -1,0 +1,38 @@
+"""GET /api/v1/widget/payments/{id}"""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from payments_core import deps
+from payments_core.domain import widget
+from payments_core.http.api import json_response, lambda_handler, make_resolver, responses, widget_payment_id
+from payments_core.models.payments import WidgetPayment
+
+app = make_resolver()
+
+
+@app.get(
+    "/api/v1/widget/payments/<id>",
+    summary="Get payment widget data",
+    description="Authenticated with the payment's `access_token` (from its creation), not an integration JWT. "
+    "200 once the deal exists: approve `amount_units` of the token for the diamond, then call `contract`. "
+    "While the deal is being created: 202 with the same shape (`deal_id`, `approve`, `contract` null) and a "
+    "`Retry-After` header: poll.",
+    operation_id="getWidgetPayment",
+    tags=["Widget"],
+    responses={
+        **responses(200, WidgetPayment, 401, 404, 422),
+        **responses(202, WidgetPayment, description="The deal does not exist yet: poll after Retry-After"),
+    },
+)
+def widget_payment(id: Annotated[str, Path(description="Payment UUID")]) -> Response[Any]:  # noqa: A002
+    data, ready = widget.widget_data(deps.payments(), widget_payment_id(app, id))
+    response = json_response(200 if ready else 202, data)
+    if not ready:
+        response.headers["Retry-After"] = str(widget.POLL_SECONDS)
+    return response
+
+
+handler = lambda_handler(app)

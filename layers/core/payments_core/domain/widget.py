@@ -1,0 +1,95 @@
+"""The payment widget: its access token (checked by the widget authorizer) and its data."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from payments_core.domain.payments import PaymentDeps, get_record
+from payments_core.errors import NotFound, Unauthorized
+from payments_core.models.common import utcnow
+from payments_core.models.payments import PaymentMethod, PaymentStatus, WidgetCall, WidgetPayment
+
+POLL_SECONDS = 2
+"""How soon the widget should ask again while the deal does not exist yet (Retry-After)."""
+
+_WAITING = (PaymentStatus.PENDING, PaymentStatus.SENDING, PaymentStatus.SEND_FAILED)
+
+
+@cache
+def _abi() -> dict[str, list[dict[str, Any]]]:
+    data: dict[str, list[dict[str, Any]]] = json.loads(
+        resources.files("payments_core").joinpath("widget_abi.json").read_text()
+    )
+    return data
+
+
+def payment_id_of(token: str) -> str | None:
+    """The payment a widget token is bound to (`pwt_<payment uuid hex>_<secret>`), None if malformed."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "pwt":
+        return None
+    try:
+        return str(uuid.UUID(hex=parts[1]))
+    except ValueError:
+        return None
+
+
+def authorize(deps: PaymentDeps, token: str, path_payment_id: str) -> str:
+    """The payment id the token opens, or Unauthorized: malformed, another payment's, wrong or expired."""
+    bound = payment_id_of(token)
+    try:
+        requested = str(uuid.UUID(path_payment_id))
+    except ValueError:
+        requested = None
+    if bound is None or bound != requested:
+        raise Unauthorized("Invalid widget access token")
+    record = deps.payments.get(bound)
+    if record is None or not hmac.compare_digest(str(record.get("access_token", "")), token):
+        raise Unauthorized("Invalid widget access token")
+    if datetime.fromisoformat(record["expires_at"]) <= utcnow():
+        raise Unauthorized("The widget access token has expired")
+    return bound
+
+
+def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool]:
+    """The widget's data and whether it is ready (the deal exists) or to be polled."""
+    record = get_record(deps, payment_id)
+    if record["payment_method"] != PaymentMethod.WEB3.value:
+        raise NotFound("This payment is not paid through the widget", code="payment_not_found")
+    network = deps.catalog.get("network", record["network_id"]) or {}
+    status = PaymentStatus(record["status"])
+    deal_id = int(record["deal_id"]) if record.get("deal_id") is not None else None
+    diamond = str(network.get("diamond_address") or "")
+    amount_units = str(int(record["amount_units"]))
+    ready = deal_id is not None
+    abi = _abi()
+    data = WidgetPayment(
+        id=record["id"],
+        status=status,
+        external_id=record["external_id"],
+        node_id=record["node_id"],
+        network_id=int(network.get("evm_chain_id") or 0),
+        deal_id=deal_id,
+        price=Decimal(record["paid_price"]),
+        price_decimals=int(record["currency_decimals"]),
+        amount_units=amount_units,
+        payment_address=record["payment_address"],
+        diamond_address=diamond,
+        currency=record["currency_symbol"],
+        token_address=record["token_address"],
+        expires_at=record["expires_at"],
+        approve=WidgetCall(
+            address=record["token_address"], abi=abi["token"], function_name="approve",
+            arguments=[diamond, int(amount_units)],
+        ) if ready else None,
+        contract=WidgetCall(address=diamond, abi=abi["diamond"], function_name="deposit", arguments=[deal_id])
+        if ready else None,
+    )  # fmt: skip
+    return data, ready or status not in _WAITING
