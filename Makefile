@@ -15,6 +15,7 @@ VENV        := $(ROOT)/.venv
 PY          := $(VENV)/bin/python
 SAM_VENV    := $(TOOLS)/sam
 SAM         := $(SAM_VENV)/bin/sam
+ANVIL       := local/node_modules/.installed
 # The Lambda runtime's interpreter (python3.13): pyenv's, else one on PATH. sam build rejects shims.
 PYTHON313   := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null); \
                  if [ -n "$$p" ] && [ -x "$$p/bin/python3.13" ]; then echo "$$p/bin/python3.13"; \
@@ -48,7 +49,7 @@ $(SAM): $(UV) tools/sam-requirements.txt
 install: $(VENV)/.installed
 tools: install $(SAM)
 
-dev: install
+dev: install $(ANVIL)
 	$(PY) -m devstack
 
 lint: install
@@ -64,10 +65,10 @@ unit: install
 integration: install
 	$(PY) -m pytest tests/integration -q -n 2
 
-e2e: install
+e2e: install $(ANVIL)
 	$(PY) -m pytest tests/e2e -q
 
-schemathesis: install
+schemathesis: install $(ANVIL)
 	$(PY) -m pytest tests/contract -q
 
 openapi: install
@@ -93,6 +94,11 @@ contracts/node_modules/.installed: contracts/package.json contracts/package-lock
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The local chain of `make dev` and the e2e tests: anvil from npm (@foundry-rs/anvil, pinned in local/package.json).
+$(ANVIL): local/package.json local/package-lock.json
+	cd local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 contracts: contracts/node_modules/.installed
 	cd contracts && node build.mjs
 
@@ -105,7 +111,7 @@ validate: tools
 build: tools
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml --parallel
 
-test: install lint typecheck openapi-check layer-check contracts-check validate
+test: install $(ANVIL) lint typecheck openapi-check layer-check contracts-check validate
 	$(PY) -m pytest tests -q -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory build
 

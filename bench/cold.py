@@ -29,7 +29,6 @@ from devstack import lambdas
 from devstack import template as tpl
 
 TARGET = 1.15
-SERVICES = ("dynamodb", "sqs", "secretsmanager", "ssm")
 CHILD_TIMEOUT_S = 60
 
 # The Lambda runtime: the function's code directory (/var/task) first, then the layer (/opt/python),
@@ -56,9 +55,12 @@ class Context:
         return 10000
 result = handler(event, Context(function_name))
 if "statusCode" in result:
-    print(result["statusCode"])
+    print(f"status={result['statusCode']}")
 else:
-    print(result["policyDocument"]["Statement"][0]["Effect"])
+    print(f"status={result['policyDocument']['Statement'][0]['Effect']}")
+aws = sys.modules.get("payments_core.store.aws")
+made = [s for s in ("dynamodb", "sqs", "secretsmanager", "ssm") if aws and getattr(aws, s).cache_info().currsize]
+print("clients=" + ",".join(made))
 """
 
 FLOOR_CHILD = """\
@@ -78,14 +80,14 @@ for service in filter(None, services.split(",")):
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 import jwt
-print("ok")
+print("status=ok")
 """
 
 
 @dataclass
 class Case:
     function: str
-    expected: str  # the first line the child prints: a status code, or "Allow"
+    expected: str  # what the child reports: a status code, or "Allow"
     events: Callable[[int], dict[str, Any]]  # run index -> the event of that run
     services: tuple[str, ...] = ()
 
@@ -100,7 +102,7 @@ def _child_env(bench: BenchStack, function: str) -> dict[str, str]:
 class Run:
     wall: float  # seconds, spawn to exit
     cpu: float  # seconds of user + system CPU of the child (less sensitive to a busy machine)
-    output: str
+    output: dict[str, str]  # the child's key=value lines (status, clients)
 
 
 def _cpu_of_children() -> float:
@@ -114,33 +116,22 @@ def _run(argv: list[str], env: dict[str, str], cwd: str) -> Run:
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     elapsed = time.perf_counter() - start
     cpu = _cpu_of_children() - cpu_before
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
+    # The function's own log lines go to stdout too; the child's answers are its key=value lines.
+    output = dict(line.split("=", 1) for line in proc.stdout.splitlines() if line.startswith(("status=", "clients=")))
+    if proc.returncode != 0 or "status" not in output:
         raise RuntimeError(f"{argv[-2:]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return Run(elapsed, cpu, lines[-1])
+    return Run(elapsed, cpu, output)
 
 
-def _clients_created(bench: BenchStack, function: str, event: dict[str, Any]) -> tuple[str, ...]:
-    """Which boto3 clients a first invocation of `function` builds (asked of the real code, in process)."""
-    from payments_core.store import aws
-
-    bench.use_in_process(function)
-    try:
-        lambdas.invoke(function, event)
-    except Exception as exc:  # the authorizer's refusal would be one; the clients are built by then
-        print(f"  ({function}: {exc})", file=sys.stderr)
-    return tuple(s for s in SERVICES if getattr(aws, s).cache_info().currsize)
-
-
-def _new_payments(bench: BenchStack, count: int, tag: str) -> list[str]:
+def _new_payments(bench: BenchStack, count: int, tag: str) -> list[dict[str, Any]]:
     bench.use_in_process("CreatePaymentFunction")
-    ids = []
+    created = []
     for i in range(count):
         answer = lambdas.invoke("CreatePaymentFunction", events.create_payment(bench.demo, f"cold-{tag}-{i}"))
         if answer["statusCode"] != 201:
             raise RuntimeError(f"seeding a payment failed: {answer['body']}")
-        ids.append(json.loads(answer["body"])["id"])
-    return ids
+        created.append(json.loads(answer["body"]))
+    return created
 
 
 def _write_log(bench: BenchStack, payment_id: str) -> None:
@@ -160,12 +151,13 @@ def cases(bench: BenchStack, runs: int) -> list[Case]:
     token_answer = lambdas.invoke("IssueTokenFunction", events.issue_token(demo))
     token = json.loads(token_answer["body"])["access_token"]
     tag = uuid.uuid4().hex[:8]
-    (payment_id,) = _new_payments(bench, 1, f"{tag}-seed")
+    (payment,) = _new_payments(bench, 1, f"{tag}-seed")
+    payment_id, access_token = payment["id"], payment["access_token"]
     _write_log(bench, payment_id)
     # Cancel and retry-send change the payment: each run gets a payment of its own, in the same state.
-    # Runs are numbered from -2 (the unmeasured warm-up runs) to runs - 1.
-    to_cancel = _new_payments(bench, runs + 2, f"{tag}-cancel")
-    to_retry = _new_payments(bench, runs + 2, f"{tag}-retry")
+    # Runs are numbered from -2 (the unmeasured warm-up run) to runs - 1.
+    to_cancel = [p["id"] for p in _new_payments(bench, runs + 2, f"{tag}-cancel")]
+    to_retry = [p["id"] for p in _new_payments(bench, runs + 2, f"{tag}-retry")]
     root, client = demo["nodes"]["root"], demo["integrations"]["root"]["client_id"]
     return [
         Case("IntegratorAuthorizerFunction", "Allow", lambda i: events.authorizer(token)),
@@ -184,6 +176,17 @@ def cases(bench: BenchStack, runs: int) -> list[Case]:
             "ListPaymentLogsFunction",
             "200",
             lambda i: events.on_payment("ListPaymentLogsFunction", demo, payment_id),
+        ),
+        Case(
+            "WidgetAuthorizerFunction",
+            "Allow",
+            lambda i: events.widget("WidgetAuthorizerFunction", payment_id, access_token),
+        ),
+        # No deal yet (the bench runs no chain worker): the widget answers 202, poll later.
+        Case(
+            "WidgetPaymentFunction",
+            "202",
+            lambda i: events.widget("WidgetPaymentFunction", payment_id, access_token),
         ),
     ]
 
@@ -234,8 +237,10 @@ class Sides:
 
 def _measure(sides: Sides, env: dict[str, str], runs: int) -> tuple[list[Run], list[Run]]:
     cwd = str(sides.tmp)
-    # One unmeasured run of each side: writes the .pyc files, warms the OS page cache.
-    _run(sides.function_argv(-2), env, cwd)
+    # One unmeasured run of each side: writes the .pyc files, warms the OS page cache. The function's
+    # says which boto3 clients its first invocation built: the floor builds the same ones.
+    warmup = _run(sides.function_argv(-2), env, cwd)
+    sides.case.services = tuple(filter(None, warmup.output.get("clients", "").split(",")))
     _run(sides.floor_argv(-2), env, cwd)
     fn_runs: list[Run] = []
     floor_runs: list[Run] = []
@@ -243,7 +248,7 @@ def _measure(sides: Sides, env: dict[str, str], runs: int) -> tuple[list[Run], l
         for side in ("fn", "floor") if i % 2 == 0 else ("floor", "fn"):
             if side == "fn":
                 done = _run(sides.function_argv(i), env, cwd)
-                if done.output != sides.case.expected:
+                if done.output["status"] != sides.case.expected:
                     raise RuntimeError(f"{sides.case.function} answered {done.output}, not {sides.case.expected}")
                 fn_runs.append(done)
             else:
@@ -270,7 +275,6 @@ def run(bench: BenchStack, runs: int, layer: Path | None = None) -> list[Result]
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         for case in known:
             dirs = layer_dirs(case.function, layer)
-            case.services = _clients_created(bench, case.function, case.events(-1))
             fn = functions[case.function]
             module, handler = fn.handler.rsplit(".", 1)
             sides = Sides(case, str(tpl.ROOT / fn.code_uri), os.pathsep.join(dirs), module, handler, Path(tmp))

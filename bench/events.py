@@ -90,3 +90,21 @@ def authorizer(token: str) -> dict[str, Any]:
 
 def jwks() -> dict[str, Any]:
     return copy.deepcopy(load("JwksFunction"))
+
+
+def widget(function: str, payment_id: str, access_token: str) -> dict[str, Any]:
+    """A widget sample event (authorizer or route) about `payment_id`, with its access token; the route's
+    carries what the widget authorizer passes on."""
+    event = load(function)
+    sample_id = event["pathParameters"]["id"]
+    text = json.dumps(event).replace(sample_id, payment_id)
+    text = text.replace(event["headers"]["Authorization"], f"Bearer {access_token}")
+    patched: dict[str, Any] = json.loads(text)
+    if "authorizer" in patched.get("requestContext", {}):
+        patched["requestContext"]["authorizer"] = {
+            "actor_type": "payer",
+            "actor_id": payment_id,
+            "node_id": "",
+            "principalId": payment_id,
+        }
+    return patched

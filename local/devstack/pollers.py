@@ -521,6 +521,8 @@ class SchedulePoller:
     def __post_init__(self) -> None:
         if self.period <= 0:
             raise ValueError(f"{self.name}: the period must be positive")
+        if self._next is None:
+            self._next = self.clock() + self.period  # the first tick: one period after the start
 
     @property
     def name(self) -> str:
@@ -543,6 +545,10 @@ class SchedulePoller:
             self._next = now + self.period
         return max(0.0, self._next - now)
 
+    def restart(self) -> None:
+        """The first tick one period from now (a rule that starts now)."""
+        self._next = self.clock() + self.period
+
     def poll_once(self, *, force: bool = False) -> BatchOutcome:
         """Invoke the function when a tick is due (or `force`); otherwise do nothing."""
         if not force and self.seconds_until_due() > 0:
@@ -555,7 +561,8 @@ class SchedulePoller:
         else:
             outcome = BatchOutcome(received=1, succeeded=1)
         now = self.clock()
-        self._next = max((self._next if self._next is not None else now) + self.period, now)
+        following = (self._next if self._next is not None else now) + self.period
+        self._next = following if following > now else now + self.period  # behind: no catch-up burst
         return outcome
 
 
@@ -650,6 +657,8 @@ class PollerThreads:
 
     def start(self) -> None:
         for poller in self.pollers:
+            if isinstance(poller, SchedulePoller):
+                poller.restart()
             thread = threading.Thread(target=self._run, args=(poller,), name=f"poller:{poller.name}", daemon=True)
             thread.start()
             self._threads.append(thread)

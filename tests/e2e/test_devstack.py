@@ -61,6 +61,13 @@ def test_demo_json_shape(stack: LocalStackInfo) -> None:
         "chain_id",
         "currency_id",
         "wallet_id",
+        # the local chain (tests/e2e/test_chain_devstack.py)
+        "rpc_url",
+        "evm_chain_id",
+        "diamond_address",
+        "token_address",
+        "payer_address",
+        "payer_private_key",
     }
     assert demo["api_url"] == stack.api_url
     assert set(demo["nodes"]) == {"root", "child", "other"}
@@ -71,7 +78,7 @@ def test_demo_json_shape(stack: LocalStackInfo) -> None:
 
 def test_stack_json_and_env_json(stack: LocalStackInfo) -> None:
     saved = json.loads((stack.data_dir / "stack.json").read_text())
-    assert set(saved) == {"moto_url", "environment"}
+    assert set(saved) == {"moto_url", "rpc_url", "environment"}
     env = saved["environment"]
     assert env["AWS_ENDPOINT_URL"] == stack.moto_url
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "CATALOG_TABLE", "PAYMENTS_TABLE"):

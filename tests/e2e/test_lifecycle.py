@@ -408,7 +408,7 @@ def open_payment(client: Client, chain_workers: None) -> dict[str, Any]:
     p = _create(client, wallet_id=client.demo["wallet_id"])
     opened = _wait_status(client, p["id"], "open")
     assert opened["deal_id"] is not None
-    assert opened["transaction_hash"]
+    assert opened["deal_transaction_hash"]
     return opened
 
 

@@ -100,6 +100,17 @@ def pollers(stack: Stack) -> list[Any]:
     return build_pollers(stack, lambdas.invoke, wait_seconds=0)
 
 
+@pytest.fixture
+def stream_pollers(stack: Stack) -> list[Any]:
+    """Only the payments stream's mapping (the log writer): no chain worker, no schedule."""
+    from devstack import lambdas
+    from devstack import template as tpl
+    from devstack.pollers import build_pollers
+
+    sources = [s for s in tpl.event_sources() if s.kind == "DynamoDB"]
+    return build_pollers(stack, lambdas.invoke, sources, wait_seconds=0)
+
+
 def drain(pollers: list[Any], *, rounds: int = 500) -> int:
     """Poll until two rounds in a row deliver nothing; returns how many records were received."""
     received, quiet = 0, 0

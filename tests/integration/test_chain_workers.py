@@ -75,7 +75,8 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
     got = _get(api, token, p["id"])
     assert got["status"] == "open"
     assert got["deal_id"] == 1
-    assert got["transaction_hash"].startswith("0x")
+    assert got["deal_transaction_hash"].startswith("0x")
+    assert got["transaction_hash"] is None  # the payer's deposit, once the watcher sees it
     ref, creator, payee, token_address, amount, _expires_at, _payer, status = _deal(evm, 1)
     assert (ref, creator, payee, token_address) == (_ref(p["id"]), evm.platform, p["payment_address"], evm.usdt.address)
     assert (amount, status) == (12_500_000, 1)  # 12.5 USDT in its smallest unit; Open
@@ -104,7 +105,7 @@ def test_crash_after_sending_ends_with_the_one_deal(api: Api, evm: System, polle
     drain(pollers)  # the message is delivered again
     got = _get(api, token, p["id"])
     assert (got["status"], got["deal_id"]) == ("open", created.deal_id)
-    assert got["transaction_hash"] == created.transaction_hash
+    assert got["deal_transaction_hash"] == created.transaction_hash
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == created.deal_id
     # no second deal: the next payment gets the next id
     q = _create(api, token, external_id="next")

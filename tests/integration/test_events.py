@@ -441,7 +441,7 @@ def test_create_and_cancel_deal_worker_events(stack: Stack, demo: dict[str, Any]
     assert answer == {"batchItemFailures": []}
     opened = get_payment(demo, created["id"])
     assert (opened["status"], opened["deal_id"]) == ("open", 1)
-    assert opened["transaction_hash"].startswith("0x")
+    assert opened["deal_transaction_hash"].startswith("0x")
     assert evm.payments.functions.dealIdOf(ref).call() == 1
 
     cancel = lambdas.invoke("CancelPaymentFunction", on_payment("CancelPaymentFunction", demo, created["id"]))
@@ -452,3 +452,46 @@ def test_create_and_cancel_deal_worker_events(stack: Stack, demo: dict[str, Any]
     assert answer == {"batchItemFailures": []}
     assert get_payment(demo, created["id"])["status"] == "cancelled"
     assert evm.payments.functions.getDeal(1).call()[7] == 3  # Cancelled on chain
+
+
+def _widget_event(function: str, payment_id: str, token: str) -> dict[str, Any]:
+    """A widget sample event about `payment_id`, carrying `token` (the payment's access_token)."""
+    event = load_event(function)
+    sample_id = event["pathParameters"]["id"]
+    text = json.dumps(event).replace(sample_id, payment_id)
+    text = text.replace(event["headers"]["Authorization"], f"Bearer {token}")
+    patched: dict[str, Any] = json.loads(text)
+    return patched
+
+
+def test_widget_authorizer_and_widget_payment_events(demo: dict[str, Any]) -> None:
+    created = create_payment(demo, "order-widget")
+    event = _widget_event("WidgetAuthorizerFunction", created["id"], created["access_token"])
+    answer = lambdas.invoke("WidgetAuthorizerFunction", event)
+    assert answer["principalId"] == created["id"]
+    assert answer["context"]["actor_type"] == "payer"
+    assert answer["context"]["actor_id"] == created["id"]
+    (statement,) = answer["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"].endswith(f"/GET/api/v1/widget/payments/{created['id']}")
+
+    # The sample's own token opens nothing here; nor does this payment's token on another payment.
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        lambdas.invoke("WidgetAuthorizerFunction", load_event("WidgetAuthorizerFunction"))
+    other = create_payment(demo, "order-widget-other")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        lambdas.invoke(
+            "WidgetAuthorizerFunction", _widget_event("WidgetAuthorizerFunction", other["id"], created["access_token"])
+        )
+
+    # The widget route, with what the authorizer passed on: 202 while the deal does not exist yet.
+    widget = _widget_event("WidgetPaymentFunction", created["id"], created["access_token"])
+    widget["requestContext"]["authorizer"] = {**answer["context"], "principalId": answer["principalId"]}
+    response = lambdas.invoke("WidgetPaymentFunction", widget)
+    assert response["statusCode"] == 202, response["body"]
+    headers = {**(response.get("headers") or {}), **(response.get("multiValueHeaders") or {})}
+    retry_after = headers["Retry-After"]
+    assert int(retry_after[0] if isinstance(retry_after, list) else retry_after) > 0
+    body = body_of(response)
+    assert (body["id"], body["status"], body["deal_id"]) == (created["id"], "pending", None)
+    assert body["external_id"] == "order-widget"

@@ -94,6 +94,8 @@ def test_every_work_queue_has_a_dead_letter_queue() -> None:
 
 def test_event_sources_report_partial_failures_and_keep_poison_records() -> None:
     for source in tpl.event_sources():
+        if source.kind == "Schedule":
+            continue  # no batch, no records: a failed tick is retried by the next one
         assert source.report_batch_item_failures, source.function
         if source.kind == "DynamoDB":
             table = tpl.load()["Resources"][source.source]

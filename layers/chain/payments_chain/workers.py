@@ -1,5 +1,5 @@
-"""What the chain-worker functions share: their dependencies (built on first use, cached per
-container) and the SQS batch loop with backoff and the last-attempt hook."""
+"""What the chain-worker functions (and the chain watcher) share: their dependencies (built on first
+use, cached per container) and the SQS batch loop with backoff and the last-attempt hook."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from payments_chain.client import DiamondClient, web3_for
 from payments_core import deps
 from payments_core.domain.chain_work import Chain, ChainDeps
+from payments_core.domain.watcher import WatchedChain, WatcherDeps
 from payments_core.observability import logger
 from payments_core.settings import get_settings
 from payments_core.store import aws
+from payments_core.store.cursors import CursorStore
 from payments_core.store.queues import DealQueue
 from payments_core.store.wallet_keys import WalletKeyStore
 
@@ -37,6 +39,22 @@ def chain_deps() -> ChainDeps:
         keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
         chain_for=chain_for,
         worker="chain-worker",
+    )
+
+
+def watched_chain_for(network: dict[str, Any]) -> WatchedChain:
+    return DiamondClient(web3_for(network["rpc_url"]), network["diamond_address"])
+
+
+@cache
+def watcher_deps() -> WatcherDeps:
+    return WatcherDeps(
+        payments=deps.payment_store(),
+        catalog=deps.catalog(),
+        cursors=CursorStore(aws.dynamodb(), get_settings().payment_keys_table),
+        cancel_queue=deps.cancel_queue(),
+        chain_for=watched_chain_for,
+        worker="chain-watcher",
     )
 
 

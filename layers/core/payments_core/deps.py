@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
 from payments_core.domain.payments import PaymentDeps
 from payments_core.settings import get_settings
 from payments_core.store import aws
 from payments_core.store.catalog import CatalogStore
-from payments_core.store.keys import KeyStore
 from payments_core.store.logs import LogStore
 from payments_core.store.payments import PaymentStore
 from payments_core.store.queues import DealQueue
+
+if TYPE_CHECKING:  # JWT and key handling are imported only by the functions that use them (cold start)
+    from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
+    from payments_core.store.keys import KeyStore
 
 KEY_CACHE_SECONDS = 300
 
@@ -50,12 +53,17 @@ def logs() -> LogStore:
 
 @cache
 def token_policy() -> TokenPolicy:
+    from payments_core.domain.auth import TokenPolicy
+
     s = get_settings()
     return TokenPolicy(issuer=s.token_issuer, audience=s.token_audience, ttl_seconds=s.token_ttl_seconds)
 
 
 @cache
 def signing_key() -> CachedValue:
+    from payments_core.domain.auth import CachedValue
+    from payments_core.store.keys import KeyStore
+
     s = get_settings()
     store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
     return CachedValue(lambda: store.read(stage="AWSCURRENT"), ttl=KEY_CACHE_SECONDS)
@@ -63,6 +71,9 @@ def signing_key() -> CachedValue:
 
 @cache
 def jwks() -> CachedValue:
+    from payments_core.domain.auth import CachedValue
+    from payments_core.store.keys import KeyStore
+
     s = get_settings()
     store = KeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
     return CachedValue(store.read_jwks, ttl=KEY_CACHE_SECONDS)
@@ -70,10 +81,14 @@ def jwks() -> CachedValue:
 
 @cache
 def verifier() -> JwksVerifier:
+    from payments_core.domain.auth import JwksVerifier
+
     return JwksVerifier(jwks=jwks(), policy=token_policy())
 
 
 @cache
 def key_store() -> KeyStore:
+    from payments_core.store.keys import KeyStore
+
     s = get_settings()
     return KeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)

@@ -56,7 +56,7 @@ MACHINE: dict[S, StatusInfo] = {
         S.EXPIRED,
     ),
     S.OPEN: _info(
-        "web3: the deal is on chain (deal_id, transaction_hash), waiting for the payer's deposit.",
+        "web3: the deal is on chain (deal_id, deal_transaction_hash), waiting for the payer's deposit.",
         "chain (deposit seen), integration (cancel), system (expiry)",
         S.PAID,
         S.CANCELLING,
@@ -70,7 +70,8 @@ MACHINE: dict[S, StatusInfo] = {
         S.FAILED,
     ),
     S.PAID: _info(
-        "Paid: web3 deposit seen on chain (not yet final), or card captured.",
+        "Paid: web3 deposit seen on chain (transaction_hash, payer, block_number; confirmation_status counts "
+        "up), not yet final; or card captured.",
         "chain (confirmations, reorg), integration (cancel: refund), system",
         S.CONFIRMED,
         S.OPEN,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from payments_core.models.common import ApiModel
+from payments_core.models.common import ApiModel, Model
 
 
 class TokenRequest(ApiModel):
@@ -14,13 +14,13 @@ class TokenRequest(ApiModel):
     client_secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(Model):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a token type, not a secret
     expires_in: int = Field(description="Seconds until the token expires")
 
 
-class Jwk(BaseModel):
+class Jwk(Model):
     kty: str
     crv: str | None = None
     x: str | None = None
@@ -32,5 +32,5 @@ class Jwk(BaseModel):
     alg: str
 
 
-class Jwks(BaseModel):
+class Jwks(Model):
     keys: list[Jwk]

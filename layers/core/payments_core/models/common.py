@@ -63,17 +63,25 @@ Timestamp = Annotated[
 ]
 
 
-class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Model(BaseModel):
+    """Every API model: its validator and serializer are built at first use, not at import (cold start)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
-class ErrorDetail(BaseModel):
+class ApiModel(Model):
+    """A request model: unknown fields are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class ErrorDetail(Model):
     field: str = Field(description="Where the problem is: `body.price`, `query.per_page`, `path.id`, ...")
     code: str = Field(description="Stable machine-readable reason, e.g. `missing`, `too_short`, `not_found`")
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str = Field(description="Stable machine-readable error code")
     message: str = Field(description="Human-readable explanation; may change")
     details: list[ErrorDetail] = Field(default_factory=list)
@@ -82,7 +90,7 @@ class ErrorBody(BaseModel):
     )
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     """The one error shape of every 4xx and 5xx answer."""
 
     error: ErrorBody

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     Field,
     StrictBool,
@@ -21,7 +20,7 @@ from pydantic import (
 )
 
 from payments_core import money
-from payments_core.models.common import ApiModel, Money, PositiveMoney, Timestamp, utcnow
+from payments_core.models.common import ApiModel, Model, Money, PositiveMoney, Timestamp, utcnow
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -143,7 +142,7 @@ class CreatePaymentRequest(ApiModel):
         return self
 
 
-class ConfirmationStatus(BaseModel):
+class ConfirmationStatus(Model):
     """How far a web3 deposit is from final (NoRamp's `confirmation_status`), kept by the chain watcher."""
 
     required_confirmations: int = Field(description="The network's required confirmations")
@@ -158,7 +157,7 @@ class ConfirmationStatus(BaseModel):
     confirmed: bool
 
 
-class PaymentResponse(BaseModel):
+class PaymentResponse(Model):
     id: UUID
     external_id: str
     node_id: UUID
@@ -197,7 +196,7 @@ class PaymentResponse(BaseModel):
     updated_at: Timestamp
 
 
-class PaymentList(BaseModel):
+class PaymentList(Model):
     items: list[PaymentResponse]
     page: int
     per_page: int
@@ -208,7 +207,7 @@ class CancelRequest(ApiModel):
     """Cancel takes no parameters: an empty body or `{}`."""
 
 
-class CancelAccepted(BaseModel):
+class CancelAccepted(Model):
     status: Literal["accepted"] = "accepted"
 
 
@@ -228,7 +227,7 @@ class EventType(StrEnum):
     STATUS_CHANGED = "status_changed"
 
 
-class PaymentLog(BaseModel):
+class PaymentLog(Model):
     id: str = Field(description="Stable id of the entry (from the change that produced it)")
     payment_id: UUID
     event_type: str = Field(description="One of the event types in the README (created, cancel_requested, ...)")
@@ -240,14 +239,14 @@ class PaymentLog(BaseModel):
     created_at: Timestamp
 
 
-class PaymentLogList(BaseModel):
+class PaymentLogList(Model):
     items: list[PaymentLog]
     page: int
     per_page: int
     total: int
 
 
-class WidgetCall(BaseModel):
+class WidgetCall(Model):
     """One contract call, as a wallet library takes it (ethers/viem/web3: address, abi, name, args).
     uint256 arguments are JSON integers (exact; parse them as big integers in JavaScript)."""
 
@@ -257,7 +256,7 @@ class WidgetCall(BaseModel):
     arguments: list[Any]
 
 
-class WidgetPayment(BaseModel):
+class WidgetPayment(Model):
     """What the payment widget needs to pay: approve the token for the diamond, then `deposit(deal_id)`."""
 
     id: UUID

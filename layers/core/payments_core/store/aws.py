@@ -24,9 +24,15 @@ _CONFIG = Config(
 )
 
 
+@cache
+def _session() -> boto3.session.Session:
+    """One session per container: its loader caches the endpoint and retry data every client needs."""
+    return boto3.session.Session()
+
+
 def _client(service: str) -> Any:
     settings = get_settings()
-    return boto3.session.Session().client(
+    return _session().client(
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.endpoint_url,

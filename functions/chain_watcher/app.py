@@ -1,0 +1,18 @@
+"""Every minute (EventBridge schedule): the chain watcher, for each network with a diamond.
+
+Deposits -> paid, confirmations -> confirmed, reorgs -> open again, expiry -> cancelDeal; see
+payments_core/domain/watcher.py. One network's RPC failure is reported and never stops the others; the next
+tick is its retry.
+"""
+
+from typing import Any
+
+from payments_chain.workers import watcher_deps
+from payments_core.domain import watcher
+from payments_core.models.common import utcnow
+from payments_core.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return watcher.watch_all(watcher_deps(), utcnow())

@@ -1,0 +1,461 @@
+"""The chain watcher: on a schedule, per network, what the chain says about the payments.
+
+One run of `watch_network`, in this order:
+
+1. Deposits. The network's block cursor (PaymentKeysTable `cursor#<network_id>`: the last block whose events
+   were processed, and its hash) says where to read from; every run reads the last `required_confirmations`
+   blocks again (overlap: a shallow reorg may have moved a deposit there), at most MAX_BLOCKS_PER_RUN
+   blocks, in getLogs chunks of LOG_CHUNK_BLOCKS. The first run starts INITIAL_LOOKBACK_BLOCKS before the
+   head; a cursor whose block has another hash now (a reorg under it) is rewound REORG_REWIND_BLOCKS.
+   Each `Deposited(dealId, payer, amount)` finds its payment through the deal's ref (the payment id) and
+   moves it `open -> paid` (`deposit_seen`) with `transaction_hash` (the deposit), `payer`,
+   `deposit_block_number`, `deposit_block_hash`, `deposit_log_index`, `paid_at` and a first
+   `confirmation_status`. A `sending` payment (the create-deal worker has not recorded its deal yet) gets
+   its deal recorded first. Cancelling, confirmed and final payments are left alone: a deal paid while its
+   payment is cancelling is refunded by the cancel worker (cancelDeal on a Paid deal refunds).
+   The cursor moves (conditionally, see store/cursors.py) only after its range was processed.
+2. Confirmations. Every `paid` payment of the network (from the sparse `by_watch` index, never a scan):
+   if the block at `deposit_block_number` still has `deposit_block_hash`, confirmations = head - block + 1,
+   and at the network's `required_confirmations` it moves to `confirmed` (`confirmed`). Otherwise the
+   deposit's receipt decides: gone, it moves back to `open` (`reorged`; the deposit fields are cleared,
+   so a deposit that was reorged out never stays paid); in another block (re-mined), the deposit fields
+   follow it. Progress alone (confirmations going up) is written without a new version (no log entry).
+3. Expiry, by the chain's clock: the timestamp of the last block read in step 1 (the contract refuses a
+   deposit at or after expiresAt by the same clock, and every deposit up to that block has been seen).
+   `open` and `send-failed` payments, and `pending` ones a worker once claimed, go to `cancelling` with
+   `expire_on_cancel` (`cancel_requested`) and a cancelDeal message; the cancel worker ends them in
+   `expired` (or `refunded`, for a deposit that still landed first). A `pending` payment never claimed has
+   no deal: `expired` at once.
+4. A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
+   between the move and the send must not leave it waiting forever; the cancel worker is idempotent).
+
+Every step is idempotent and every write conditional (status and version), so an overlapping run, a
+re-read range or a run after a crash changes nothing twice. Pure domain: the chain is reached through
+`WatchedChain` (implemented by payments_chain.client.DiamondClient).
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from payments_core.domain import lifecycle
+from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
+from payments_core.domain.lifecycle import Actor
+from payments_core.domain.payments import iso, signing_group
+from payments_core.models.payments import PaymentStatus as S
+from payments_core.observability import logger
+from payments_core.store.catalog import CatalogStore
+from payments_core.store.cursors import BlockCursor, CursorStore
+from payments_core.store.payments import PaymentStore, StaleWrite
+from payments_core.store.queues import DealQueue
+
+MAX_BLOCKS_PER_RUN = 2_000
+LOG_CHUNK_BLOCKS = 500  # many RPC providers refuse wider eth_getLogs ranges
+INITIAL_LOOKBACK_BLOCKS = 1_000
+REORG_REWIND_BLOCKS = 64
+AVERAGE_WINDOW_BLOCKS = 100
+DEFAULT_BLOCK_SECONDS = 12
+WATCH_LIMIT = 500  # payments of one status handled per run and network; the rest on the next run
+CANCEL_RESEND_AFTER = timedelta(minutes=10)
+
+# What a deposit writes onto its payment (and a reorg clears).
+DEPOSIT_FIELDS = (
+    "transaction_hash",
+    "payer",
+    "deposit_amount",
+    "deposit_block_number",
+    "deposit_block_hash",
+    "deposit_log_index",
+    "paid_at",
+    "confirmation_status",
+)
+
+
+class WatchedChain(Protocol):
+    def head(self) -> int: ...
+    def block_hash(self, number: int) -> str | None: ...
+    def block_timestamp(self, number: int) -> int: ...
+    def events(self, from_block: int, to_block: int) -> list[ChainEvent]: ...
+    def receipt_block(self, transaction_hash: str) -> tuple[int, str] | None: ...
+    def get_deal(self, deal_id: int) -> DealInfo: ...
+    def find_created(self, ref: str) -> CreatedDeal | None: ...
+
+
+@dataclass
+class WatcherDeps:
+    payments: PaymentStore
+    catalog: CatalogStore
+    cursors: CursorStore
+    cancel_queue: DealQueue
+    chain_for: Callable[[dict[str, Any]], WatchedChain]  # network record -> its diamond
+    worker: str = "chain-watcher"
+
+
+@dataclass
+class WatchSummary:
+    network_id: str
+    head: int = 0
+    from_block: int = 0
+    to_block: int = 0
+    cursor_moved: bool = False
+    rewound: bool = False
+    deposits: int = 0  # open -> paid
+    redeposits: int = 0  # a paid deposit found in another block after a reorg
+    confirmed: int = 0
+    progressed: int = 0  # confirmation_status written without a status change
+    reorged: int = 0  # paid -> open
+    expired: int = 0  # to cancelling (cancelDeal queued) or straight to expired
+    cancels_resent: int = 0
+    ignored_events: int = 0
+    skipped: int = 0  # left for the next run (the node did not answer for a block)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def payment_id_of_ref(ref: str) -> str | None:
+    """The payment id behind a deal ref (`payments.deal_ref` is the inverse), None for a foreign ref."""
+    raw = ref.removeprefix("0x").lower()
+    if len(raw) != 64 or any(c not in string.hexdigits for c in raw) or raw[:32].strip("0"):
+        return None
+    return str(uuid.UUID(raw[32:]))
+
+
+def confirmation_status(required: int, confirmations: int, block_seconds: float) -> dict[str, Any]:
+    """NoRamp's confirmation_status: confirmations capped at `required`, progress in percent (0-100) and
+    the estimated seconds still to wait (missing blocks x average block time)."""
+    required = max(1, required)
+    count = max(0, min(required, confirmations))
+    return {
+        "required_confirmations": required,
+        "confirmations": count,
+        "average_seconds": round((required - count) * block_seconds),
+        "progress": count * 100 // required,
+        "confirmed": count >= required,
+    }
+
+
+@dataclass
+class _Run:
+    deps: WatcherDeps
+    chain: WatchedChain
+    network: dict[str, Any]
+    head: int
+    now: datetime
+    summary: WatchSummary
+    _hashes: dict[int, str | None] = field(default_factory=dict)
+    _times: dict[int, int] = field(default_factory=dict)
+    _block_seconds: float | None = None
+
+    @property
+    def network_id(self) -> str:
+        return str(self.network["id"])
+
+    @property
+    def required(self) -> int:
+        return max(1, int(self.network.get("required_confirmations") or 1))
+
+    @property
+    def chain_actor(self) -> Actor:
+        return Actor("chain", self.deps.worker)
+
+    @property
+    def system_actor(self) -> Actor:
+        return Actor("system", self.deps.worker)
+
+    def block_hash(self, number: int) -> str | None:
+        if number not in self._hashes:
+            self._hashes[number] = self.chain.block_hash(number) if 0 <= number <= self.head else None
+        return self._hashes[number]
+
+    def timestamp(self, number: int) -> int:
+        if number not in self._times:
+            self._times[number] = self.chain.block_timestamp(number)
+        return self._times[number]
+
+    def block_seconds(self) -> float:
+        """The network's average block time, measured over its last AVERAGE_WINDOW_BLOCKS blocks (the
+        network's `block_time_seconds`, else DEFAULT_BLOCK_SECONDS, when there is nothing to measure)."""
+        if self._block_seconds is None:
+            window = min(AVERAGE_WINDOW_BLOCKS, self.head)
+            measured = (self.timestamp(self.head) - self.timestamp(self.head - window)) / window if window else 0.0
+            fallback = float(self.network.get("block_time_seconds") or DEFAULT_BLOCK_SECONDS)
+            self._block_seconds = measured if measured > 0 else fallback
+        return self._block_seconds
+
+
+# ---------------------------------------------------------------------------------------------- one network
+def watch_network(deps: WatcherDeps, network: dict[str, Any], now: datetime) -> WatchSummary:
+    """One run for one network (see the module docstring). Raises on an RPC failure: nothing half-done
+    is lost, the next run reads the same range again."""
+    chain = deps.chain_for(network)
+    run = _Run(deps, chain, network, head=chain.head(), now=now, summary=WatchSummary(str(network["id"])))
+    run.summary.head = run.head
+
+    cursor = deps.cursors.get(run.network_id)
+    start = _scan_start(run, cursor)
+    end = min(run.head, start + MAX_BLOCKS_PER_RUN - 1)
+    run.summary.from_block, run.summary.to_block = start, end
+    # Read before the events: a reorg while they are read leaves a hash the next run will not find.
+    end_hash = run.block_hash(end)
+    clock = run.timestamp(end)
+    for low in range(start, end + 1, LOG_CHUNK_BLOCKS):
+        high = min(end, low + LOG_CHUNK_BLOCKS - 1)
+        for ev in sorted(chain.events(low, high), key=lambda e: (e.block_number, e.log_index)):
+            if ev.name == "Deposited" and not ev.removed:
+                _on_deposit(run, ev)
+    run.summary.cursor_moved = deps.cursors.advance(
+        run.network_id, previous=cursor, block=end, block_hash=end_hash, at=iso(now)
+    )
+
+    for record in deps.payments.watched(run.network_id, S.PAID.value, limit=WATCH_LIMIT):
+        _check_paid(run, record)
+    _expire_due(run, clock)
+    _resend_cancels(run)
+    logger.info("chain watched", extra=run.summary.as_dict())
+    return run.summary
+
+
+def _scan_start(run: _Run, cursor: BlockCursor | None) -> int:
+    if cursor is None:
+        return max(0, run.head - INITIAL_LOOKBACK_BLOCKS + 1)
+    if cursor.block > run.head or (cursor.block_hash is not None and run.block_hash(cursor.block) != cursor.block_hash):
+        run.summary.rewound = True
+        logger.warning(
+            "chain reorganised under the cursor: reading again",
+            extra={"network_id": run.network_id, "cursor": cursor.block, "head": run.head},
+        )
+        return max(0, min(cursor.block, run.head) - max(REORG_REWIND_BLOCKS, run.required) + 1)
+    return max(0, cursor.block - run.required + 1)
+
+
+# ---------------------------------------------------------------------------------------------- deposits
+def _deposit_fields(run: _Run, ev: ChainEvent) -> dict[str, Any]:
+    paid_at = datetime.fromtimestamp(run.timestamp(ev.block_number), UTC)
+    return {
+        "transaction_hash": ev.transaction_hash,
+        "payer": str(ev.args.get("payer", "")),
+        "deposit_amount": str(ev.args.get("amount", "")),  # token units may exceed DynamoDB's 38 digits
+        "deposit_block_number": ev.block_number,
+        "deposit_block_hash": ev.block_hash,
+        "deposit_log_index": ev.log_index,
+        "paid_at": iso(paid_at),
+    }
+
+
+def _on_deposit(run: _Run, ev: ChainEvent) -> None:
+    try:
+        deal = run.chain.get_deal(ev.deal_id)
+    except ChainError as exc:
+        if not exc.reverted:
+            raise
+        run.summary.ignored_events += 1  # no such deal (any more): an event of a fork being dropped
+        return
+    payment_id = payment_id_of_ref(deal.ref)
+    store = run.deps.payments
+    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
+        record = store.get(payment_id) if payment_id else None
+        if (
+            record is None
+            or record.get("network_id") != run.network_id
+            or record.get("payment_method") != "web3"
+            or (record.get("deal_id") is not None and int(record["deal_id"]) != ev.deal_id)
+        ):
+            run.summary.ignored_events += 1  # not one of ours (another user of the diamond, another network)
+            return
+        status = S(record["status"])
+        try:
+            if status is S.SENDING and record.get("deal_id") is None:
+                # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
+                created = run.chain.find_created(record["deal_ref"])
+                lifecycle.record_deal_created(
+                    store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
+                    worker=run.deps.worker,
+                )  # fmt: skip
+                continue
+            if status is S.OPEN:
+                fields = _deposit_fields(run, ev)
+                confirmations = run.head - ev.block_number + 1
+                moved = lifecycle.move(
+                    store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
+                    message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
+                    changes={
+                        **fields,
+                        "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
+                    },
+                    now=run.now,
+                )  # fmt: skip
+                run.summary.deposits += 1
+                _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
+                return
+            if status is S.PAID and (
+                record.get("transaction_hash") != ev.transaction_hash
+                or record.get("deposit_block_hash") != ev.block_hash
+            ):
+                # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
+                lifecycle.move(
+                    store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+                    message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
+                    changes=_deposit_fields(run, ev), now=run.now,
+                )  # fmt: skip
+                run.summary.redeposits += 1
+            return  # seen before, or cancelling (the cancel worker refunds it), confirmed, final
+        except StaleWrite:
+            continue  # changed meanwhile: decide again on what it is now
+    run.summary.skipped += 1
+
+
+# ---------------------------------------------------------------------------------------------- confirmations
+def _check_paid(run: _Run, record: dict[str, Any]) -> None:
+    store = run.deps.payments
+    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
+        try:
+            _settle(run, record)
+            return
+        except StaleWrite:
+            fresh = store.get(record["id"])
+            if fresh is None or fresh["status"] != S.PAID.value:
+                return
+            record = fresh
+    run.summary.skipped += 1
+
+
+def _settle(run: _Run, record: dict[str, Any]) -> None:
+    if record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
+        return  # a paid card payment, or a stale index entry
+    store = run.deps.payments
+    block = int(record["deposit_block_number"])
+    stored_hash = record.get("deposit_block_hash")
+    tx = str(record.get("transaction_hash"))
+    canonical = run.block_hash(block)
+    if canonical != stored_hash:
+        if canonical is None and block <= run.head:
+            run.summary.skipped += 1  # the node did not answer for that block: decide next run
+            return
+        found = _find_deposit(run, tx, int(record["deal_id"]))
+        if found is None:
+            lifecycle.move(
+                store, record, to=S.OPEN, actor=run.chain_actor, event_type="reorged",
+                message=f"Deposit {tx} (block {block}) was dropped by a chain reorganisation; waiting for the deposit",
+                changes=dict.fromkeys(DEPOSIT_FIELDS), now=run.now,
+            )  # fmt: skip
+            run.summary.reorged += 1
+            return
+        record = lifecycle.move(
+            store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+            message=f"Deposit {tx} now in block {found.block_number} (a reorg moved it)",
+            changes=_deposit_fields(run, found), now=run.now,
+        )  # fmt: skip
+        run.summary.redeposits += 1
+        block = found.block_number
+    status = confirmation_status(run.required, run.head - block + 1, run.block_seconds())
+    if status["confirmed"]:
+        lifecycle.move(
+            store, record, to=S.CONFIRMED, actor=run.chain_actor, event_type="confirmed",
+            message=f"Deposit {tx} has the network's {run.required} confirmations",
+            changes={"confirmation_status": status, "confirmed_at": iso(run.now)}, now=run.now,
+        )  # fmt: skip
+        run.summary.confirmed += 1
+        return
+    stored = record.get("confirmation_status") or {}
+    if (stored.get("confirmations"), stored.get("required_confirmations")) != (
+        status["confirmations"],
+        status["required_confirmations"],
+    ) and store.annotate(
+        record["id"],
+        expected_status=S.PAID.value,
+        expected={"transaction_hash": tx, "deposit_block_number": block},
+        changes={"confirmation_status": status},
+    ):
+        run.summary.progressed += 1
+
+
+def _find_deposit(run: _Run, tx: str, deal_id: int) -> ChainEvent | None:
+    """The deposit's Deposited event where the chain has its transaction now, None when it has none."""
+    where = run.chain.receipt_block(tx)
+    if where is None:
+        return None
+    for ev in run.chain.events(where[0], where[0]):
+        if ev.name == "Deposited" and ev.transaction_hash == tx and ev.deal_id == deal_id and not ev.removed:
+            return ev
+    return None  # mined again but reverted (the deal was no longer open on that chain)
+
+
+# ---------------------------------------------------------------------------------------------- expiry
+def _expire_due(run: _Run, clock: int) -> None:
+    """Payments whose expires_at is at or before the chain's clock (block timestamp, unix seconds)."""
+    until = iso(datetime.fromtimestamp(clock, UTC))
+    for status in (S.OPEN, S.SEND_FAILED, S.PENDING):
+        for record in run.deps.payments.watched(run.network_id, status.value, expires_until=until, limit=WATCH_LIMIT):
+            _expire(run, record)
+
+
+def _expire(run: _Run, record: dict[str, Any]) -> None:
+    store = run.deps.payments
+    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
+        status = S(record["status"])
+        try:
+            if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and record.get("deal_may_exist")):
+                moved = lifecycle.move(
+                    store, record, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
+                    message=f"Expired unpaid at {record['expires_at']}; cancelDeal queued",
+                    changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)}, now=run.now,
+                )  # fmt: skip
+                lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
+                run.summary.expired += 1
+            elif status is S.PENDING:
+                lifecycle.move(
+                    store, record, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
+                    message=f"Expired at {record['expires_at']} before its deal was created", now=run.now,
+                )  # fmt: skip
+                run.summary.expired += 1
+            return  # anything else moved on meanwhile (paid, cancelled, ...): nothing to expire
+        except StaleWrite:
+            fresh = store.get(record["id"])
+            if fresh is None:
+                return
+            record = fresh
+    run.summary.skipped += 1
+
+
+def _resend_cancels(run: _Run) -> None:
+    cutoff = iso(run.now - CANCEL_RESEND_AFTER)
+    for record in run.deps.payments.watched(run.network_id, S.CANCELLING.value, limit=WATCH_LIMIT):
+        if str(record.get("cancel_sent_at") or record["updated_at"]) > cutoff:
+            continue
+        if run.deps.payments.annotate(
+            record["id"],
+            expected_status=S.CANCELLING.value,
+            expected={"version": record["version"]},
+            changes={"cancel_sent_at": iso(run.now)},
+        ):
+            # Its own de-duplication id: the first message's must not swallow this one.
+            run.deps.cancel_queue.send(
+                lifecycle.cancel_message(record),
+                group=signing_group(record),
+                dedup_id=f"{record['id']}:cancel:{int(run.now.timestamp())}",
+            )
+            run.summary.cancels_resent += 1
+
+
+# ---------------------------------------------------------------------------------------------- every network
+def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
+    """A run for every network with a diamond; one network's failure (its RPC down) never stops the others."""
+    report: list[dict[str, Any]] = []
+    networks = sorted(deps.catalog.list("network"), key=lambda n: str(n["id"]))
+    for network in networks:
+        if not network.get("diamond_address") or not network.get("rpc_url"):
+            continue
+        try:
+            report.append({**watch_network(deps, network, now).as_dict(), "ok": True})
+        except Exception as exc:  # noqa: BLE001 - reported, and the next run is the retry
+            # ChainError messages are redacted by the client (no RPC URL); of anything else only the type.
+            error = f"ChainError: {exc}" if isinstance(exc, ChainError) else type(exc).__name__
+            logger.error("chain watch failed", extra={"network_id": network["id"], "error": error})
+            report.append({"network_id": str(network["id"]), "ok": False, "error": error})
+    return {"networks": report}
