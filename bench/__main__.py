@@ -26,7 +26,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warm-n", type=int, default=300, help="create-payment iterations per side")
     p.add_argument("--list-big", type=int, default=20_000, help="payments of the big node")
     p.add_argument("--list-small", type=int, default=1_000, help="payments of the small node")
-    p.add_argument("--list-n", type=int, default=10, help="list iterations per node and page")
+    p.add_argument("--list-n", type=int, default=8, help="list iterations per node and page")
     p.add_argument(
         "--layer-dir", type=Path, default=None, help="cold starts only: measure another copy of layers/core (what-if)"
     )

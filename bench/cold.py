@@ -3,8 +3,11 @@ runtime does and answers its first event, next to a fresh interpreter that does 
 part (import boto3 and build the same clients, import pydantic, the powertools resolver and jwt).
 
 Both sides: the same interpreter (sys.executable), `-X frozen_modules=on`, bytecode written (the
-.pyc files are warmed by one unmeasured run of each side first), the same environment, the same
-event file read, wall time of the whole process from spawn to exit, runs interleaved (ABBA).
+.pyc files are warmed by one unmeasured run of each side first), the same environment (the
+function's, pointed at the bench's moto server), the same event file read, wall time of the whole
+process from spawn to exit, runs interleaved (ABBA). The function's warm-up run reports which boto3
+clients its first invocation built; the floor builds exactly those. The children's CPU time is
+reported beside the wall time: on a busy machine it is the steadier of the two.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ CHILD_TIMEOUT_S = 60
 # The Lambda runtime: the function's code directory (/var/task) first, then the layer (/opt/python),
 # `import app`, then `app.handler(event, context)`.
 FUNCTION_CHILD = """\
+import os
 import sys
 code_dir, layer_dirs, module_name, handler_name, event_path, function_name = sys.argv[1:7]
-sys.path[:0] = [code_dir, *layer_dirs.split(":")]
+sys.path[:0] = [code_dir, *layer_dirs.split(os.pathsep)]
 import json
 with open(event_path) as f:
     event = json.load(f)

@@ -8,11 +8,13 @@ from devstack import template as tpl
 
 
 def layers_of(function: str) -> list[str]:
-    """The logical ids of the function's layers, in the template's order (its own list, else Globals')."""
+    """The logical ids of the function's layers: SAM adds a function's own list to Globals' (lists in
+    Globals are additive), so the chain workers run with CoreLayer + ChainLayer."""
     t = tpl.load()
-    props = t["Resources"][function]["Properties"]
-    refs = props.get("Layers", t.get("Globals", {}).get("Function", {}).get("Layers", []))
-    return [ref["Ref"] if isinstance(ref, dict) else str(ref) for ref in refs]
+    own = t["Resources"][function]["Properties"].get("Layers", [])
+    refs = [*t.get("Globals", {}).get("Function", {}).get("Layers", []), *own]
+    names = [ref["Ref"] if isinstance(ref, dict) else str(ref) for ref in refs]
+    return list(dict.fromkeys(names))
 
 
 def all_layers() -> list[str]:

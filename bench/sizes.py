@@ -11,6 +11,7 @@ from devstack import template as tpl
 
 BUILD = tpl.ROOT / ".aws-sam" / "build"
 MB = 1024 * 1024
+LAMBDA_UNZIPPED_LIMIT_MB = 250  # a function and all its layers, unzipped
 
 
 def tree_bytes(root: Path) -> int:
@@ -47,7 +48,7 @@ def run() -> list[Result]:
         its_layers = layers.layers_of(function)
         missing = [name for name in its_layers if name not in layer_mb]
         total = own + sum(layer_mb.get(name, 0.0) for name in its_layers)
-        note = f"with {' + '.join(its_layers) or 'no layers'}: {total:.2f} MB" + (
+        note = f"with {' + '.join(its_layers) or 'no layers'}: {total:.2f} of {LAMBDA_UNZIPPED_LIMIT_MB} MB" + (
             f" (not built: {', '.join(missing)})" if missing else ""
         )
         results.append(

@@ -17,7 +17,8 @@
 5. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
    --env-vars`, with moto reached from Docker at host.docker.internal);
 6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
-   the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s);
+   the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s;
+   with --no-chain at the template's rate unless that variable is set);
 7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
    Swagger UI at /docs, the contract at /openapi.json, /_health.
 
@@ -46,7 +47,7 @@ import boto3
 from devstack import chain
 from devstack import template as tpl
 from devstack.gateway import Gateway
-from devstack.pollers import PollerThreads, build_pollers
+from devstack.pollers import SCHEDULE_SECONDS_ENV, PollerThreads, build_pollers
 from devstack.provision import provision
 from devstack.seed import seed_demo
 from devstack.server import ApiApp, FunctionInvoker, MotoServer, serve
@@ -255,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"devstack: cannot serve the API on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1
-        pollers = PollerThreads(build_pollers(stack, invoker))
+        # Without a chain, the chain watcher's schedule keeps the template's rate (it can only fail) unless asked.
+        chainless_rate = args.no_chain and not os.environ.get(SCHEDULE_SECONDS_ENV)
+        pollers = PollerThreads(build_pollers(stack, invoker, schedule_seconds=None if chainless_rate else "env"))
         pollers.start()
         ready.set()
         if deployment is not None:

@@ -1,10 +1,15 @@
-"""Make moto's DynamoDB as atomic as DynamoDB under concurrent requests.
+"""Make moto's DynamoDB behave like DynamoDB where our code depends on it.
 
-moto 5 implements TransactWriteItems by deep-copying every table it touches and restoring the copy
-when a condition fails. Two requests at once (the threaded moto server, or threads in a test) can
-then lose each other's writes: a failed transaction restores a snapshot taken before a concurrent
-successful write. DynamoDB itself is atomic, so the emulator serialises moto's DynamoDB writes.
-This changes nothing in what is emulated, only the interleaving moto allows.
+1. Atomicity under concurrent requests. moto 5 implements TransactWriteItems by deep-copying every
+   table it touches and restoring the copy when a condition fails. Two requests at once (the threaded
+   moto server, or threads in a test) can then lose each other's writes: a failed transaction restores
+   a snapshot taken before a concurrent successful write. DynamoDB itself is atomic, so the emulator
+   serialises moto's DynamoDB writes. This changes only the interleaving moto allows.
+2. Streams after a failed transaction. The restored copy carries a copy of the table's stream shard,
+   while open shard iterators (the stream poller's) still read the old shard object: from then on the
+   stream looks silent. After a transaction the original shard object is put back, holding the
+   restored (pre-transaction) records, so a refused transaction writes nothing to the stream, as in
+   DynamoDB, and readers keep reading.
 """
 
 from __future__ import annotations
@@ -29,9 +34,27 @@ def apply() -> None:
         if original is None:
             continue
 
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+        def locked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
             with _LOCK:
-                return __original(*args, **kwargs)
+                if __name != "transact_write_items":
+                    return __original(*args, **kwargs)
+                backend = args[0]
+                shards = {n: t.stream_shard for n, t in backend.tables.items() if t.stream_shard is not None}
+                try:
+                    return __original(*args, **kwargs)
+                finally:
+                    _keep_stream_shards(backend, shards)
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
     _applied = True
+
+
+def _keep_stream_shards(backend: Any, shards: dict[str, Any]) -> None:
+    for name, shard in shards.items():
+        table = backend.tables.get(name)
+        if table is None or table.stream_shard is shard:
+            continue
+        restored = table.stream_shard
+        shard.items = restored.items if restored is not None else shard.items
+        shard.table = table
+        table.stream_shard = shard

@@ -46,6 +46,7 @@ def seed_demo(
         address=DEMO_WALLET_ADDRESS,
         name="Demo platform wallet",
     )
+    admin.set_platform_wallet(catalog, network_id=network["id"], wallet_id=wallet["id"])
     integrations = {}
     for name, node in (("root", root), ("child", child), ("other", other)):
         integration, secret = admin.create_integration(catalog, node_id=node["id"], name=f"Demo {name}")

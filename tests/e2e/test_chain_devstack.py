@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ ACCOUNT0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff
 ACCOUNT1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 ZERO = "0x" + "00" * 20
 PAY_TIMEOUT = 120.0
+CONFIRM_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +166,16 @@ def test_pay_deposits_as_the_demo_payer(stack: LocalStackInfo, client: Client, w
     assert deal[7] == 2  # Paid
     again = pay(stack, payment_id)
     assert again.returncode == 1
+    assert "nothing to pay" in again.stderr
     assert "Traceback" not in again.stderr
+    # The watcher (a schedule, every DEVSTACK_SCHEDULE_SECONDS locally) sees the deposit and its confirmations
+    # (anvil mines a block a second).
+    deadline = time.monotonic() + CONFIRM_TIMEOUT
+    status = got["status"]
+    while status != "confirmed":
+        assert time.monotonic() < deadline, f"payment still {status} after {CONFIRM_TIMEOUT:.0f}s"
+        time.sleep(0.2)
+        status = client.http.get(f"/api/v1/payments/{payment_id}", headers=client.auth()).json()["status"]
 
 
 # ------------------------------------------------------------------------------------------- --no-chain

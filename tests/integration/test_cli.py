@@ -94,3 +94,25 @@ def test_stack_option_reads_table_names_from_the_stack_outputs(
     runtime.reset_process_caches()
     assert [n["id"] for n in run(capsys, "--stack", "payments-prod", "node", "list")] == [node["id"]]
     assert deps.catalog().get("node", node["id"]) is not None
+
+
+def test_network_platform_wallet(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    node = run(capsys, "node", "create", "--name", "Acme")
+    chain = run(capsys, "chain", "create", "--name", "Ethereum")
+    net = run(
+        capsys,
+        "network",
+        "create",
+        "--chain",
+        chain["id"],
+        "--name",
+        "n",
+        "--evm-chain-id",
+        "1",
+        "--rpc-url",
+        "http://x",
+    )
+    wallet = run(capsys, "wallet", "create", "--node", node["id"], "--address", "0x" + "2" * 40, "--network", net["id"])
+    updated = run(capsys, "network", "set-wallet", "--network", net["id"], "--wallet", wallet["id"])
+    assert updated["platform_wallet_id"] == wallet["id"]
+    assert [n.get("platform_wallet_id") for n in run(capsys, "network", "list")] == [wallet["id"]]

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from eth_account import Account
 from web3 import Web3
+from web3.types import TxParams, Wei
 
 from devstack import lambdas
 from devstack import template as tpl
@@ -350,16 +351,15 @@ def test_a_deposit_mined_again_in_another_block_follows_it(api: Api, evm: System
     _fund(evm, 7_000_000)
     key = evm.tester.backend.account_keys[2]  # the payer's
     assert Account.from_key(key.to_hex()).address == evm.payer
-    tx = evm.payments.functions.deposit(p["deal_id"]).build_transaction(
-        {
-            "from": evm.payer,
-            "nonce": evm.w3.eth.get_transaction_count(evm.payer),
-            "gas": 300_000,
-            "maxFeePerGas": 10**11,
-            "maxPriorityFeePerGas": 10**9,
-            "chainId": evm.w3.eth.chain_id,
-        }
-    )
+    params: TxParams = {
+        "from": evm.payer,
+        "nonce": evm.w3.eth.get_transaction_count(evm.payer),
+        "gas": 300_000,
+        "maxFeePerGas": Wei(10**11),
+        "maxPriorityFeePerGas": Wei(10**9),
+        "chainId": evm.w3.eth.chain_id,
+    }
+    tx = evm.payments.functions.deposit(p["deal_id"]).build_transaction(params)
     raw = Account.sign_transaction(tx, key.to_hex()).raw_transaction
     snapshot = evm.tester.take_snapshot()
     tx_hash = evm.w3.eth.send_raw_transaction(raw)

@@ -5,6 +5,7 @@
     paymentsctl chain create --name Ethereum
     paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL
                                [--diamond ADDR] [--confirmations 12]
+    paymentsctl network set-wallet --network ID --wallet WALLET_ID
     paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...]
     paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
     paymentsctl member create --node ID [--email ..] [--name ..] [--surname ..]
@@ -78,13 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--parent")
     a = kind("chain").add_parser("create")
     a.add_argument("--name", required=True)
-    a = kind("network").add_parser("create")
+    network = kind("network")
+    a = network.add_parser("create")
     a.add_argument("--chain", required=True)
     a.add_argument("--name", required=True)
     a.add_argument("--evm-chain-id", type=int, required=True)
     a.add_argument("--rpc-url", required=True)
     a.add_argument("--diamond")
     a.add_argument("--confirmations", type=int, default=12)
+    a = network.add_parser("set-wallet", help="the platform wallet that signs deals of payments that name no wallet")
+    a.add_argument("--network", required=True)
+    a.add_argument("--wallet", required=True)
     a = kind("currency").add_parser("create")
     a.add_argument("--symbol", required=True)
     a.add_argument("--decimals", type=int, required=True)
@@ -126,6 +131,8 @@ def run(args: argparse.Namespace) -> Any:
         return admin.public(admin.create_node(cat, args.name, args.parent))
     if args.kind == "chain":
         return admin.public(admin.create_chain(cat, args.name))
+    if args.kind == "network" and args.action == "set-wallet":
+        return admin.public(admin.set_platform_wallet(cat, network_id=args.network, wallet_id=args.wallet))
     if args.kind == "network":
         return admin.public(
             admin.create_network(

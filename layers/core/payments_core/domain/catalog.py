@@ -94,6 +94,17 @@ def create_wallet(
     return wallet
 
 
+def set_platform_wallet(catalog: CatalogStore, *, network_id: str, wallet_id: str) -> dict[str, Any]:
+    """The wallet that signs the network's deals for payments that name no wallet of their own."""
+    network = _require(catalog, "network", network_id)
+    wallet = _require(catalog, "wallet", wallet_id)
+    if wallet.get("network_id") not in (None, network_id):
+        raise ValidationFailed("the wallet is on another network", code="wallet_not_on_network")
+    updated = {**network, "platform_wallet_id": wallet_id}
+    catalog.put("network", updated)
+    return updated
+
+
 def create_member(catalog: CatalogStore, *, node_id: str, **fields: Any) -> dict[str, Any]:
     _require(catalog, "node", node_id)
     member = _new(node_id=node_id, **{k: v for k, v in fields.items() if v is not None})

@@ -47,6 +47,7 @@ from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import iso, signing_group
+from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
 from payments_core.store.catalog import CatalogStore
@@ -288,7 +289,6 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
                         **fields,
                         "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
                     },
-                    now=run.now,
                 )  # fmt: skip
                 run.summary.deposits += 1
                 _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
@@ -301,7 +301,7 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
                 lifecycle.move(
                     store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
                     message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
-                    changes=_deposit_fields(run, ev), now=run.now,
+                    changes=_deposit_fields(run, ev),
                 )  # fmt: skip
                 run.summary.redeposits += 1
             return  # seen before, or cancelling (the cancel worker refunds it), confirmed, final
@@ -342,14 +342,14 @@ def _settle(run: _Run, record: dict[str, Any]) -> None:
             lifecycle.move(
                 store, record, to=S.OPEN, actor=run.chain_actor, event_type="reorged",
                 message=f"Deposit {tx} (block {block}) was dropped by a chain reorganisation; waiting for the deposit",
-                changes=dict.fromkeys(DEPOSIT_FIELDS), now=run.now,
+                changes=dict.fromkeys(DEPOSIT_FIELDS),
             )  # fmt: skip
             run.summary.reorged += 1
             return
         record = lifecycle.move(
             store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
             message=f"Deposit {tx} now in block {found.block_number} (a reorg moved it)",
-            changes=_deposit_fields(run, found), now=run.now,
+            changes=_deposit_fields(run, found),
         )  # fmt: skip
         run.summary.redeposits += 1
         block = found.block_number
@@ -358,7 +358,7 @@ def _settle(run: _Run, record: dict[str, Any]) -> None:
         lifecycle.move(
             store, record, to=S.CONFIRMED, actor=run.chain_actor, event_type="confirmed",
             message=f"Deposit {tx} has the network's {run.required} confirmations",
-            changes={"confirmation_status": status, "confirmed_at": iso(run.now)}, now=run.now,
+            changes={"confirmation_status": status, "confirmed_at": iso(utcnow())},
         )  # fmt: skip
         run.summary.confirmed += 1
         return
@@ -404,14 +404,14 @@ def _expire(run: _Run, record: dict[str, Any]) -> None:
                 moved = lifecycle.move(
                     store, record, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
                     message=f"Expired unpaid at {record['expires_at']}; cancelDeal queued",
-                    changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)}, now=run.now,
+                    changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
                 )  # fmt: skip
                 lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
                 run.summary.expired += 1
             elif status is S.PENDING:
                 lifecycle.move(
                     store, record, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
-                    message=f"Expired at {record['expires_at']} before its deal was created", now=run.now,
+                    message=f"Expired at {record['expires_at']} before its deal was created",
                 )  # fmt: skip
                 run.summary.expired += 1
             return  # anything else moved on meanwhile (paid, cancelled, ...): nothing to expire
