@@ -1,7 +1,7 @@
 """The local stack without Docker: `python -m devstack` (what `make dev` runs).
 
     python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--data-dir .dev]
-                       [--anvil-port 8545] [--block-time 1] [--no-chain]
+                       [--anvil-port 8545] [--block-time 1] [--no-chain] [--no-workers]
 
 1. moto in server mode on 127.0.0.1:<moto-port>; this process talks to it through AWS_ENDPOINT_URL,
    with fake credentials;
@@ -18,7 +18,9 @@
    --env-vars`, with moto reached from Docker at host.docker.internal);
 6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
    the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s;
-   with --no-chain at the template's rate unless that variable is set);
+   with --no-chain at the template's rate unless that variable is set); with --no-workers the SQS event
+   sources (the chain workers on CreateDealQueue/CancelDealQueue) are not polled, so their messages stay
+   in the queues for whoever reads them (tests), while streams and schedules still are;
 7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
    Swagger UI at /docs, the contract at /openapi.json, /_health.
 
@@ -152,6 +154,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="anvil also mines a block every N seconds, so confirmations grow (default 1; 0: automine only)",
     )
     p.add_argument("--no-chain", action="store_true", help="no anvil, no contracts (the catalog keeps its addresses)")
+    p.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="do not poll the SQS event sources (the chain workers): their messages stay in the queues; "
+        "DynamoDB streams and schedules are still polled",
+    )
     return p.parse_args(argv)
 
 
@@ -258,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         # Without a chain, the chain watcher's schedule keeps the template's rate (it can only fail) unless asked.
         chainless_rate = args.no_chain and not os.environ.get(SCHEDULE_SECONDS_ENV)
-        pollers = PollerThreads(build_pollers(stack, invoker, schedule_seconds=None if chainless_rate else "env"))
+        sources = tpl.event_sources()
+        if args.no_workers:
+            sources = [source for source in sources if source.kind != "SQS"]
+        pollers = PollerThreads(
+            build_pollers(stack, invoker, sources, schedule_seconds=None if chainless_rate else "env")
+        )
         pollers.start()
         ready.set()
         if deployment is not None:
@@ -276,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{chain_lines}"
             f"demo catalog   {data_dir / 'demo.json'}\n"
             f"operator CLI   paymentsctl --local ... (reads {data_dir / 'stack.json'})\n"
-            f"event sources  {len(pollers.pollers)} poller(s)\n\n"
+            f"event sources  {len(pollers.pollers)} poller(s){' (--no-workers: no SQS)' if args.no_workers else ''}\n\n"
             f"Try it:\n\n{curl_example(demo)}\n\nCtrl-C to stop.\n",
             flush=True,
         )

@@ -5,7 +5,8 @@
 
 Free ports are picked for the API, moto and anvil; `python -m devstack` runs in its own process group
 with its output in <data_dir>/devstack.log (anvil's in <data_dir>/anvil.log); it stops anvil (its own
-process group) when it stops. `local_stack(..., chain=False)` runs it with --no-chain.
+process group) when it stops. `local_stack(..., chain=False)` runs it with --no-chain,
+`local_stack(..., workers=False)` with --no-workers (nothing consumes the SQS queues: tests read them).
 Every wait is bounded.
 """
 
@@ -47,6 +48,7 @@ class LocalStackInfo:
     log_file: Path
     pid: int
     rpc_url: str | None = None  # anvil (stack.json), None with chain=False
+    workers: bool = True  # the SQS event sources (chain workers) are polled; False with workers=False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -97,7 +99,7 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _start(
-    data_dir: Path, log_file: Path, timeout: float, *, chain: bool = True
+    data_dir: Path, log_file: Path, timeout: float, *, chain: bool = True, workers: bool = True
 ) -> tuple[subprocess.Popen[bytes], str]:
     api_port, moto_port, anvil_port = _free_ports(3)
     api_url = f"http://127.0.0.1:{api_port}"
@@ -114,6 +116,7 @@ def _start(
         "--data-dir",
         str(data_dir),
         *(["--anvil-port", str(anvil_port)] if chain else ["--no-chain"]),
+        *([] if workers else ["--no-workers"]),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_file.open("ab") as log:
@@ -133,17 +136,18 @@ def _start(
 
 @contextmanager
 def local_stack(
-    data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT, chain: bool = True
+    data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT, chain: bool = True, workers: bool = True
 ) -> Iterator[LocalStackInfo]:
     """Run `python -m devstack` on free ports until the block ends; yields where it is and its demo.
-    `chain=False`: without anvil (--no-chain), for tests that need no chain."""
+    `chain=False`: without anvil (--no-chain), for tests that need no chain;
+    `workers=False`: the SQS queues are not consumed (--no-workers), for tests that read them."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.json", "stack.json", "env.json"):
         (data_dir / stale).unlink(missing_ok=True)
     log_file = data_dir / "devstack.log"
     for attempt in range(_START_ATTEMPTS):
-        proc, api_url = _start(data_dir, log_file, timeout, chain=chain)
+        proc, api_url = _start(data_dir, log_file, timeout, chain=chain, workers=workers)
         if proc.poll() is None:
             break
         if attempt == _START_ATTEMPTS - 1:
@@ -160,6 +164,7 @@ def local_stack(
             log_file=log_file,
             pid=proc.pid,
             rpc_url=stack.get("rpc_url"),
+            workers=workers,
         )
     finally:
         _stop(proc)

@@ -2,6 +2,8 @@
 
 One stack per test session (per xdist worker); every test makes its own data (unique external ids,
 its own nodes when it counts payments), so the order of the tests does not matter.
+The tests that read the deal queues run on a second, quiet stack (`quiet_stack`: no chain, no chain
+workers), started the first time one of them asks for it.
 """
 
 from __future__ import annotations
@@ -87,16 +89,40 @@ class Client:
         return self.http.post("/api/v1/payments", json=self.payment_body(**overrides), headers=self.auth(who))
 
 
+def _http_client(stack: LocalStackInfo) -> httpx.Client:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    return httpx.Client(base_url=stack.api_url, timeout=HTTP_TIMEOUT, limits=limits)
+
+
 @pytest.fixture(scope="session")
 def http(stack: LocalStackInfo) -> Iterator[httpx.Client]:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    with httpx.Client(base_url=stack.api_url, timeout=HTTP_TIMEOUT, limits=limits) as client:
+    with _http_client(stack) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def client(stack: LocalStackInfo, http: httpx.Client) -> Client:
     return Client(http, stack.demo, {})
+
+
+# ------------------------------------------------------------ the quiet stack: nothing consumes the queues
+@pytest.fixture(scope="session")
+def quiet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackInfo]:
+    """A second stack without chain and chain workers (--no-chain --no-workers): the deal queues keep
+    their messages, and web3 payments stay in the statuses a test writes."""
+    with local_stack(tmp_path_factory.mktemp("devstack-quiet"), chain=False, workers=False) as info:
+        yield info
+
+
+@pytest.fixture(scope="session")
+def quiet_http(quiet_stack: LocalStackInfo) -> Iterator[httpx.Client]:
+    with _http_client(quiet_stack) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def quiet_client(quiet_stack: LocalStackInfo, quiet_http: httpx.Client) -> Client:
+    return Client(quiet_http, quiet_stack.demo, {})
 
 
 @pytest.fixture(scope="session")
@@ -143,6 +169,16 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 @pytest.fixture(scope="session")
 def payment_store(stack: LocalStackInfo) -> PaymentStore:
     """The stack's payments table, reached through moto as a chain worker would reach it."""
+    return _payment_store(stack)
+
+
+@pytest.fixture(scope="session")
+def quiet_payment_store(quiet_stack: LocalStackInfo) -> PaymentStore:
+    """The quiet stack's payments table."""
+    return _payment_store(quiet_stack)
+
+
+def _payment_store(stack: LocalStackInfo) -> PaymentStore:
     env = stack.environment
     return PaymentStore(aws_client(stack, "dynamodb"), env["PAYMENTS_TABLE"], env["PAYMENT_KEYS_TABLE"])
 
@@ -227,21 +263,21 @@ def consumed_deal_queues() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def deal_queues(stack: LocalStackInfo) -> DealQueues:
-    """Skips the test when a function of the stack consumes the deal queues (the chain workers):
-    their messages are then gone before a test could read them, and web3 payments do not stay put."""
+def deal_queues(quiet_stack: LocalStackInfo) -> DealQueues:
+    """The quiet stack's deal queues (use with quiet_client and quiet_payment_store). Skips the test only if
+    that stack runs the chain workers after all: their messages would be gone before a test could read them."""
     consumed = consumed_deal_queues()
-    if consumed:
+    if quiet_stack.workers and consumed:
         pytest.skip(f"{' and '.join(consumed)} consumed by the chain workers in this stack: not readable from outside")
-    env = stack.environment
+    env = quiet_stack.environment
     urls = {"create": env["CREATE_DEAL_QUEUE_URL"], "cancel": env["CANCEL_DEAL_QUEUE_URL"]}
-    return DealQueues(aws_client(stack, "sqs"), urls, {name: [] for name in urls})
+    return DealQueues(aws_client(quiet_stack, "sqs"), urls, {name: [] for name in urls})
 
 
 @pytest.fixture(scope="session")
 def chain_workers(stack: LocalStackInfo) -> None:
     """Skips the test unless the stack runs the chain workers on the deal queues, with a chain (anvil)."""
-    if stack.rpc_url is None or len(consumed_deal_queues()) < len(DEAL_QUEUES):
+    if stack.rpc_url is None or not stack.workers or len(consumed_deal_queues()) < len(DEAL_QUEUES):
         pytest.skip("no chain workers with a chain in this stack")
 
 
