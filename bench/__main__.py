@@ -15,7 +15,7 @@ from typing import Any
 from bench.report import Result, table, write_json
 from devstack import template as tpl
 
-SECTIONS = ("cold", "warm", "list", "size")
+SECTIONS = ("cold", "warm", "list", "size", "logs", "chain")
 DEFAULT_OUT = tpl.ROOT / "bench-results" / "latest.json"
 
 
@@ -30,6 +30,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--layer-dir", type=Path, default=None, help="cold starts only: measure another copy of layers/core (what-if)"
     )
+    p.add_argument("--chain-payments", type=int, default=200, help="web3 payments created at once (chain)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return p.parse_args(argv)
 
@@ -67,7 +68,24 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             bench.stop()
 
-    order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "size"))}
+    # These run after the bench's moto server is gone: the log writer's throughput uses moto in-process
+    # (mock_aws resets moto's shared state) and both start local stacks of their own.
+    if "logs" in sections:
+        from bench import logwriter
+
+        t0 = time.perf_counter()
+        print("logs ...", file=sys.stderr)
+        results.extend(logwriter.run())
+        timings["logs"] = time.perf_counter() - t0
+    if "chain" in sections:
+        from bench import chain
+
+        t0 = time.perf_counter()
+        print("chain ...", file=sys.stderr)
+        results.extend(chain.run(args.chain_payments))
+        timings["chain"] = time.perf_counter() - t0
+
+    order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "logs", "chain", "size"))}
     results.sort(key=lambda r: order.get(r.section, 99))
     print()
     print(table(results))

@@ -60,6 +60,8 @@ class Context:
 result = handler(event, Context(function_name))
 if "statusCode" in result:
     print(f"status={result['statusCode']}")
+elif "batchItemFailures" in result:
+    print(f"status=batch:{len(result['batchItemFailures'])}failed")
 else:
     print(f"status={result['policyDocument']['Statement'][0]['Effect']}")
 aws = sys.modules.get("payments_core.store.aws")
@@ -69,7 +71,7 @@ print("clients=" + ",".join(made))
 
 FLOOR_CHILD = """\
 import sys
-services, event_path = sys.argv[1:3]
+services, event_path, floor_extra = sys.argv[1:4]
 import json
 with open(event_path) as f:
     event = json.load(f)
@@ -82,9 +84,20 @@ region, endpoint = os.environ["AWS_REGION"], os.environ["AWS_ENDPOINT_URL"]
 for service in filter(None, services.split(",")):
     session.client(service, region_name=region, endpoint_url=endpoint, config=config)
 import pydantic
+from pydantic import BaseModel  # `import pydantic` alone is lazy (loads almost nothing); a model needs this
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 import jwt
+if floor_extra:
+    exec(floor_extra)
 print("status=ok")
+"""
+
+# The chain functions' dependencies beyond the API floor: web3 (with eth_account) and powertools' batch.
+CHAIN_FLOOR = """
+import web3
+from web3 import Web3
+from eth_account import Account
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 """
 
 
@@ -94,6 +107,7 @@ class Case:
     expected: str  # what the child reports: a status code, or "Allow"
     events: Callable[[int], dict[str, Any]]  # run index -> the event of that run
     services: tuple[str, ...] = ()
+    floor_extra: str = ""  # more imports on the floor's side (the chain functions': web3)
 
 
 def _child_env(bench: BenchStack, function: str) -> dict[str, str]:
@@ -192,12 +206,26 @@ def cases(bench: BenchStack, runs: int) -> list[Case]:
             "202",
             lambda i: events.widget("WidgetPaymentFunction", payment_id, access_token),
         ),
+        # The chain workers' first invocation: a message of a payment that no longer needs work
+        # (it reads the payment, finds nothing to do; no RPC). The floor adds web3 and the batch utility.
+        Case(
+            "CreateDealWorkerFunction",
+            "batch:0failed",
+            lambda i: events.sqs_message("CreateDealWorkerFunction", to_cancel[0]),
+            floor_extra=CHAIN_FLOOR,
+        ),
+        Case(
+            "CancelDealWorkerFunction",
+            "batch:0failed",
+            lambda i: events.sqs_message("CancelDealWorkerFunction", to_cancel[0]),
+            floor_extra=CHAIN_FLOOR,
+        ),
     ]
 
 
 def api_functions() -> list[str]:
-    """Every function behind the API: the routes' functions and the authorizers'."""
-    names = [r.function for r in tpl.routes()]
+    """Every function behind the API (the routes' functions and the authorizers'), and the chain workers."""
+    names = [r.function for r in tpl.routes()] + ["CreateDealWorkerFunction", "CancelDealWorkerFunction"]
     for spec in tpl.authorizers().values():
         arn = spec.get("FunctionArn", {})
         if isinstance(arn, dict) and "Fn::GetAtt" in arn:
@@ -235,7 +263,7 @@ class Sides:
         return [sys.executable, "-X", "frozen_modules=on", "-c", FUNCTION_CHILD, *args]
 
     def floor_argv(self, i: int) -> list[str]:
-        args = [",".join(self.case.services), self.event_file(i)]
+        args = [",".join(self.case.services), self.event_file(i), self.case.floor_extra]
         return [sys.executable, "-X", "frozen_modules=on", "-c", FLOOR_CHILD, *args]
 
 

@@ -108,3 +108,13 @@ def widget(function: str, payment_id: str, access_token: str) -> dict[str, Any]:
             "principalId": payment_id,
         }
     return patched
+
+
+def sqs_message(function: str, payment_id: str) -> dict[str, Any]:
+    """The function's sample SQS event, about `payment_id`."""
+    event = load(function)
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        body["payment_id"] = payment_id
+        record["body"] = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    return event

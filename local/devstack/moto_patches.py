@@ -4,7 +4,8 @@
    table it touches and restoring the copy when a condition fails. Two requests at once (the threaded
    moto server, or threads in a test) can then lose each other's writes: a failed transaction restores
    a snapshot taken before a concurrent successful write. DynamoDB itself is atomic, so the emulator
-   serialises moto's DynamoDB writes. This changes only the interleaving moto allows.
+   serialises moto's DynamoDB operations (reads included: moto's Query iterates dicts that a
+   concurrent write may resize). This changes only the interleaving moto allows.
 2. Streams after a failed transaction. The restored copy carries a copy of the table's stream shard,
    while open shard iterators (the stream poller's) still read the old shard object: from then on the
    stream looks silent. After a transaction the original shard object is put back, holding the
@@ -19,7 +20,20 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-_WRITES = ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item")
+# Reads too: moto's Query and Scan iterate the table's dicts, which a concurrent write may resize
+# ("dictionary changed size during iteration" comes back as a 500).
+_WRITES = (
+    "transact_write_items",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "get_item",
+    "batch_get_item",
+    "query",
+    "scan",
+    "transact_get_items",
+)
 _applied = False
 
 

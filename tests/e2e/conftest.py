@@ -300,3 +300,92 @@ def wait_for_logs(
         if time.monotonic() > deadline:
             raise AssertionError(f"{body['total']} log entries after {timeout:.0f}s, want {total}: {body}")
         time.sleep(0.1)
+
+
+# ------------------------------------------------------------------ chain: the stack's anvil, spoken to with web3
+# (used by test_chain_flow.py and test_chain_faults.py)
+CHAIN_WAIT = 30.0
+DEAL_STATUS = {"none": 0, "open": 1, "paid": 2, "cancelled": 3, "refunded": 4}  # PaymentsFacet's DealStatus
+
+
+@pytest.fixture(scope="session")
+def chain_w3(stack: LocalStackInfo, chain_workers: None) -> Any:
+    """web3 on the stack's anvil (skips without a chain and its workers). Typed Any: web3 is imported lazily."""
+    from devstack import chain
+
+    return chain.connect(str(stack.rpc_url))
+
+
+def get_payment(client: Client, payment_id: str) -> dict[str, Any]:
+    r = client.http.get(f"/api/v1/payments/{payment_id}", headers=client.auth())
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def wait_for_status(
+    client: Client, payment_id: str, *statuses: str, timeout: float = CHAIN_WAIT, poll: float = 0.1
+) -> dict[str, Any]:
+    """GET the payment until its status is one of `statuses`; fails after `timeout` seconds with what it was."""
+    deadline = time.monotonic() + timeout
+    while True:
+        payment = get_payment(client, payment_id)
+        if payment["status"] in statuses:
+            return payment
+        if time.monotonic() > deadline:
+            raise AssertionError(f"payment {payment_id} is {payment['status']} after {timeout:.0f}s, want {statuses}")
+        time.sleep(poll)
+
+
+def widget_data(client: Client, payment: dict[str, Any]) -> httpx.Response:
+    """GET /api/v1/widget/payments/{id} as the widget does: with the payment's own access_token."""
+    return client.http.get(
+        f"/api/v1/widget/payments/{payment['id']}", headers={"Authorization": f"Bearer {payment['access_token']}"}
+    )
+
+
+def widget_call(w3: Any, call: dict[str, Any]) -> Any:
+    """The bound contract function a widget call ({address, abi, function_name, arguments}) names."""
+    contract = w3.eth.contract(address=w3.to_checksum_address(call["address"]), abi=call["abi"])
+    inputs = next(
+        e["inputs"] for e in call["abi"] if e.get("type") == "function" and e["name"] == call["function_name"]
+    )
+    args = [
+        w3.to_checksum_address(v) if i["type"] == "address" else int(v)
+        for i, v in zip(inputs, call["arguments"], strict=True)
+    ]
+    return contract.functions[call["function_name"]](*args)
+
+
+def pay_as_widget(client: Client, w3: Any, payment: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """As the demo payer (demo.json's payer_private_key): `approve`, then `contract` (deposit), exactly as the
+    payment's widget data says. Returns the widget data and the deposit's receipt (both mined, status 1)."""
+    from devstack import chain
+
+    r = widget_data(client, payment)
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    key = str(client.demo["payer_private_key"])
+    approved = chain.transact(w3, widget_call(w3, data["approve"]), key, timeout=CHAIN_WAIT)
+    assert approved["status"] == 1
+    deposited = chain.transact(w3, widget_call(w3, data["contract"]), key, timeout=CHAIN_WAIT)
+    assert deposited["status"] == 1
+    return data, deposited
+
+
+def tx_hex(value: Any) -> str:
+    """0x-prefixed lowercase hex of a hash (HexBytes, bytes or str)."""
+    return "0x" + (bytes(value).hex() if not isinstance(value, str) else value.removeprefix("0x")).lower()
+
+
+def diamond(w3: Any, demo: dict[str, Any]) -> Any:
+    from devstack import chain
+
+    return chain.contract_at(w3, "PaymentsFacet", demo["diamond_address"])
+
+
+def deal_created_events(w3: Any, demo: dict[str, Any], ref: str | None = None) -> list[Any]:
+    """The diamond's DealCreated events from block 0 (of one deal ref, a 0x bytes32, when given)."""
+    event = diamond(w3, demo).events.DealCreated()
+    filters: dict[str, Any] = {"ref": bytes.fromhex(ref.removeprefix("0x"))} if ref is not None else {}
+    return list(event.get_logs(from_block=0, to_block="latest", argument_filters=filters))

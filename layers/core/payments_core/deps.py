@@ -37,13 +37,13 @@ def payments() -> PaymentDeps:
     return PaymentDeps(
         catalog=catalog(),
         payments=payment_store(),
-        create_queue=DealQueue(aws.sqs(), s.create_deal_queue_url),
+        create_queue=DealQueue(aws.sqs, s.create_deal_queue_url),
     )
 
 
 @cache
 def cancel_queue() -> DealQueue:
-    return DealQueue(aws.sqs(), get_settings().cancel_deal_queue_url)
+    return DealQueue(aws.sqs, get_settings().cancel_deal_queue_url)
 
 
 @cache

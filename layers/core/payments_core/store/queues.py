@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,9 +11,17 @@ if TYPE_CHECKING:
 
 
 class DealQueue:
-    def __init__(self, client: SQSClient, queue_url: str) -> None:
-        self._sqs = client
+    """A chain-work queue. `client` may be a factory: read-only functions never build an SQS client."""
+
+    def __init__(self, client: SQSClient | Callable[[], SQSClient], queue_url: str) -> None:
+        self._client = client
         self._url = queue_url
+
+    @property
+    def _sqs(self) -> SQSClient:
+        if callable(self._client) and not hasattr(self._client, "send_message"):
+            self._client = self._client()
+        return self._client  # type: ignore[return-value]
 
     def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str:
         resp = self._sqs.send_message(
