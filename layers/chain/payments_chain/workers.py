@@ -75,7 +75,10 @@ def run_batch(
     other groups; a failed message comes back with exponential backoff; on its last allowed delivery
     `on_last_failure` runs before it goes to the dead-letter queue."""
 
+    delayed: set[str] = set()
+
     def handle(record: SQSRecord) -> None:
+        delayed.add(record.message_id)
         payment_id = str(json.loads(record.body)["payment_id"])
         try:
             outcome = work(payment_id)
@@ -95,4 +98,15 @@ def run_batch(
         logger.info("chain work done", extra={"payment_id": payment_id, "outcome": outcome})
 
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    # A batch whose messages all failed is answered like any other (every one listed), not raised:
+    # the skipped ones below must still be released, and the answer tells the mapping the same thing.
+    processor.raise_on_entire_batch_failure = False
+    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    # The messages the processor skipped (behind a failed one of their group) were never handled: let them
+    # come back at once instead of after the queue's visibility timeout. FIFO order still holds: SQS does
+    # not deliver them while the failed message before them is in flight.
+    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    for record in event.get("Records", []):
+        if record["messageId"] in failed and record["messageId"] not in delayed:
+            queue.delay(record["receiptHandle"], 0)
+    return response
