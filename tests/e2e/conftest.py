@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -29,6 +28,7 @@ from payments_core.models.common import utcnow
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.keys import KeyStore
 from payments_core.store.payments import PaymentStore
+from tests.support import payment_body
 
 HTTP_TIMEOUT = 30.0
 
@@ -70,20 +70,7 @@ class Client:
         return {"Authorization": f"Bearer {self.token(who)}"}
 
     def payment_body(self, **overrides: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "external_id": f"order-{uuid.uuid4().hex[:12]}",
-            "node_id": self.demo["nodes"]["root"],
-            "network_id": self.demo["network_id"],
-            "currency_id": self.demo["currency_id"],
-            "price": 100.5,
-            "paid_price": 100.5,
-            "payment_method": "web3",
-            "payment_group": "product",
-            "payment_address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-            "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
-        }
-        body.update(overrides)
-        return {k: v for k, v in body.items() if v is not None}
+        return payment_body(self.demo, overrides.pop("external_id", f"order-{uuid.uuid4().hex[:12]}"), **overrides)
 
     def create(self, who: str = "root", **overrides: Any) -> httpx.Response:
         return self.http.post("/api/v1/payments", json=self.payment_body(**overrides), headers=self.auth(who))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -17,6 +16,7 @@ from devstack import runtime
 from devstack.gateway import Gateway, GatewayResponse
 from devstack.provision import Stack, provision
 from devstack.seed import seed_demo
+from tests.support import payment_body
 
 
 @dataclass
@@ -52,20 +52,7 @@ class Api:
         return self.gateway.request(method, path, headers=headers, query=q, body=body)
 
     def payment_body(self, **overrides: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "external_id": "order-1",
-            "node_id": self.demo["nodes"]["root"],
-            "network_id": self.demo["network_id"],
-            "currency_id": self.demo["currency_id"],
-            "price": 100.5,
-            "paid_price": 100.5,
-            "payment_method": "web3",
-            "payment_group": "product",
-            "payment_address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-            "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
-        }
-        body.update(overrides)
-        return {k: v for k, v in body.items() if v is not None}
+        return payment_body(self.demo, overrides.pop("external_id", "order-1"), **overrides)
 
 
 @pytest.fixture
