@@ -41,11 +41,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_module(function: str) -> ModuleType:
-    """Import a function's handler module under a name of its own (every function has an app.py)."""
+def load_module(function: str, container: int = 0) -> ModuleType:
+    """Import a function's handler module under a name of its own (every function has an app.py).
+
+    `container`: Lambda runs concurrent requests in separate containers, each with its own module
+    state (a handler's resolver is not meant to serve two requests at once); each container number
+    gets a module instance of its own. The layer's modules are shared, as a process shares them.
+    """
     fn = tpl.functions()[function]
     module_file, _ = fn.handler.rsplit(".", 1)
-    name = f"fn_{function}"
+    name = f"fn_{function}" if container == 0 else f"fn_{function}__{container}"
     with _IMPORT_LOCK:  # a half-imported module must never be seen by a concurrent request
         if name in sys.modules:
             return sys.modules[name]
@@ -59,15 +64,46 @@ def load_module(function: str) -> ModuleType:
         return module
 
 
-def handler_of(function: str) -> Handler:
+def handler_of(function: str, container: int = 0) -> Handler:
     fn = tpl.functions()[function]
-    attr: Handler = getattr(load_module(function), fn.handler.rsplit(".", 1)[1])
+    attr: Handler = getattr(load_module(function, container), fn.handler.rsplit(".", 1)[1])
     return attr
 
 
+class _Containers:
+    """Warm containers per function: a request takes an idle one, or starts a new one when all are busy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[int]] = {}
+        self._count: dict[str, int] = {}
+
+    def acquire(self, function: str) -> int:
+        with self._lock:
+            idle = self._idle.setdefault(function, [])
+            if idle:
+                return idle.pop()
+            number = self._count.get(function, 0)
+            self._count[function] = number + 1
+            return number
+
+    def release(self, function: str, container: int) -> None:
+        with self._lock:
+            self._idle.setdefault(function, []).append(container)
+
+
+_CONTAINERS = _Containers()
+
+
 def invoke(function: str, event: dict[str, Any]) -> Any:
+    """One invocation, in a container of its own for as long as it runs (as Lambda does)."""
     fn = tpl.functions()[function]
-    return handler_of(function)(event, LambdaContext(function_name=function, timeout_seconds=fn.timeout))
+    container = _CONTAINERS.acquire(function)
+    try:
+        handler = handler_of(function, container)
+        return handler(event, LambdaContext(function_name=function, timeout_seconds=fn.timeout))
+    finally:
+        _CONTAINERS.release(function, container)
 
 
 def path_regex(resource: str) -> re.Pattern[str]:
