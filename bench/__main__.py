@@ -70,20 +70,24 @@ def main(argv: list[str] | None = None) -> int:
 
     # These run after the bench's moto server is gone: the log writer's throughput uses moto in-process
     # (mock_aws resets moto's shared state) and both start local stacks of their own.
-    if "logs" in sections:
-        from bench import logwriter
-
+    for section in ("logs", "chain"):
+        if section not in sections:
+            continue
         t0 = time.perf_counter()
-        print("logs ...", file=sys.stderr)
-        results.extend(logwriter.run())
-        timings["logs"] = time.perf_counter() - t0
-    if "chain" in sections:
-        from bench import chain
+        print(f"{section} ...", file=sys.stderr)
+        try:
+            if section == "logs":
+                from bench import logwriter
 
-        t0 = time.perf_counter()
-        print("chain ...", file=sys.stderr)
-        results.extend(chain.run(args.chain_payments))
-        timings["chain"] = time.perf_counter() - t0
+                results.extend(logwriter.run())
+            else:
+                from bench import chain
+
+                results.extend(chain.run(args.chain_payments))
+        except Exception as exc:  # a section that breaks must not lose the others' results
+            results.append(Result(section, f"{section} section failed", None, "", note=repr(exc)[:200],
+                                  status_override="ERROR"))  # fmt: skip
+        timings[section] = time.perf_counter() - t0
 
     order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "logs", "chain", "size"))}
     results.sort(key=lambda r: order.get(r.section, 99))

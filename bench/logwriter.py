@@ -37,6 +37,9 @@ def _throughput() -> Result:
     from payments_core.domain.lifecycle import Actor
     from payments_core.domain.payments import PaymentDeps
 
+    # In-process moto: no endpoint of an earlier (stopped) moto server may be left in the environment.
+    for name in ("AWS_ENDPOINT_URL", "LOCAL_ENDPOINT_URL"):
+        os.environ.pop(name, None)
     for name, value in (
         ("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
