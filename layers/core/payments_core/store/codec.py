@@ -20,3 +20,18 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def s(value: str) -> dict[str, str]:
     return {"S": value}
+
+
+def update_expression(changes: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> str:
+    """`SET`/`REMOVE` clauses for `changes` (a None value removes the attribute); adds their placeholders
+    to `names` and `values`."""
+    sets, removes = [], []
+    for i, (name, value) in enumerate(changes.items()):
+        names[f"#f{i}"] = name
+        if value is None:
+            removes.append(f"#f{i}")
+        else:
+            sets.append(f"#f{i} = :v{i}")
+            values[f":v{i}"] = value
+    clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
+    return " ".join(clauses)

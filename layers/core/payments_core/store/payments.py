@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from payments_core.store.codec import from_item, s, to_item
+from payments_core.store.codec import from_item, s, to_item, update_expression
 from payments_core.store.paging import query_page
 
 if TYPE_CHECKING:
@@ -168,15 +168,7 @@ class PaymentStore:
         the version goes up by one. Returns the new payment; raises StaleWrite otherwise."""
         names = {"#status": "status", "#version": "version"}
         values: dict[str, Any] = {":expected_status": expected_status, ":expected_version": expected_version}
-        sets, removes = [], []
-        for i, (name, value) in enumerate({**changes, "version": expected_version + 1}.items()):
-            names[f"#f{i}"] = name
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                sets.append(f"#f{i} = :v{i}")
-                values[f":v{i}"] = value
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression = update_expression({**changes, "version": expected_version + 1}, names, values)
         try:
             resp = self._db.update_item(
                 TableName=self._payments,
@@ -211,20 +203,12 @@ class PaymentStore:
             names[f"#e{i}"] = name
             values[f":e{i}"] = value
             conditions.append(f"#e{i} = :e{i}")
-        sets, removes = [], []
-        for i, (name, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = name
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                sets.append(f"#f{i} = :v{i}")
-                values[f":v{i}"] = value
-        expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression = update_expression(changes, names, values)
         try:
             self._db.update_item(
                 TableName=self._payments,
                 Key={"id": s(payment_id)},
-                UpdateExpression=expression.strip(),
+                UpdateExpression=expression,
                 ConditionExpression=" AND ".join(conditions),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item(values),
