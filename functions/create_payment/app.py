@@ -19,7 +19,7 @@ app = make_resolver()
     description="Creates a payment; `external_id` is unique per node. A web3 payment is queued for its on-chain deal.",
     operation_id="createPayment",
     tags=["Payments"],
-    responses=responses(201, PaymentResponse, 401, 403, 404, 409, 415, 422, description="Created"),
+    responses=responses(201, PaymentResponse, 401, 403, 404, 409, 415, 422, 503, description="Created"),
 )
 def create_payment(body: Annotated[CreatePaymentRequest, Body()]) -> Response[Any]:
     return json_response(201, payments.create_payment(deps.payments(), principal(app), body))

@@ -20,7 +20,7 @@ app = make_resolver()
     description="A node's payments, newest first; `total` is exact.",
     operation_id="listPayments",
     tags=["Payments"],
-    responses=responses(200, PaymentList, 401, 403, 404, 422),
+    responses=responses(200, PaymentList, 401, 403, 404, 422, 503),
 )
 def list_payments(
     node_id: Annotated[UUID, Query(description="Node UUID")],

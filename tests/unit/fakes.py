@@ -14,7 +14,7 @@ from typing import Any
 
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.keys import KeyStore
-from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, index_attributes, listings_of
+from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, listings_of
 from payments_core.store.queues import DealQueue
 
 
@@ -54,11 +54,12 @@ class PageCall:
 
 
 class FakePaymentStore(PaymentStore):
-    """Payments, the unique (node_id, external_id) guard and the listing counters, in memory."""
+    """Payments, the unique (node_id, external_id) guard and the listing positions, in memory."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.guards: dict[tuple[str, str], str] = {}
+        self.positions: dict[Listing, list[str]] = {}  # listing -> payment ids, position 1 first
         self.inserted: list[dict[str, Any]] = []
         self.get_calls: list[str] = []
         self.page_calls: list[PageCall] = []
@@ -69,9 +70,10 @@ class FakePaymentStore(PaymentStore):
             raise ExternalIdTaken(self.guards[guard])
         if item["id"] in self.items:
             raise AssertionError(f"payment {item['id']} already exists")
-        stored = {**copy.deepcopy(item), **index_attributes(item)}
         self.guards[guard] = item["id"]
-        self.items[item["id"]] = stored
+        self.items[item["id"]] = copy.deepcopy(item)
+        for listing in listings_of(item):
+            self.positions.setdefault(listing, []).append(item["id"])
         self.inserted.append(copy.deepcopy(item))
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
@@ -79,17 +81,10 @@ class FakePaymentStore(PaymentStore):
         found = self.items.get(payment_id)
         return copy.deepcopy(found) if found is not None else None
 
-    def _members(self, listing: Listing) -> list[dict[str, Any]]:
-        found = [item for item in self.items.values() if listing in listings_of(item)]
-        # Newest first, as the GSIs' sort key `created_sk` (created_at#id) read backwards.
-        return sorted(found, key=lambda item: str(item["created_sk"]), reverse=True)
-
-    def count(self, listing: Listing) -> int:
-        return len(self._members(listing))
-
-    def page(self, listing: Listing, offset: int, limit: int) -> list[dict[str, Any]]:
+    def page(self, listing: Listing, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         self.page_calls.append(PageCall(listing, offset, limit))
-        return copy.deepcopy(self._members(listing)[offset : offset + limit])
+        newest_first = list(reversed(self.positions.get(listing, [])))
+        return len(newest_first), [copy.deepcopy(self.items[i]) for i in newest_first[offset : offset + limit]]
 
 
 @dataclass

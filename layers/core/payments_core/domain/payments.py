@@ -264,7 +264,5 @@ def list_payments(
         )
     ensure_reaches(principal, node["path"])
     listing = listing_for(node_id, wallet_id, network_id)
-    total = deps.payments.count(listing)
-    offset = (page - 1) * per_page
-    records = deps.payments.page(listing, offset, per_page) if offset < total else []
+    total, records = deps.payments.page(listing, (page - 1) * per_page, per_page)
     return PaymentList(items=[to_response(r) for r in records], page=page, per_page=per_page, total=total)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from payments_core.store.batch import batch_get
 from payments_core.store.codec import from_item, s, to_item
 
 if TYPE_CHECKING:
@@ -39,13 +40,9 @@ class CatalogStore:
         """Read several entries in one round trip; missing ones are absent from the answer."""
         keys = {catalog_key(kind, id_): (kind, id_) for kind, id_ in refs}
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        request: dict[str, Any] = {self._table: {"Keys": [{"pk": s(k)} for k in keys]}}
-        while request:
-            resp = self._db.batch_get_item(RequestItems=request)
-            for raw in resp["Responses"].get(self._table, []):
-                item = from_item(raw)
-                found[keys[item["pk"]]] = item
-            request = resp.get("UnprocessedKeys") or {}
+        for raw in batch_get(self._db, self._table, [{"pk": s(k)} for k in keys]):
+            item = from_item(raw)
+            found[keys[item["pk"]]] = item
         return found
 
     def put_new(self, kind: str, item: dict[str, Any]) -> None:

@@ -1,11 +1,16 @@
-"""The payments table, its uniqueness guards and its counters.
+"""The payments table, its uniqueness guards, its counters and its list positions.
 
 Layout (see template.yaml):
-- PaymentsTable: one item per payment, keyed by `id`; GSIs list a node's payments newest first,
-  optionally narrowed to one wallet, one network or both (`by_node`, `by_node_wallet`, ...).
-- PaymentKeysTable: `ext#<node_id>#<external_id>` guards (one per payment, written in the same
-  transaction as the payment, so DynamoDB itself enforces the unique (node_id, external_id)), and
-  `count#...` counters, incremented in that same transaction, so `total` is exact and costs one read.
+- PaymentsTable: one item per payment, keyed by `id`.
+- PaymentKeysTable, written in the same transaction as the payment (all or nothing):
+  - `ext#<node_id>#<external_id>`: the guard; DynamoDB itself enforces the unique (node_id, external_id).
+  - per listing (the node; the node and one wallet; one network; both), a counter `count#<listing>` and
+    a position `pos#<listing>#<n>` -> payment id. The create that takes position n+1 is the one whose
+    transaction finds the counter still at n (a conditional update), so positions are dense, unique and
+    in commit order, and the counter is the exact `total`.
+  Page p of a listing is positions total-(p-1)*per_page down to ..., read by key (BatchGetItem): a page
+  costs what it holds, whatever its number and however many payments the node has. No query, no scan,
+  no counting.
 - `by_watch`: a sparse GSI of the web3 payments the chain watcher still has work on (`watch_pk` =
   `<network_id>#<status>`, `watch_sk` = `<expires_at>#<id>`); the attributes exist only while the status
   is one of WATCHED_STATUSES and are kept in step by every status change (lifecycle.move).
@@ -20,13 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from payments_core.errors import ServiceUnavailable
+from payments_core.store.batch import batch_get
 from payments_core.store.codec import from_item, s, to_item, update_expression
 from payments_core.store.paging import query_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_MAX_TRANSACTION_ATTEMPTS = 8
+# A create that loses the race for a listing position reads the counters again and retries, with
+# jittered exponential backoff (capped), for at most this long; then 503 (one node's create rate is
+# bounded by one transaction per listing position: tens per second on DynamoDB).
+_INSERT_BUDGET_S = 8.0
+_BACKOFF_BASE_S = 0.01
+_BACKOFF_CAP_S = 0.2
 
 
 class StaleWrite(Exception):
@@ -39,14 +51,24 @@ class ExternalIdTaken(Exception):
         self.payment_id = payment_id
 
 
+class CreateContended(ServiceUnavailable):
+    """Other creates of the same node kept taking the next list position for the whole retry budget."""
+
+    code = "create_contended"
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """Which index and partition a filtered listing reads, and the counter that holds its size."""
+    """One way of listing a node's payments (all, or narrowed to a wallet, a network or both)."""
 
-    index: str
-    key_attribute: str
-    key_value: str
-    counter: str
+    key: str
+
+    @property
+    def counter(self) -> str:
+        return f"count#{self.key}"
+
+    def position(self, n: int) -> str:
+        return f"pos#{self.key}#{n}"
 
 
 def guard_key(node_id: str, external_id: str) -> str:
@@ -55,19 +77,16 @@ def guard_key(node_id: str, external_id: str) -> str:
 
 def listing_for(node_id: str, wallet_id: str | None = None, network_id: str | None = None) -> Listing:
     if wallet_id and network_id:
-        value = f"{node_id}#{wallet_id}#{network_id}"
-        return Listing("by_node_wallet_network", "node_wallet_network", value, f"count#wn#{value}")
+        return Listing(f"wn#{node_id}#{wallet_id}#{network_id}")
     if wallet_id:
-        value = f"{node_id}#{wallet_id}"
-        return Listing("by_node_wallet", "node_wallet", value, f"count#w#{value}")
+        return Listing(f"w#{node_id}#{wallet_id}")
     if network_id:
-        value = f"{node_id}#{network_id}"
-        return Listing("by_node_network", "node_network", value, f"count#n#{value}")
-    return Listing("by_node", "node_id", node_id, f"count#{node_id}")
+        return Listing(f"n#{node_id}#{network_id}")
+    return Listing(node_id)
 
 
 def listings_of(item: dict[str, Any]) -> list[Listing]:
-    """Every listing a payment appears in (its counters are incremented when it is created)."""
+    """Every listing a payment appears in (it takes the next position in each when it is created)."""
     node, wallet, network = item["node_id"], item.get("wallet_id"), item["network_id"]
     found = [listing_for(node), listing_for(node, network_id=network)]
     if wallet:
@@ -95,14 +114,6 @@ def watch_attributes(item: dict[str, Any]) -> dict[str, str | None]:
     return {"watch_pk": None, "watch_sk": None}
 
 
-def index_attributes(item: dict[str, Any]) -> dict[str, str]:
-    """The GSI key attributes of a payment item."""
-    attrs = {"created_sk": f"{item['created_at']}#{item['id']}"}
-    for listing in listings_of(item):
-        attrs[listing.key_attribute] = listing.key_value
-    return attrs
-
-
 class PaymentStore:
     def __init__(self, client: DynamoDBClient, payments_table: str, keys_table: str) -> None:
         self._db = client
@@ -110,11 +121,39 @@ class PaymentStore:
         self._keys = keys_table
 
     def insert(self, item: dict[str, Any]) -> None:
-        """Write a new payment, its (node_id, external_id) guard and its counters, all or nothing.
+        """Write a new payment, its (node_id, external_id) guard and its list positions, all or nothing.
 
-        Raises ExternalIdTaken (with the existing payment's id) when the guard already exists.
+        Raises ExternalIdTaken (with the existing payment's id) when the guard already exists, and
+        CreateContended when concurrent creates of the node kept winning the next positions.
         """
-        item = {**item, **index_attributes(item), **watch_attributes(item)}
+        item = {**item, **watch_attributes(item)}
+        listings = listings_of(item)
+        deadline = time.monotonic() + _INSERT_BUDGET_S
+        attempt = 0
+        while True:
+            counts = self._counts(listings, consistent=True)
+            try:
+                self._db.transact_write_items(TransactItems=self._insert_actions(item, listings, counts))
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                guard = reasons[0] if reasons else {}
+                if guard.get("Code") == "ConditionalCheckFailed":
+                    old = from_item(dict(guard.get("Item", {})))
+                    raise ExternalIdTaken(str(old.get("payment_id", ""))) from None
+                # Another create took a position we counted on (or holds a counter in its transaction).
+                raced = any(r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
+                if not raced:
+                    raise
+            pause = random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt))  # noqa: S311 - jitter
+            if time.monotonic() + pause > deadline:
+                raise CreateContended("Too many payments are being created for this node at once; try again")
+            time.sleep(pause)
+            attempt += 1
+
+    def _insert_actions(self, item: dict[str, Any], listings: list[Listing], counts: dict[Listing, int]) -> list[Any]:
         actions: list[Any] = [
             {
                 "Put": {
@@ -132,34 +171,42 @@ class PaymentStore:
                 }
             },
         ]
-        for listing in listings_of(item):
-            actions.append(
+        for listing in listings:
+            n = counts[listing]
+            seen = {
+                "ConditionExpression": "n = :n",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":n": {"N": str(n)}},
+            }
+            unseen = {
+                "ConditionExpression": "attribute_not_exists(n)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+            actions += [
                 {
                     "Update": {
                         "TableName": self._keys,
                         "Key": {"pk": s(listing.counter)},
                         "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        **(seen if n else unseen),
                     }
-                }
-            )
-        for attempt in range(_MAX_TRANSACTION_ATTEMPTS):
-            try:
-                self._db.transact_write_items(TransactItems=actions)
-                return
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons", [])
-                guard = reasons[0] if reasons else {}
-                if guard.get("Code") == "ConditionalCheckFailed":
-                    old = from_item(dict(guard.get("Item", {})))
-                    raise ExternalIdTaken(str(old.get("payment_id", ""))) from None
-                conflicting = any(r.get("Code") == "TransactionConflict" for r in reasons)
-                if not conflicting or attempt == _MAX_TRANSACTION_ATTEMPTS - 1:
-                    raise
-                # Another transaction holds one of our items (e.g. a counter): back off with jitter.
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                },
+                {
+                    "Put": {
+                        "TableName": self._keys,
+                        "Item": to_item({"pk": listing.position(n + 1), "payment_id": item["id"]}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        return actions
+
+    def _counts(self, listings: list[Listing], *, consistent: bool) -> dict[Listing, int]:
+        by_key = {listing.counter: listing for listing in listings}
+        raw = batch_get(self._db, self._keys, [{"pk": s(k)} for k in by_key], consistent=consistent)
+        counts = dict.fromkeys(listings, 0)
+        for found in raw:
+            counts[by_key[found["pk"]["S"]]] = int(found["n"]["N"])
+        return counts
 
     def update(
         self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
@@ -243,19 +290,20 @@ class PaymentStore:
         item = resp.get("Item")
         return from_item(item) if item else None
 
-    def count(self, listing: Listing) -> int:
-        resp = self._db.get_item(TableName=self._keys, Key={"pk": s(listing.counter)}, ProjectionExpression="n")
-        item = resp.get("Item")
-        return int(item["n"]["N"]) if item else 0
+    def page(self, listing: Listing, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The listing's exact total, and `limit` of its payments, newest first, after skipping `offset`.
 
-    def page(self, listing: Listing, offset: int, limit: int) -> list[dict[str, Any]]:
-        """`limit` payments of a listing, newest first, after skipping `offset` of them."""
-        query: dict[str, Any] = {
-            "TableName": self._payments,
-            "IndexName": listing.index,
-            "KeyConditionExpression": "#k = :v",
-            "ExpressionAttributeNames": {"#k": listing.key_attribute},
-            "ExpressionAttributeValues": {":v": s(listing.key_value)},
-            "ScanIndexForward": False,
-        }
-        return query_page(self._db, query, offset, limit)
+        Three reads whatever the page and the listing's size: the counter, the page's positions, the
+        payments (strongly consistent: a position is never read before the transaction that wrote it).
+        """
+        total = self._counts([listing], consistent=True)[listing]
+        top = total - offset
+        wanted = [listing.position(n) for n in range(top, max(top - limit, 0), -1)]
+        if not wanted:
+            return total, []
+        positions = batch_get(self._db, self._keys, [{"pk": s(k)} for k in wanted], consistent=True)
+        ids = {p["pk"]["S"]: p["payment_id"]["S"] for p in positions}
+        in_order = [ids[k] for k in wanted if k in ids]
+        raw = batch_get(self._db, self._payments, [{"id": s(i)} for i in in_order], consistent=True)
+        found = {r["id"]["S"]: r for r in raw}
+        return total, [from_item(found[i]) for i in in_order if i in found]
