@@ -460,3 +460,38 @@ def test_payment_id_of_ref_is_the_inverse_of_deal_ref() -> None:
     assert watcher.payment_id_of_ref(deal_ref(pid)) == pid
     assert watcher.payment_id_of_ref("0x" + "ab" * 32) is None  # a keccak ref of another user of the diamond
     assert watcher.payment_id_of_ref("0x1234") is None
+
+
+def test_a_create_message_lost_after_the_payment_was_written_is_sent_again(
+    api: Api, evm: System, mappings: list[Any], stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API crashed (or its send failed) between the payment's transaction and the create-deal message:
+    the watcher sends it again once it is older than CREATE_RESEND_AFTER, and the deal is created once."""
+    token = api.token()
+    body = api.payment_body(wallet_id=api.demo["wallet_id"], price=7, paid_price=7, external_id="lost-create")
+    r = api.call("POST", "/api/v1/payments", token=token, json_body=body)
+    assert r.status == 201, r.body
+    payment_id = r.json()["id"]
+    sqs = boto3.client("sqs")
+    url = stack.physical["CreateDealQueue"]
+    lost = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(lost) == 1
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=lost[0]["ReceiptHandle"])
+
+    assert _watch()["creates_resent"] == 0  # too early to tell a lost message from a slow one
+    drain(mappings)
+    assert _get(api, token, payment_id)["status"] == "pending"
+
+    monkeypatch.setattr(watcher, "CREATE_RESEND_AFTER", timedelta(0))
+    assert _watch()["creates_resent"] == 1
+    resent = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert json.loads(resent[0]["Body"]) == json.loads(lost[0]["Body"])  # the same work, a new message
+    drain(mappings)
+    got = _get(api, token, payment_id)
+    assert got["status"] == "open"
+    assert _watch()["creates_resent"] == 0  # open now: nothing to send
+    # A duplicate of the message (the original turning up late) changes nothing: one deal for the ref.
+    sqs.send_message(QueueUrl=url, MessageBody=lost[0]["Body"], MessageGroupId="late", MessageDeduplicationId="late")
+    drain(mappings)
+    assert _get(api, token, payment_id)["deal_id"] == got["deal_id"]
+    assert _deal_status(evm, got["deal_id"]) == DEAL_OPEN

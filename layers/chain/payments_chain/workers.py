@@ -53,6 +53,7 @@ def watcher_deps() -> WatcherDeps:
         catalog=deps.catalog(),
         cursors=CursorStore(aws.dynamodb(), get_settings().payment_keys_table),
         cancel_queue=deps.cancel_queue(),
+        create_queue=deps.create_queue(),
         chain_for=watched_chain_for,
         worker="chain-watcher",
     )

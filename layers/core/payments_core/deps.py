@@ -33,12 +33,16 @@ def payment_store() -> PaymentStore:
 
 @cache
 def payments() -> PaymentDeps:
-    s = get_settings()
     return PaymentDeps(
         catalog=catalog(),
         payments=payment_store(),
-        create_queue=DealQueue(aws.sqs, s.create_deal_queue_url),
+        create_queue=create_queue(),
     )
+
+
+@cache
+def create_queue() -> DealQueue:
+    return DealQueue(aws.sqs, get_settings().create_deal_queue_url)
 
 
 @cache

@@ -28,6 +28,10 @@ One run of `watch_network`, in this order:
    no deal: `expired` at once.
 4. A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
    between the move and the send must not leave it waiting forever; the cancel worker is idempotent).
+   Likewise a `pending` payment whose create-deal message is older than CREATE_RESEND_AFTER (the API
+   sends it right after the payment's transaction: a crash between the two, or a lost send, must not
+   leave it pending until it expires; the create-deal worker claims before it signs, so a duplicate
+   message is a no-op).
 
 Every step is idempotent and every write conditional (status and version), so an overlapping run, a
 re-read range or a run after a crash changes nothing twice. Pure domain: the chain is reached through
@@ -46,7 +50,7 @@ from typing import Any, Protocol
 from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
 from payments_core.domain.lifecycle import Actor
-from payments_core.domain.payments import iso, signing_group
+from payments_core.domain.payments import create_deal_message, iso, signing_group
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
@@ -63,6 +67,7 @@ AVERAGE_WINDOW_BLOCKS = 100
 DEFAULT_BLOCK_SECONDS = 12
 WATCH_LIMIT = 500  # payments of one status handled per run and network; the rest on the next run
 CANCEL_RESEND_AFTER = timedelta(minutes=10)
+CREATE_RESEND_AFTER = timedelta(minutes=10)
 
 # What a deposit writes onto its payment (and a reorg clears).
 DEPOSIT_FIELDS = (
@@ -93,6 +98,7 @@ class WatcherDeps:
     catalog: CatalogStore
     cursors: CursorStore
     cancel_queue: DealQueue
+    create_queue: DealQueue
     chain_for: Callable[[dict[str, Any]], WatchedChain]  # network record -> its diamond
     worker: str = "chain-watcher"
 
@@ -112,6 +118,7 @@ class WatchSummary:
     reorged: int = 0  # paid -> open
     expired: int = 0  # to cancelling (cancelDeal queued) or straight to expired
     cancels_resent: int = 0
+    creates_resent: int = 0
     ignored_events: int = 0
     skipped: int = 0  # left for the next run (the node did not answer for a block)
 
@@ -218,6 +225,7 @@ def watch_network(deps: WatcherDeps, network: dict[str, Any], now: datetime) -> 
         _check_paid(run, record)
     _expire_due(run, clock)
     _resend_cancels(run)
+    _resend_creates(run)
     logger.info("chain watched", extra=run.summary.as_dict())
     return run.summary
 
@@ -441,6 +449,26 @@ def _resend_cancels(run: _Run) -> None:
                 dedup_id=f"{record['id']}:cancel:{int(run.now.timestamp())}",
             )
             run.summary.cancels_resent += 1
+
+
+def _resend_creates(run: _Run) -> None:
+    cutoff = iso(run.now - CREATE_RESEND_AFTER)
+    for record in run.deps.payments.watched(run.network_id, S.PENDING.value, limit=WATCH_LIMIT):
+        if str(record.get("create_sent_at") or record["updated_at"]) > cutoff:
+            continue
+        if run.deps.payments.annotate(
+            record["id"],
+            expected_status=S.PENDING.value,
+            expected={"version": record["version"]},
+            changes={"create_sent_at": iso(run.now)},
+        ):
+            # Its own de-duplication id: the first message's (`<id>:<retry_count>`) must not swallow this one.
+            run.deps.create_queue.send(
+                create_deal_message(record),
+                group=signing_group(record),
+                dedup_id=f"{record['id']}:create:{int(run.now.timestamp())}",
+            )
+            run.summary.creates_resent += 1
 
 
 # ---------------------------------------------------------------------------------------------- every network
