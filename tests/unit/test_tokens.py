@@ -158,7 +158,12 @@ def integrations() -> FakeCatalog:
     for cid, status in (("ci_1", "active"), ("ci_off", "disabled")):
         catalog.add(
             "integration",
-            {"id": cid, "node_id": NODE, "status": status, "secret_hash": passwords.hash_secret("cs_s", log2_n=10)},
+            {
+                "id": cid,
+                "node_id": NODE,
+                "status": status,
+                "secret_hash": passwords.hash_secret("cs_s", memory_kib=256, time_cost=1),
+            },
         )
     return catalog
 
