@@ -6,7 +6,12 @@
    a snapshot taken before a concurrent successful write. DynamoDB itself is atomic, so the emulator
    serialises moto's DynamoDB operations (reads included: moto's Query iterates dicts that a
    concurrent write may resize). This changes only the interleaving moto allows.
-2. Streams after a failed transaction. The restored copy carries a copy of the table's stream shard,
+2. Stream reads are serialised with them. Inside a transaction each write appends its stream record at
+   once, and a refused transaction takes its records back, so a stream read in between would deliver a
+   record that never happened, and moto numbers records by position (`len(items)`), so the next real
+   record gets the same sequence number and a reader past it never sees it (a payment's `created` log
+   entry went missing that way once concurrent creates of one node made refused transactions common).
+3. Streams after a failed transaction. The restored copy carries a copy of the table's stream shard,
    while open shard iterators (the stream poller's) still read the old shard object: from then on the
    stream looks silent. After a transaction the original shard object is put back, holding the
    restored (pre-transaction) records, so a refused transaction writes nothing to the stream, as in
@@ -34,6 +39,7 @@ _WRITES = (
     "scan",
     "transact_get_items",
 )
+_STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 _applied = False
 
 
@@ -60,6 +66,16 @@ def apply() -> None:
                     _keep_stream_shards(backend, shards)
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    for name in _STREAM_READS:
+        read = getattr(DynamoDBStreamsBackend, name)
+
+        def locked_read(*args: Any, __original: Any = read, **kwargs: Any) -> Any:
+            with _LOCK:
+                return __original(*args, **kwargs)
+
+        setattr(DynamoDBStreamsBackend, name, functools.wraps(read)(locked_read))
     _applied = True
 
 

@@ -38,14 +38,14 @@ def test_concurrent_creates_of_one_node_take_dense_unique_list_positions(api: Ap
     every page of every listing holds each payment exactly once, newest (last committed) first."""
     token = api.token("root")
     wallet = api.demo["wallet_id"]
-    n = 40
+    n = 24
 
     def create(i: int) -> tuple[int, dict]:  # type: ignore[type-arg]
         extra = {"wallet_id": wallet} if i % 2 else {}
         r = api.call("POST", "/api/v1/payments", token=token, json_body=api.payment_body(external_id=f"c-{i}", **extra))
         return r.status, r.json()
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(create, range(n)))
     assert [s for s, _ in results] == [201] * n, [b for s, b in results if s != 201][:3]
     created = {b["id"] for _, b in results}

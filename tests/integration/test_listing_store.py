@@ -129,3 +129,27 @@ def test_a_create_that_keeps_losing_the_race_is_503_within_its_budget(
     assert info.value.code == "create_contended"
     assert raced.transactions > 1  # it read the counters again and retried before giving up
     assert store.page(listing_for(node), 0, 10) == (0, [])
+
+
+class AnswerLost:
+    """Commits the first transaction, loses its answer, and sends it again (as an SDK retry after a timeout)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self._inner.transact_write_items(**kwargs)
+        return self._inner.transact_write_items(**kwargs)  # refused: the guard is there now
+
+
+def test_a_create_whose_committed_answer_was_lost_is_done_once(store: PaymentStore) -> None:
+    node = str(uuid.uuid4())
+    item = _item(node, 1)
+    PaymentStore(AnswerLost(store._db), store._payments, store._keys).insert(item)  # type: ignore[arg-type]
+    total, records = store.page(listing_for(node), 0, 10)
+    assert (total, [r["id"] for r in records]) == (1, [item["id"]])
+    with pytest.raises(ExternalIdTaken):  # someone else's create of the same external id is still refused
+        store.insert({**_item(node, 1), "id": str(uuid.uuid4())})

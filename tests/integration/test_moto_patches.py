@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from devstack.provision import Stack
 from payments_core import deps
 from tests.integration.conftest import Api, drain
@@ -18,3 +20,56 @@ def test_stream_keeps_flowing_after_a_refused_transaction(api: Api, stack: Stack
     assert drain(stream_pollers) == 1  # the refused transaction wrote nothing; the next create is seen
     assert deps.logs().count(second.json()["id"]) == 1
     assert deps.logs().count(first.json()["id"]) == 1
+
+
+def test_a_stream_read_waits_for_a_transaction_in_progress(
+    api: Api, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction whose payment Put has appended its stream record and whose counter condition then fails:
+    a stream read started in between waits for the transaction, and never delivers the record taken back."""
+    import threading
+
+    import boto3
+    from moto.dynamodb.models.table import StreamShard
+
+    from payments_core.store import payments as store_module
+    from payments_core.store.payments import CreateContended, PaymentStore
+
+    table = stack.physical["PaymentsTable"]
+    streams = boto3.client("dynamodbstreams")
+    arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    store = deps.payments().payments
+    seen: dict[str, Any] = {}
+
+    class StaleCounts:  # the counters as read before another create took position 1: the transaction is refused
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store._db, name)
+
+        def batch_get_item(self, **kwargs: Any) -> Any:
+            return {"Responses": {}, "UnprocessedKeys": {}}
+
+    def read() -> None:
+        seen["records"] = streams.get_records(ShardIterator=iterator)["Records"]
+
+    original_add = StreamShard.add
+
+    def add(self: StreamShard, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        if self.table.name == table and "reader" not in seen:
+            seen["reader"] = threading.Thread(target=read)
+            seen["reader"].start()
+            seen["reader"].join(0.3)
+            seen["blocked"] = seen["reader"].is_alive()
+
+    item = {"id": "p-1", "node_id": "n-1", "external_id": "x", "network_id": "net", "status": "pending"}
+    PaymentStore(store._db, store._payments, store._keys).insert({**item, "id": "p-0", "external_id": "w"})
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    monkeypatch.setattr(store_module, "_INSERT_BUDGET_S", 0.0)  # one attempt
+    monkeypatch.setattr(StreamShard, "add", add)
+    stale = PaymentStore(StaleCounts(), store._payments, store._keys)  # type: ignore[arg-type]
+    with pytest.raises(CreateContended):
+        stale.insert(item)
+    seen["reader"].join(5)
+    assert seen["blocked"] is True
+    assert seen["records"] == []

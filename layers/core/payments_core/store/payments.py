@@ -141,8 +141,12 @@ class PaymentStore:
                 reasons = exc.response.get("CancellationReasons", [])
                 guard = reasons[0] if reasons else {}
                 if guard.get("Code") == "ConditionalCheckFailed":
-                    old = from_item(dict(guard.get("Item", {})))
-                    raise ExternalIdTaken(str(old.get("payment_id", ""))) from None
+                    owner = str(from_item(dict(guard.get("Item", {}))).get("payment_id", ""))
+                    if owner == item["id"]:
+                        # Our own guard: an earlier attempt committed and only its answer was lost (the
+                        # SDK retried it, or a timeout hid it). The payment is written: done.
+                        return
+                    raise ExternalIdTaken(owner) from None
                 # Another create took a position we counted on (or holds a counter in its transaction).
                 raced = any(r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
                 if not raced:
