@@ -318,14 +318,19 @@ def assert_one_deal_each(client: Client, w3: Any, payments: list[dict[str, Any]]
     assert len({p["deal_id"] for p in payments}) == len(payments)
 
 
-def event_types(client: Client, payment_id: str, last: str = "deal_created") -> list[str]:
-    """The payment's log event types, oldest first, once the newest is `last` (bounded wait)."""
+def event_types(
+    client: Client, payment_id: str, last: str = "deal_created", *, until: list[str] | None = None
+) -> list[str]:
+    """The payment's log event types, oldest first, once the newest is `last` or, with `until`, once they
+    are exactly `until` (bounded wait). Logs follow the stream: a batch the log writer failed comes again
+    later, so an older entry can land after a newer one."""
     deadline = time.monotonic() + 15.0
     while True:
         r = client.http.get(f"/api/v1/payments/{payment_id}/logs", params={"per_page": 100}, headers=client.auth())
         assert r.status_code == 200, r.text
         types = [e["event_type"] for e in reversed(r.json()["items"])]
-        if (types and types[-1] == last) or time.monotonic() > deadline:
+        done = types == until if until is not None else bool(types) and types[-1] == last
+        if done or time.monotonic() > deadline:
             return types
         time.sleep(0.1)
 
@@ -369,7 +374,8 @@ def test_worker_cut_off_mid_batch_leaves_exactly_one_deal_per_payment(
     assert worker_failures(stack, log_start, ids) == {cut_payment["id"]: 1}
     assert_one_deal_each(client, chain_w3, payments)
     for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found
-        assert event_types(client, payment_id) == ["created", "deal_sending", "deal_created"]
+        expected = ["created", "deal_sending", "deal_created"]
+        assert event_types(client, payment_id, until=expected) == expected
 
 
 @pytest.mark.parametrize("outage", ["anvil-paused", "connections-refused"])
@@ -472,13 +478,8 @@ def test_reorg_that_drops_the_deposit_moves_the_payment_back_to_open(
     for field in ("transaction_hash", "payer", "block_number", "confirmation_status"):
         assert back[field] is None, (field, back)
     assert back["deal_id"] == deal_id
-    assert event_types(client, payment_id, last="reorged") == [
-        "created",
-        "deal_sending",
-        "deal_created",
-        "deposit_seen",
-        "reorged",
-    ]
+    expected = ["created", "deal_sending", "deal_created", "deposit_seen", "reorged"]
+    assert event_types(client, payment_id, until=expected) == expected
     r = client.http.get(f"/api/v1/payments/{payment_id}/logs", params={"per_page": 1}, headers=client.auth())
     (reorged,) = r.json()["items"]
     assert (reorged["actor_type"], reorged["status_before"], reorged["status_after"]) == ("chain", "paid", "open")
