@@ -338,6 +338,9 @@ def test_non_platform_wallet_cannot_create(system: System, who: str) -> None:
     ],
 )
 def test_create_validates_its_arguments(system: System, field: str, error: str) -> None:
+    # The chain's clock an hour ahead of the wall clock: the pending block's timestamp is then its parent's + 1,
+    # not the wall clock's second at the moment the transaction is built (which may differ from when it is asked).
+    system.tester.time_travel(system.now() + 3600)
     now = system.now()
     args: dict[str, Any] = {
         "ref": ref("pay_invalid"),
@@ -350,6 +353,7 @@ def test_create_validates_its_arguments(system: System, field: str, error: str) 
     args[field] = bad[field]
     # The transaction runs in the pending block, whose timestamp is after `now`: an expiry of `now` is past.
     pending = int(system.w3.eth.get_block("pending")["timestamp"])
+    assert pending == now + 1
     error_args: tuple[Any, ...] = {"InvalidToken": (system.stranger,), "InvalidExpiry": (now, pending)}.get(error, ())
 
     with reverts_with(system.payments.abi, error, *error_args):
