@@ -1,38 +1,48 @@
-"""Process-wide dependencies, each built on first use and cached (one Lambda container)."""
+"""Process-wide dependencies, each built on first use and cached (one Lambda container).
+
+Each dependency imports the stores and domain modules it builds when it is first built: a function
+loads only those of the dependencies it uses (the JWKS function never loads the payment models).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING
 
-from payments_core.domain.payments import PaymentDeps
 from payments_core.settings import get_settings
 from payments_core.store import aws
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.logs import LogStore
-from payments_core.store.payments import PaymentStore
-from payments_core.store.queues import DealQueue
 
-if TYPE_CHECKING:  # JWT and key handling are imported only by the functions that use them (cold start)
+if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
     from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
+    from payments_core.domain.payments import PaymentDeps
+    from payments_core.store.catalog import CatalogStore
     from payments_core.store.keys import KeyStore
+    from payments_core.store.logs import LogStore
+    from payments_core.store.payments import PaymentStore
+    from payments_core.store.queues import DealQueue
 
 KEY_CACHE_SECONDS = 300
 
 
 @cache
 def catalog() -> CatalogStore:
+    from payments_core.store.catalog import CatalogStore
+
     return CatalogStore(aws.dynamodb(), get_settings().catalog_table)
 
 
 @cache
 def payment_store() -> PaymentStore:
+    from payments_core.store.payments import PaymentStore
+
     s = get_settings()
     return PaymentStore(aws.dynamodb(), s.payments_table, s.payment_keys_table)
 
 
 @cache
 def payments() -> PaymentDeps:
+    from payments_core.domain.payments import PaymentDeps
+
     return PaymentDeps(
         catalog=catalog(),
         payments=payment_store(),
@@ -42,16 +52,22 @@ def payments() -> PaymentDeps:
 
 @cache
 def create_queue() -> DealQueue:
+    from payments_core.store.queues import DealQueue
+
     return DealQueue(aws.sqs, get_settings().create_deal_queue_url)
 
 
 @cache
 def cancel_queue() -> DealQueue:
+    from payments_core.store.queues import DealQueue
+
     return DealQueue(aws.sqs, get_settings().cancel_deal_queue_url)
 
 
 @cache
 def logs() -> LogStore:
+    from payments_core.store.logs import LogStore
+
     return LogStore(aws.dynamodb(), get_settings().payment_logs_table)
 
 

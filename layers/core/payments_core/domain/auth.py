@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jwt import PyJWK
 
 from payments_core.domain.access import Principal
 from payments_core.errors import ServiceUnavailable, Unauthorized
 from payments_core.models.auth import Jwks, TokenRequest, TokenResponse
-from payments_core.security import passwords, tokens
-from payments_core.store.catalog import CatalogStore
+from payments_core.security import tokens
+
+if TYPE_CHECKING:
+    from payments_core.store.catalog import CatalogStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class CachedValue:
 def issue_token(
     catalog: CatalogStore, signing_key: CachedValue, policy: TokenPolicy, req: TokenRequest
 ) -> TokenResponse:
+    from payments_core.security import passwords  # the hasher only where secrets are checked (cold start)
+
     integration = catalog.get("integration", req.client_id)
     encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
     valid = passwords.verify_secret(req.client_secret, encoded)
