@@ -55,8 +55,17 @@ class RawCreate:
 
     @staticmethod
     def call(payloads: list[tuple[Any, dict[str, Any]]]) -> None:
+        """The recorded calls, in order. The transaction takes the next list positions as the handler's
+        does: its counter conditions and position keys follow the counters the BatchGetItem before it read."""
+        counts: dict[str, int] = {}
         for method, params in payloads:
-            method(**params)
+            if "TransactItems" in params:
+                _take_positions(params["TransactItems"], counts)
+            resp = method(**params)
+            for items in (resp.get("Responses") or {}).values():
+                counts.update(
+                    {i["pk"]["S"]: int(i["n"]["N"]) for i in items if i.get("pk", {}).get("S", "").startswith("count#")}
+                )
 
     def written(self, payloads: list[tuple[Any, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
         """(table, key) of the guard and the payment a replayed transaction wrote."""
@@ -72,6 +81,22 @@ class RawCreate:
     def delete(self, written: list[tuple[str, dict[str, Any]]]) -> None:
         for table, key in written:
             self._clients["dynamodb"].delete_item(TableName=table, Key=key)
+
+
+def _take_positions(actions: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    """Each `count#<listing>` update conditional on the count just read, and the `pos#<listing>#<n>` put
+    after it at n + 1 (PaymentStore.insert's layout)."""
+    listing, n = "", 0
+    for action in actions:
+        if "Update" in action and action["Update"]["Key"]["pk"]["S"].startswith("count#"):
+            update = action["Update"]
+            counter = update["Key"]["pk"]["S"]
+            listing, n = counter.removeprefix("count#"), counts.get(counter, 0)
+            values = {":one": {"N": "1"}, **({":n": {"N": str(n)}} if n else {})}
+            update["ConditionExpression"] = "n = :n" if n else "attribute_not_exists(n)"
+            update["ExpressionAttributeValues"] = values
+        elif "Put" in action and str(action["Put"]["Item"].get("pk", {}).get("S", "")).startswith("pos#"):
+            action["Put"]["Item"]["pk"] = {"S": f"pos#{listing}#{n + 1}"}
 
 
 def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
@@ -95,9 +120,9 @@ def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
     raw = RawCreate(calls, json.loads(answer["body"])["id"], recorded_ext)
     print(f"  warm create: the handler calls {[op for _, op in raw.operations]}", file=sys.stderr)
 
-    # Both sides' payments and guards are deleted after each round (not timed): the tables keep their
-    # size, so the backend's cost stays the same from the first round to the last (moto's transactions
-    # cost O(table size); DynamoDB's do not).
+    # Both sides' payments and guards are deleted after each round (not timed), so the tables stay about
+    # their size and the backend's cost stays about the same from the first round to the last (moto's
+    # transactions cost O(table size); DynamoDB's do not). Their list positions (small items) stay.
     s = bench.stack
     payments_table, keys_table = s.physical["PaymentsTable"], s.physical["PaymentKeysTable"]
     node = bench.demo["nodes"]["root"]
