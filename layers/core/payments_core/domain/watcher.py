@@ -431,44 +431,53 @@ def _expire(run: _Run, record: dict[str, Any]) -> None:
     run.summary.skipped += 1
 
 
-def _resend_cancels(run: _Run) -> None:
-    cutoff = iso(run.now - CANCEL_RESEND_AFTER)
-    for record in run.deps.payments.watched(run.network_id, S.CANCELLING.value, limit=WATCH_LIMIT):
-        if str(record.get("cancel_sent_at") or record["updated_at"]) > cutoff:
+def _resend(
+    run: _Run,
+    status: S,
+    *,
+    sent_field: str,
+    after: timedelta,
+    queue: DealQueue,
+    message: Callable[[dict[str, Any]], dict[str, Any]],
+    kind: str,
+) -> int:
+    """Send again the message of every payment of `status` whose message (sent at `sent_field`, else at
+    its last versioned change) is older than `after`; a conditional annotate claims each resend, so two
+    overlapping runs send it once. Returns how many were sent."""
+    cutoff = iso(run.now - after)
+    sent = 0
+    for record in run.deps.payments.watched(run.network_id, status.value, limit=WATCH_LIMIT):
+        if str(record.get(sent_field) or record["updated_at"]) > cutoff:
             continue
         if run.deps.payments.annotate(
             record["id"],
-            expected_status=S.CANCELLING.value,
+            expected_status=status.value,
             expected={"version": record["version"]},
-            changes={"cancel_sent_at": iso(run.now)},
+            changes={sent_field: iso(run.now)},
         ):
             # Its own de-duplication id: the first message's must not swallow this one.
-            run.deps.cancel_queue.send(
-                lifecycle.cancel_message(record),
+            queue.send(
+                message(record),
                 group=signing_group(record),
-                dedup_id=f"{record['id']}:cancel:{int(run.now.timestamp())}",
+                dedup_id=f"{record['id']}:{kind}:{int(run.now.timestamp())}",
             )
-            run.summary.cancels_resent += 1
+            sent += 1
+    return sent
+
+
+def _resend_cancels(run: _Run) -> None:
+    run.summary.cancels_resent += _resend(
+        run, S.CANCELLING, sent_field="cancel_sent_at", after=CANCEL_RESEND_AFTER,
+        queue=run.deps.cancel_queue, message=lifecycle.cancel_message, kind="cancel",
+    )  # fmt: skip
 
 
 def _resend_creates(run: _Run) -> None:
-    cutoff = iso(run.now - CREATE_RESEND_AFTER)
-    for record in run.deps.payments.watched(run.network_id, S.PENDING.value, limit=WATCH_LIMIT):
-        if str(record.get("create_sent_at") or record["updated_at"]) > cutoff:
-            continue
-        if run.deps.payments.annotate(
-            record["id"],
-            expected_status=S.PENDING.value,
-            expected={"version": record["version"]},
-            changes={"create_sent_at": iso(run.now)},
-        ):
-            # Its own de-duplication id: the first message's (`<id>:<retry_count>`) must not swallow this one.
-            run.deps.create_queue.send(
-                create_deal_message(record),
-                group=signing_group(record),
-                dedup_id=f"{record['id']}:create:{int(run.now.timestamp())}",
-            )
-            run.summary.creates_resent += 1
+    # The first create message's de-duplication id is `<id>:<retry_count>`.
+    run.summary.creates_resent += _resend(
+        run, S.PENDING, sent_field="create_sent_at", after=CREATE_RESEND_AFTER,
+        queue=run.deps.create_queue, message=create_deal_message, kind="create",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- every network
