@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from payments_chain.client import DiamondClient, web3_for
 from payments_core import deps
-from payments_core.domain.chain_work import Chain, ChainDeps
-from payments_core.domain.watcher import WatchedChain, WatcherDeps
+from payments_core.domain.chain_work import ChainDeps
+from payments_core.domain.watcher import WatcherDeps
 from payments_core.observability import logger
 from payments_core.settings import get_settings
 from payments_core.store import aws
@@ -27,7 +27,8 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 300
 
 
-def chain_for(network: dict[str, Any]) -> Chain:
+def diamond_for(network: dict[str, Any]) -> DiamondClient:
+    """A network's diamond: what the workers sign with (`Chain`) and what the watcher reads (`WatchedChain`)."""
     return DiamondClient(web3_for(network["rpc_url"]), network["diamond_address"])
 
 
@@ -37,13 +38,9 @@ def chain_deps() -> ChainDeps:
         payments=deps.payment_store(),
         catalog=deps.catalog(),
         keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
-        chain_for=chain_for,
+        chain_for=diamond_for,
         worker="chain-worker",
     )
-
-
-def watched_chain_for(network: dict[str, Any]) -> WatchedChain:
-    return DiamondClient(web3_for(network["rpc_url"]), network["diamond_address"])
 
 
 @cache
@@ -54,7 +51,7 @@ def watcher_deps() -> WatcherDeps:
         cursors=CursorStore(aws.dynamodb(), get_settings().payment_keys_table),
         cancel_queue=deps.cancel_queue(),
         create_queue=deps.create_queue(),
-        chain_for=watched_chain_for,
+        chain_for=diamond_for,
         worker="chain-watcher",
     )
 
