@@ -48,34 +48,26 @@ def apply() -> None:
     if _applied:
         return
     from moto.dynamodb.models import DynamoDBBackend
-
-    for name in _WRITES:
-        original = getattr(DynamoDBBackend, name, None)
-        if original is None:
-            continue
-
-        def locked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
-            with _LOCK:
-                if __name != "transact_write_items":
-                    return __original(*args, **kwargs)
-                backend = args[0]
-                shards = {n: t.stream_shard for n, t in backend.tables.items() if t.stream_shard is not None}
-                try:
-                    return __original(*args, **kwargs)
-                finally:
-                    _keep_stream_shards(backend, shards)
-
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    for name in _STREAM_READS:
-        read = getattr(DynamoDBStreamsBackend, name)
+    for backend_class, names in ((DynamoDBBackend, _WRITES), (DynamoDBStreamsBackend, _STREAM_READS)):
+        for name in names:
+            original = getattr(backend_class, name, None)
+            if original is None:
+                continue
 
-        def locked_read(*args: Any, __original: Any = read, **kwargs: Any) -> Any:
-            with _LOCK:
-                return __original(*args, **kwargs)
+            def locked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
+                with _LOCK:
+                    if __name != "transact_write_items":
+                        return __original(*args, **kwargs)
+                    backend = args[0]
+                    shards = {n: t.stream_shard for n, t in backend.tables.items() if t.stream_shard is not None}
+                    try:
+                        return __original(*args, **kwargs)
+                    finally:
+                        _keep_stream_shards(backend, shards)
 
-        setattr(DynamoDBStreamsBackend, name, functools.wraps(read)(locked_read))
+            setattr(backend_class, name, functools.wraps(original)(locked))
     _applied = True
 
 
