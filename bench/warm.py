@@ -84,19 +84,17 @@ class RawCreate:
 
 
 def _take_positions(actions: list[dict[str, Any]], counts: dict[str, int]) -> None:
-    """Each `count#<listing>` update conditional on the count just read, and the `pos#<listing>#<n>` put
-    after it at n + 1 (PaymentStore.insert's layout)."""
-    listing, n = "", 0
-    for action in actions:
-        if "Update" in action and action["Update"]["Key"]["pk"]["S"].startswith("count#"):
-            update = action["Update"]
-            counter = update["Key"]["pk"]["S"]
-            listing, n = counter.removeprefix("count#"), counts.get(counter, 0)
-            values = {":one": {"N": "1"}, **({":n": {"N": str(n)}} if n else {})}
-            update["ConditionExpression"] = "n = :n" if n else "attribute_not_exists(n)"
-            update["ExpressionAttributeValues"] = values
-        elif "Put" in action and str(action["Put"]["Item"].get("pk", {}).get("S", "")).startswith("pos#"):
-            action["Put"]["Item"]["pk"] = {"S": f"pos#{listing}#{n + 1}"}
+    """Each recorded (counter, position) pair made again from the counts just read, as PaymentStore.insert
+    makes it (`position_actions`)."""
+    from payments_core.store.payments import Listing, position_actions
+
+    for i, action in enumerate(actions):
+        counter = str(action.get("Update", {}).get("Key", {}).get("pk", {}).get("S", ""))
+        if counter.startswith("count#"):
+            table = action["Update"]["TableName"]
+            payment_id = actions[i + 1]["Put"]["Item"]["payment_id"]["S"]
+            listing = Listing(counter.removeprefix("count#"))
+            actions[i : i + 2] = position_actions(table, listing, counts.get(counter, 0), payment_id)
 
 
 def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:

@@ -85,6 +85,36 @@ def listing_for(node_id: str, wallet_id: str | None = None, network_id: str | No
     return Listing(node_id)
 
 
+def position_actions(keys_table: str, listing: Listing, n: int, payment_id: str) -> list[dict[str, Any]]:
+    """The transaction's two actions that give a payment position n + 1 of `listing`: the counter moves
+    from n (read before) to n + 1 only if it is still n, and the position is new."""
+    seen = {
+        "ConditionExpression": "n = :n",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":n": {"N": str(n)}},
+    }
+    unseen = {
+        "ConditionExpression": "attribute_not_exists(n)",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    return [
+        {
+            "Update": {
+                "TableName": keys_table,
+                "Key": {"pk": s(listing.counter)},
+                "UpdateExpression": "ADD n :one",
+                **(seen if n else unseen),
+            }
+        },
+        {
+            "Put": {
+                "TableName": keys_table,
+                "Item": to_item({"pk": listing.position(n + 1), "payment_id": payment_id}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+    ]
+
+
 def listings_of(item: dict[str, Any]) -> list[Listing]:
     """Every listing a payment appears in (it takes the next position in each when it is created)."""
     node, wallet, network = item["node_id"], item.get("wallet_id"), item["network_id"]
@@ -176,32 +206,7 @@ class PaymentStore:
             },
         ]
         for listing in listings:
-            n = counts[listing]
-            seen = {
-                "ConditionExpression": "n = :n",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":n": {"N": str(n)}},
-            }
-            unseen = {
-                "ConditionExpression": "attribute_not_exists(n)",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            }
-            actions += [
-                {
-                    "Update": {
-                        "TableName": self._keys,
-                        "Key": {"pk": s(listing.counter)},
-                        "UpdateExpression": "ADD n :one",
-                        **(seen if n else unseen),
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._keys,
-                        "Item": to_item({"pk": listing.position(n + 1), "payment_id": item["id"]}),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-            ]
+            actions += position_actions(self._keys, listing, counts[listing], item["id"])
         return actions
 
     def _counts(self, listings: list[Listing], *, consistent: bool) -> dict[Listing, int]:
