@@ -30,6 +30,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--layer-dir", type=Path, default=None, help="cold starts only: measure another copy of layers/core (what-if)"
     )
+    p.add_argument(
+        "--functions", default="", help="cold starts only: comma-separated function names to measure (all by default)"
+    )
     p.add_argument("--chain-payments", type=int, default=200, help="web3 payments created at once (chain)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return p.parse_args(argv)
@@ -110,7 +113,8 @@ def _run_section(section: str, bench: Any, args: argparse.Namespace) -> list[Res
     if section == "cold":
         from bench import cold
 
-        return cold.run(bench, args.cold_runs, args.layer_dir)
+        only = {f.strip() for f in args.functions.split(",") if f.strip()}
+        return cold.run(bench, args.cold_runs, args.layer_dir, only)
     if section == "warm":
         from bench import warm
 

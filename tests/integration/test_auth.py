@@ -29,7 +29,7 @@ def test_client_secret_is_stored_only_as_a_salted_slow_hash(api: Api) -> None:
     stored = deps.catalog().get("integration", creds["client_id"])
     assert stored is not None
     assert creds["client_secret"] not in str(stored)
-    assert stored["secret_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert stored["secret_hash"].startswith("$argon2id$v=19$m=7168,t=5,p=1$")
 
 
 def test_missing_or_garbage_bearer_is_401_in_the_error_shape(api: Api) -> None:

@@ -31,9 +31,15 @@ def test_hash_format(stored: str) -> None:
     assert "correct-horse" not in stored
 
 
-def test_production_parameters_are_owasps_argon2id_minimum() -> None:
+# The Argon2id configurations the OWASP Password Storage Cheat Sheet gives as equally strong (KiB, passes).
+OWASP_ARGON2ID = {(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)}
+
+
+def test_production_parameters_are_one_of_owasps_argon2id_configurations() -> None:
     params = argon2.extract_parameters(passwords.hash_secret("s"))
-    assert (params.type, params.memory_cost, params.time_cost, params.parallelism) == (Type.ID, 19 * 1024, 2, 1)
+    assert (params.type, params.parallelism) == (Type.ID, 1)
+    assert (params.memory_cost, params.time_cost) in OWASP_ARGON2ID
+    assert (params.memory_cost, params.time_cost) == (7 * 1024, 5)
     assert (params.salt_len, params.hash_len) == (16, 32)
 
 

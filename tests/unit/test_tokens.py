@@ -204,6 +204,23 @@ def test_issue_token_without_a_signing_key_is_503(integrations: FakeCatalog, cur
     assert info.value.code == "signing_key_unavailable"
 
 
+class KeyStoreDown(RuntimeError):
+    pass
+
+
+def _failing_key() -> Any:
+    raise KeyStoreDown("Secrets Manager is unreachable")
+
+
+def test_a_signing_key_that_fails_to_load_is_not_reported_to_bad_credentials(integrations: FakeCatalog) -> None:
+    # The key is loaded while the secret is checked; a wrong secret is still a plain 401.
+    signing = CachedValue(_failing_key, ttl=300)
+    with pytest.raises(Unauthorized):
+        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="wrong"))
+    with pytest.raises(KeyStoreDown):
+        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+
+
 # --------------------------------------------------------------------------- rejections
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,10 +54,20 @@ def issue_token(
 
     integration = catalog.get("integration", req.client_id)
     encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
-    valid = passwords.verify_secret(req.client_secret, encoded)
+    # The slow hash check runs in C without the GIL: the signing key is loaded meanwhile (a container's
+    # first request builds the Secrets Manager client and reads the secret: about as long as the check).
+    # A key that fails to load is reported only for valid credentials: a wrong secret is 401 whatever else.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        check = pool.submit(passwords.verify_secret, req.client_secret, encoded)
+        try:
+            key, key_error = signing_key.get(), None
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once the credentials are known good
+            key, key_error = None, exc
+        valid = check.result()
     if integration is None or not valid or integration.get("status", "active") != "active":
         raise Unauthorized("Invalid client credentials", code="invalid_client")
-    key = signing_key.get()
+    if key_error is not None:
+        raise key_error
     if not tokens.is_signing_key(key):
         raise ServiceUnavailable("No signing key is configured yet", code="signing_key_unavailable")
     claims = tokens.integrator_claims(
