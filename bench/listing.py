@@ -38,6 +38,7 @@ _ADD = re.compile(r"^\s*ADD\s+(#?\w+)\s+(:\w+)\s*$")
 
 
 def _read_once_catalog(inner: Any) -> Any:
+    from payments_core.store.batch import PendingRead
     from payments_core.store.catalog import CatalogStore
 
     class ReadOnceCatalog(CatalogStore):
@@ -47,11 +48,17 @@ def _read_once_catalog(inner: Any) -> Any:
             super().__init__(inner._db, inner._table)
             self._memo: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], dict[str, Any]]] = {}
 
-        def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
             key = tuple(refs)
-            if key not in self._memo:
-                self._memo[key] = super().get_many(refs)
-            return self._memo[key]
+            if key in self._memo:
+                return PendingRead.ready(self._memo[key])
+            read = super().read_many(refs)
+
+            def answer(raw: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+                self._memo[key] = read.answer(raw)
+                return self._memo[key]
+
+            return PendingRead(answer, read.db, read.table, read.read)
 
     return ReadOnceCatalog()
 

@@ -153,3 +153,17 @@ def test_a_create_whose_committed_answer_was_lost_is_done_once(store: PaymentSto
     assert (total, [r["id"] for r in records]) == (1, [item["id"]])
     with pytest.raises(ExternalIdTaken):  # someone else's create of the same external id is still refused
         store.insert({**_item(node, 1), "id": str(uuid.uuid4())})
+
+
+def test_an_insert_from_counters_read_before_another_create_reads_them_again(store: PaymentStore) -> None:
+    node = str(uuid.uuid4())
+    late = _item(node, 1, wallet="w-1")
+    counters = store.read_counters(node, "w-1", "net-1").run()  # read with the references, as a create does
+    assert set(counters.values()) == {0}
+    early = _item(node, 2, wallet="w-1")
+    store.insert(early)  # takes position 1 of each listing meanwhile
+    store.insert(late, counters)  # its first attempt loses the race; the retry reads the counters again
+    for listing in (listing_for(node), listing_for(node, wallet_id="w-1"), listing_for(node, "w-1", "net-1")):
+        total, records = store.page(listing, 0, 10)
+        assert (total, [r["id"] for r in records]) == (2, [late["id"], early["id"]])
+    assert store.read_total(listing_for(node, network_id="net-1")).run() == 2

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from payments_core.store.batch import PendingRead
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.keys import KeyStore
 from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, listings_of
@@ -36,6 +37,12 @@ class FakeCatalog(CatalogStore):
     def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         self.get_many_calls.append(list(refs))
         return {ref: copy.deepcopy(self.entries[ref]) for ref in refs if ref in self.entries}
+
+    def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
+        return PendingRead.ready(self.get_many(refs))
+
+    def read_one(self, kind: str, id_: str) -> PendingRead[dict[str, Any] | None]:
+        return PendingRead.ready(self.get(kind, id_))
 
     def put_new(self, kind: str, item: dict[str, Any]) -> None:
         if (kind, item["id"]) in self.entries:
@@ -64,7 +71,14 @@ class FakePaymentStore(PaymentStore):
         self.get_calls: list[str] = []
         self.page_calls: list[PageCall] = []
 
-    def insert(self, item: dict[str, Any]) -> None:
+    def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
+        listings = listings_of({"node_id": node_id, "wallet_id": wallet_id, "network_id": network_id})
+        return PendingRead.ready({listing: len(self.positions.get(listing, [])) for listing in listings})
+
+    def read_total(self, listing: Listing) -> PendingRead[int]:
+        return PendingRead.ready(len(self.positions.get(listing, [])))
+
+    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
         guard = (item["node_id"], item["external_id"])
         if guard in self.guards:
             raise ExternalIdTaken(self.guards[guard])
@@ -81,7 +95,9 @@ class FakePaymentStore(PaymentStore):
         found = self.items.get(payment_id)
         return copy.deepcopy(found) if found is not None else None
 
-    def page(self, listing: Listing, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    def page(
+        self, listing: Listing, offset: int, limit: int, total: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
         self.page_calls.append(PageCall(listing, offset, limit))
         newest_first = list(reversed(self.positions.get(listing, [])))
         return len(newest_first), [copy.deepcopy(self.items[i]) for i in newest_first[offset : offset + limit]]

@@ -19,6 +19,7 @@ from payments_core.models.payments import (
     PaymentResponse,
     PaymentStatus,
 )
+from payments_core.store.batch import read_both
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.payments import ExternalIdTaken, PaymentStore, listing_for
 from payments_core.store.queues import DealQueue
@@ -61,9 +62,10 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _load_references(catalog: CatalogStore, req: CreatePaymentRequest) -> dict[str, dict[str, Any]]:
-    wanted = [(kind, str(getattr(req, field))) for field, kind in _REFERENCES if getattr(req, field) is not None]
-    found = catalog.get_many(wanted)
+def _check_references(
+    req: CreatePaymentRequest, found: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The catalog entries the request names (kind -> entry), read before; 404 for the first missing."""
     refs: dict[str, dict[str, Any]] = {}
     for field, kind in _REFERENCES:
         value = getattr(req, field)
@@ -126,7 +128,16 @@ def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]
 
 
 def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRequest) -> PaymentResponse:
-    refs = _load_references(deps.catalog, req)
+    # The catalog entries the request names and the counters of the listings the payment joins: one
+    # round trip (the counters are the insert's first guess; a create that lost a race reads them again).
+    wanted = [(kind, str(getattr(req, field))) for field, kind in _REFERENCES if getattr(req, field) is not None]
+    found, counters = read_both(
+        deps.catalog.read_many(wanted),
+        deps.payments.read_counters(
+            str(req.node_id), str(req.wallet_id) if req.wallet_id else None, str(req.network_id)
+        ),
+    )
+    refs = _check_references(req, found)
     node = refs["node"]
     ensure_reaches(principal, node["path"])
     _check_ownership(node, refs)
@@ -167,7 +178,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
             deal_ref=deal_ref(payment_id),
         )
     try:
-        deps.payments.insert(record)
+        deps.payments.insert(record, counters)
     except ExternalIdTaken as taken:
         raise Conflict(
             f"A payment with external_id {req.external_id!r} already exists for this node",
@@ -255,7 +266,9 @@ def list_payments(
     page: int,
     per_page: int,
 ) -> PaymentList:
-    node = deps.catalog.get("node", node_id)
+    listing = listing_for(node_id, wallet_id, network_id)
+    # The node (for the access check) and the listing's total: one round trip.
+    node, total = read_both(deps.catalog.read_one("node", node_id), deps.payments.read_total(listing))
     if node is None:
         raise NotFound(
             f"Node {node_id} not found",
@@ -263,6 +276,5 @@ def list_payments(
             details=[field_error("query.node_id", "not_found", "no node with this id")],
         )
     ensure_reaches(principal, node["path"])
-    listing = listing_for(node_id, wallet_id, network_id)
-    total, records = deps.payments.page(listing, (page - 1) * per_page, per_page)
+    total, records = deps.payments.page(listing, (page - 1) * per_page, per_page, total)
     return PaymentList(items=[to_response(r) for r in records], page=page, per_page=per_page, total=total)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from payments_core.store.batch import batch_get
+from payments_core.store.batch import PendingRead, TableRead
 from payments_core.store.codec import from_item, s, to_item
 
 if TYPE_CHECKING:
@@ -38,12 +38,25 @@ class CatalogStore:
 
     def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Read several entries in one round trip; missing ones are absent from the answer."""
+        return self.read_many(refs).run()
+
+    def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
+        """`get_many` as a pending read, to be made together with another store's (`read_both`)."""
         keys = {catalog_key(kind, id_): (kind, id_) for kind, id_ in refs}
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for raw in batch_get(self._db, self._table, [{"pk": s(k)} for k in keys]):
-            item = from_item(raw)
-            found[keys[item["pk"]]] = item
-        return found
+
+        def answer(raw: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+            found: dict[tuple[str, str], dict[str, Any]] = {}
+            for entry in raw:
+                item = from_item(entry)
+                found[keys[item["pk"]]] = item
+            return found
+
+        return PendingRead(answer, self._db, self._table, TableRead([{"pk": s(k)} for k in keys]))
+
+    def read_one(self, kind: str, id_: str) -> PendingRead[dict[str, Any] | None]:
+        """`get` as a pending read, to be made together with another store's (`read_both`)."""
+        many = self.read_many([(kind, id_)])
+        return PendingRead(lambda raw: many.answer(raw).get((kind, id_)), many.db, many.table, many.read)
 
     def put_new(self, kind: str, item: dict[str, Any]) -> None:
         record = {**item, "pk": catalog_key(kind, item["id"]), "kind": kind}

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from payments_core.errors import ServiceUnavailable
-from payments_core.store.batch import batch_get
+from payments_core.store.batch import PendingRead, TableRead, batch_get
 from payments_core.store.codec import from_item, s, to_item, update_expression
 from payments_core.store.paging import query_page
 
@@ -150,9 +150,11 @@ class PaymentStore:
         self._payments = payments_table
         self._keys = keys_table
 
-    def insert(self, item: dict[str, Any]) -> None:
+    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
         """Write a new payment, its (node_id, external_id) guard and its list positions, all or nothing.
 
+        `counters`: the payment's listing counters as just read (`read_counters`, made together with
+        another read); the first attempt starts from them instead of reading them itself.
         Raises ExternalIdTaken (with the existing payment's id) when the guard already exists, and
         CreateContended when concurrent creates of the node kept winning the next positions.
         """
@@ -160,8 +162,10 @@ class PaymentStore:
         listings = listings_of(item)
         deadline = time.monotonic() + _INSERT_BUDGET_S
         attempt = 0
+        known = counters if counters is not None and set(listings) <= set(counters) else None
         while True:
-            counts = self._counts(listings, consistent=True)
+            counts = known if known is not None else self._counts(listings)
+            known = None  # a retry reads them again
             try:
                 self._db.transact_write_items(TransactItems=self._insert_actions(item, listings, counts))
                 return
@@ -209,13 +213,30 @@ class PaymentStore:
             actions += position_actions(self._keys, listing, counts[listing], item["id"])
         return actions
 
-    def _counts(self, listings: list[Listing], *, consistent: bool) -> dict[Listing, int]:
+    def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
+        """The counters of every listing a new payment of (node, wallet, network) takes a position in, as
+        a pending read (see `insert`)."""
+        return self._read_counts(listings_of({"node_id": node_id, "wallet_id": wallet_id, "network_id": network_id}))
+
+    def read_total(self, listing: Listing) -> PendingRead[int]:
+        """A listing's exact total (its counter), as a pending read (see `page`)."""
+        read = self._read_counts([listing])
+        return PendingRead(lambda raw: read.answer(raw)[listing], read.db, read.table, read.read)
+
+    def _counts(self, listings: list[Listing]) -> dict[Listing, int]:
+        return self._read_counts(listings).run()
+
+    def _read_counts(self, listings: list[Listing]) -> PendingRead[dict[Listing, int]]:
+        """Counters are always read strongly consistent: a create's conditions are built on them."""
         by_key = {listing.counter: listing for listing in listings}
-        raw = batch_get(self._db, self._keys, [{"pk": s(k)} for k in by_key], consistent=consistent)
-        counts = dict.fromkeys(listings, 0)
-        for found in raw:
-            counts[by_key[found["pk"]["S"]]] = int(found["n"]["N"])
-        return counts
+
+        def answer(raw: list[dict[str, Any]]) -> dict[Listing, int]:
+            counts = dict.fromkeys(listings, 0)
+            for found in raw:
+                counts[by_key[found["pk"]["S"]]] = int(found["n"]["N"])
+            return counts
+
+        return PendingRead(answer, self._db, self._keys, TableRead([{"pk": s(k)} for k in by_key], consistent=True))
 
     def update(
         self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
@@ -299,13 +320,17 @@ class PaymentStore:
         item = resp.get("Item")
         return from_item(item) if item else None
 
-    def page(self, listing: Listing, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    def page(
+        self, listing: Listing, offset: int, limit: int, total: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
         """The listing's exact total, and `limit` of its payments, newest first, after skipping `offset`.
 
         Three reads whatever the page and the listing's size: the counter, the page's positions, the
         payments (strongly consistent: a position is never read before the transaction that wrote it).
+        `total`: the counter as just read (`read_total`, made together with another read), if it was.
         """
-        total = self._counts([listing], consistent=True)[listing]
+        if total is None:
+            total = self.read_total(listing).run()
         top = total - offset
         wanted = [listing.position(n) for n in range(top, max(top - limit, 0), -1)]
         if not wanted:
