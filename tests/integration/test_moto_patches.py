@@ -73,3 +73,59 @@ def test_a_stream_read_waits_for_a_transaction_in_progress(
     seen["reader"].join(5)
     assert seen["blocked"] is True
     assert seen["records"] == []
+
+
+def test_item_answers_written_as_json_are_what_motos_serializer_writes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast writer of item answers (moto_patches 4.) against moto's own, on every attribute type."""
+    import json
+
+    import boto3
+    from moto.dynamodb.responses import DynamoResult
+
+    from devstack.moto_patches import PLAIN_JSON_OPERATIONS
+
+    fast = DynamoResult.execute_result
+    slow = fast.__wrapped__  # type: ignore[attr-defined]
+    compared: list[tuple[str, bool]] = []
+
+    def both(self: Any, context: Any) -> Any:
+        ours, theirs = fast(self, context), slow(self, context)
+        same = ours[0] == theirs[0] and json.loads(ours[2]) == json.loads(theirs[2])
+        compared.append((context.operation_model.name, same))
+        return ours
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    db = boto3.client("dynamodb")
+    table = stack.physical["PaymentKeysTable"]
+    plain: dict[str, Any] = {
+        "s": {"S": 'text ü " \\ \n'},
+        "n": {"N": "-12.500"},
+        "big": {"N": "123456789012345678901234567890.000000001"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}, {"BOOL": False}]}}},
+        "empty": {"M": {}},
+        "l": {"L": []},
+    }
+    binary: dict[str, Any] = {"b": {"B": b"\x00\xffbytes"}, "bs": {"BS": [b"\x01", b"\x02"]}}
+    for key, extra in (("k-plain", {}), ("k-binary", binary)):
+        db.put_item(TableName=table, Item={"pk": {"S": key}, **plain, **extra}, ReturnValues="NONE")
+        db.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)
+        db.batch_get_item(RequestItems={table: {"Keys": [{"pk": {"S": key}}, {"pk": {"S": "absent"}}]}})
+        db.query(TableName=table, KeyConditionExpression="pk = :k", ExpressionAttributeValues={":k": {"S": key}})
+        db.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": {"S": key}}}}])
+        db.update_item(
+            TableName=table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": {"N": "7"}},
+            ReturnValues="ALL_NEW",
+        )
+        got = db.delete_item(TableName=table, Key={"pk": {"S": key}}, ReturnValues="ALL_OLD")["Attributes"]
+        assert got == {"pk": {"S": key}, **plain, "n": {"N": "7"}, **extra}  # what boto3 reads back is exact
+    db.scan(TableName=table, Limit=5)
+    assert compared, "no answer went through the patched writer"
+    assert all(same for _, same in compared), [op for op, same in compared if not same]
+    assert {op for op, _ in compared} == PLAIN_JSON_OPERATIONS
