@@ -11,7 +11,7 @@ import boto3
 
 from devstack import runtime
 from devstack import template as tpl
-from devstack.provision import ACCOUNT_ID, Stack, provision
+from devstack.provision import Stack, provision
 
 # Fake credentials and one region, as the tests use; nothing here may reach real AWS.
 FAKE_AWS_ENV = {
@@ -58,7 +58,6 @@ def start() -> BenchStack:
     endpoint = f"http://{host}:{port}"
     try:
         stack = provision(boto3.session.Session(), endpoint_url=endpoint)
-        _drop_stream_records(stack)
         bench = BenchStack(server, endpoint, stack, {})
         bench.use_in_process(next(iter(tpl.functions())))
         bench.demo = _seed(bench)
@@ -66,25 +65,6 @@ def start() -> BenchStack:
         server.stop()
         raise
     return bench
-
-
-def _drop_stream_records(stack: Stack) -> None:
-    """Stop moto from keeping a stream record of every write to the stack's tables.
-
-    moto deep-copies each table a TransactWriteItems touches, stream records included, so every
-    create-payment transaction costs O(writes so far) and, past a few hundred payments, stalls for
-    seconds (then botocore retries on its read timeout and, as moto ignores ClientRequestToken, the
-    retry fails on the guard the first attempt wrote). The bench runs no stream consumer (the log
-    writer's own cold start is not measured), and on DynamoDB stream records are written
-    asynchronously: they cost a write nothing.
-    """
-    from moto.dynamodb.models import dynamodb_backends
-
-    backend = dynamodb_backends[ACCOUNT_ID][stack.region]
-    for name in stack.physical.values():
-        table = backend.tables.get(name)
-        if table is not None:
-            table.stream_shard = None
 
 
 def _seed(bench: BenchStack) -> dict[str, Any]:

@@ -119,8 +119,7 @@ def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
     print(f"  warm create: the handler calls {[op for _, op in raw.operations]}", file=sys.stderr)
 
     # Both sides' payments and guards are deleted after each round (not timed), so the tables stay about
-    # their size and the backend's cost stays about the same from the first round to the last (moto's
-    # transactions cost O(table size); DynamoDB's do not). Their list positions (small items) stay.
+    # their size and every round meets the same backend. Their list positions (small items) stay.
     s = bench.stack
     payments_table, keys_table = s.physical["PaymentsTable"], s.physical["PaymentKeysTable"]
     node = bench.demo["nodes"]["root"]

@@ -129,3 +129,66 @@ def test_item_answers_written_as_json_are_what_motos_serializer_writes(
     assert compared, "no answer went through the patched writer"
     assert all(same for _, same in compared), [op for op, same in compared if not same]
     assert {op for op, _ in compared} == PLAIN_JSON_OPERATIONS
+
+
+def test_a_refused_transaction_puts_back_only_what_it_touched_without_copying_tables(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.models.table import Table
+
+    def no_copy(self: Any, memo: Any) -> Any:
+        raise AssertionError("a transaction copied a whole table")
+
+    monkeypatch.setattr(Table, "__deepcopy__", no_copy, raising=False)
+    db = boto3.client("dynamodb")
+    table = stack.physical["PaymentsTable"]
+    arn = db.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records() -> list[str]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        return [r["eventName"] for r in streams.get_records(ShardIterator=it["ShardIterator"])["Records"]]
+
+    db.put_item(TableName=table, Item={"id": {"S": "kept"}, "v": {"N": "1"}, "m": {"M": {"x": {"S": "a"}}}})
+    db.put_item(TableName=table, Item={"id": {"S": "other"}, "v": {"N": "5"}})
+    before = records()
+    refused = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"id": {"S": "kept"}},
+                "UpdateExpression": "SET v = :two, m.x = :b",
+                "ExpressionAttributeValues": {":two": {"N": "2"}, ":b": {"S": "b"}},
+            }
+        },
+        {"Put": {"TableName": table, "Item": {"id": {"S": "new"}, "v": {"N": "3"}}}},
+        {"Delete": {"TableName": table, "Key": {"id": {"S": "other"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": {"id": {"S": "missing"}},
+                "ConditionExpression": "attribute_exists(id)",
+            }
+        },
+    ]
+    with pytest.raises(ClientError) as info:
+        db.transact_write_items(TransactItems=refused)
+    assert info.value.response["Error"]["Code"] == "TransactionCanceledException"
+    get = db.get_item
+    assert get(TableName=table, Key={"id": {"S": "kept"}})["Item"] == {
+        "id": {"S": "kept"},
+        "v": {"N": "1"},
+        "m": {"M": {"x": {"S": "a"}}},
+    }
+    assert "Item" not in get(TableName=table, Key={"id": {"S": "new"}})
+    assert get(TableName=table, Key={"id": {"S": "other"}})["Item"]["v"] == {"N": "5"}
+    assert records() == before  # nothing of the refused transaction reached the stream
+
+    db.transact_write_items(TransactItems=refused[:3])  # the same, minus the failing check: all of it
+    assert get(TableName=table, Key={"id": {"S": "kept"}})["Item"]["m"] == {"M": {"x": {"S": "b"}}}
+    assert get(TableName=table, Key={"id": {"S": "new"}})["Item"]["v"] == {"N": "3"}
+    assert "Item" not in get(TableName=table, Key={"id": {"S": "other"}})
+    assert records() == [*before, "MODIFY", "INSERT", "REMOVE"]
