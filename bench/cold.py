@@ -6,8 +6,11 @@ Both sides: the same interpreter (sys.executable), `-X frozen_modules=on`, bytec
 .pyc files are warmed by one unmeasured run of each side first), the same environment (the
 function's, pointed at the bench's moto server), the same event file read, wall time of the whole
 process from spawn to exit, runs interleaved (ABBA). The function's warm-up run reports which boto3
-clients its first invocation built; the floor builds exactly those. The children's CPU time is
-reported beside the wall time: on a busy machine it is the steadier of the two.
+clients its first invocation built; the floor builds exactly those. The ratio is the median of the
+runs' paired ratios (function run i / floor run i, started one after the other): this shared machine's
+speed drifts by tens of percent over the seconds a function's runs take, and a pair sees the same
+machine where the two sides' medians may not. Both medians, their ratio and the children's CPU time
+are reported beside it.
 
 Both children leave with `os._exit` once they have answered: a Lambda sandbox is frozen or killed
 after its invocation, its interpreter is never finalized, so finalization is no part of a cold start.
@@ -379,6 +382,9 @@ def _run_cases(bench: BenchStack, runs: int, layer: Path | None, only: set[str] 
             floor_ms = median([r.wall for r in floor_runs]) * 1000
             fn_cpu = median([r.cpu for r in fn_runs]) * 1000
             floor_cpu = median([r.cpu for r in floor_runs]) * 1000
+            # Run i of each side ran next to each other (ABBA): their ratio cancels the machine's drift
+            # over the seconds a case takes, which the ratio of the two medians does not.
+            paired = median([f.wall / b.wall for f, b in zip(fn_runs, floor_runs, strict=True)])
             clients = ",".join(case.services) or "none"
             results.append(
                 Result(
@@ -388,13 +394,15 @@ def _run_cases(bench: BenchStack, runs: int, layer: Path | None, only: set[str] 
                     baseline=floor_ms,
                     unit="ms",
                     target=TARGET,
-                    note=f"wall p50 of {runs}; CPU p50 {fn_cpu:.0f} vs {floor_cpu:.0f} ms ({fn_cpu / floor_cpu:.2f}); "
-                    f"floor clients: {clients}",
+                    paired_ratio=paired,
+                    note=f"ratio: p50 of {runs} paired runs (p50s' ratio {fn_ms / floor_ms:.2f}); CPU p50 "
+                    f"{fn_cpu:.0f} vs {floor_cpu:.0f} ms ({fn_cpu / floor_cpu:.2f}); floor clients: {clients}",
                     extra={
                         "function_wall": summary_ms([r.wall for r in fn_runs]),
                         "floor_wall": summary_ms([r.wall for r in floor_runs]),
                         "function_cpu": summary_ms([r.cpu for r in fn_runs]),
                         "floor_cpu": summary_ms([r.cpu for r in floor_runs]),
+                        "paired_wall_ratios": [f.wall / b.wall for f, b in zip(fn_runs, floor_runs, strict=True)],
                         "clients": list(case.services),
                         "layers": dirs,
                     },

@@ -26,9 +26,13 @@ class Result:
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     status_override: str | None = None
+    # The ratio when it is measured otherwise than value / baseline (cold starts: the median of paired runs' ratios)
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.value is None or self.baseline is None or self.baseline <= 0:
             return None
         return self.value / self.baseline
