@@ -7,7 +7,7 @@ loads only those of the dependencies it uses (the JWKS function never loads the 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from payments_core.settings import get_settings
 from payments_core.store import aws
@@ -85,8 +85,15 @@ def signing_key() -> CachedValue:
     from payments_core.store.keys import KeyStore
 
     s = get_settings()
-    store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
-    return CachedValue(lambda: store.read(stage="AWSCURRENT"), ttl=KEY_CACHE_SECONDS)
+
+    def load() -> Any:
+        # The Secrets Manager client is built at the first load, not here: the token endpoint loads the
+        # key in a thread while it checks the credentials (domain.auth.issue_token).
+        return KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name).read(
+            stage="AWSCURRENT"
+        )
+
+    return CachedValue(load, ttl=KEY_CACHE_SECONDS)
 
 
 @cache

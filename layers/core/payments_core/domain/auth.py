@@ -52,22 +52,18 @@ def issue_token(
 ) -> TokenResponse:
     from payments_core.security import passwords  # the hasher only where secrets are checked (cold start)
 
-    integration = catalog.get("integration", req.client_id)
-    encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
-    # The slow hash check runs in C without the GIL: the signing key is loaded meanwhile (a container's
-    # first request builds the Secrets Manager client and reads the secret: about as long as the check).
-    # A key that fails to load is reported only for valid credentials: a wrong secret is 401 whatever else.
+    # The signing key is loaded while the credentials are checked: on a container's first request the
+    # load builds the Secrets Manager client and reads the secret, about as long as the integration's
+    # read and the slow hash check together (which runs in C, without the GIL). A key that fails to
+    # load is reported only for good credentials: a wrong secret is a 401 whatever else happens.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        check = pool.submit(passwords.verify_secret, req.client_secret, encoded)
-        try:
-            key, key_error = signing_key.get(), None
-        except Exception as exc:  # noqa: BLE001 - re-raised below, once the credentials are known good
-            key, key_error = None, exc
-        valid = check.result()
-    if integration is None or not valid or integration.get("status", "active") != "active":
-        raise Unauthorized("Invalid client credentials", code="invalid_client")
-    if key_error is not None:
-        raise key_error
+        key_load = pool.submit(signing_key.get)
+        integration = catalog.get("integration", req.client_id)
+        encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
+        valid = passwords.verify_secret(req.client_secret, encoded)
+        if integration is None or not valid or integration.get("status", "active") != "active":
+            raise Unauthorized("Invalid client credentials", code="invalid_client")
+        key = key_load.result()
     if not tokens.is_signing_key(key):
         raise ServiceUnavailable("No signing key is configured yet", code="signing_key_unavailable")
     claims = tokens.integrator_claims(
