@@ -155,7 +155,7 @@ def test_a_refused_transaction_puts_back_only_what_it_touched_without_copying_ta
     db.put_item(TableName=table, Item={"id": {"S": "kept"}, "v": {"N": "1"}, "m": {"M": {"x": {"S": "a"}}}})
     db.put_item(TableName=table, Item={"id": {"S": "other"}, "v": {"N": "5"}})
     before = records()
-    refused = [
+    refused: list[Any] = [
         {
             "Update": {
                 "TableName": table,
