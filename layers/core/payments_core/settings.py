@@ -7,12 +7,13 @@ the local stack and the tests set the same variables from the same template.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
+    """Immutable, built once (a NamedTuple: defining a frozen dataclass costs a cold start ~1 ms more)."""
+
     payments_table: str
     payment_keys_table: str
     catalog_table: str

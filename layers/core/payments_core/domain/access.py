@@ -8,13 +8,12 @@ on N's path. A payment copies its node's path when it is created (nodes never mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from payments_core.errors import Forbidden
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(NamedTuple):
     actor_type: str  # "integration"
     actor_id: str
     node_id: str

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jwt import PyJWK
 
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from payments_core.store.catalog import CatalogStore
 
 
-@dataclass(frozen=True, slots=True)
-class TokenPolicy:
+class TokenPolicy(NamedTuple):
     issuer: str
     audience: str
     ttl_seconds: int
@@ -76,7 +74,6 @@ def issue_token(
     return TokenResponse(access_token=tokens.sign(key, claims), expires_in=policy.ttl_seconds)
 
 
-@dataclass
 class JwksVerifier:
     """Verifies integrator JWTs against the published JWKS, cached per container.
 
@@ -84,11 +81,12 @@ class JwksVerifier:
     by a rotation is picked up at once, and a token with a made-up kid cannot make us hammer SSM.
     """
 
-    jwks: CachedValue
-    policy: TokenPolicy
-    min_refresh: float = 30.0
-    _parsed: dict[str, PyJWK] = field(default_factory=dict)
-    _parsed_from: Any = None
+    def __init__(self, jwks: CachedValue, policy: TokenPolicy, min_refresh: float = 30.0) -> None:
+        self.jwks = jwks
+        self.policy = policy
+        self.min_refresh = min_refresh
+        self._parsed: dict[str, PyJWK] = {}
+        self._parsed_from: Any = None
 
     def _keys(self, *, refresh: bool = False) -> dict[str, PyJWK]:
         raw = self.jwks.get(refresh=refresh)

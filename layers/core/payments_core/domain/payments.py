@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from payments_core import money
 from payments_core.domain.access import Principal, ensure_reaches
@@ -37,8 +36,7 @@ _REFERENCES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentDeps:
+class PaymentDeps(NamedTuple):
     catalog: CatalogStore
     payments: PaymentStore
     create_queue: DealQueue

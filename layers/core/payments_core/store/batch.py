@@ -6,8 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from payments_core.errors import ServiceUnavailable
 
@@ -26,8 +25,7 @@ class UnprocessedKeysLeft(ServiceUnavailable):
     code = "storage_busy"
 
 
-@dataclass(frozen=True)
-class TableRead:
+class TableRead(NamedTuple):
     """One table's part of a BatchGetItem request."""
 
     keys: list[Item]
@@ -81,15 +79,14 @@ def batch_get(
     return batch_get_tables(db, {table: TableRead(keys, consistent, projection, names)})[table]
 
 
-@dataclass(frozen=True)
-class PendingRead[T]:
+class PendingRead[T](NamedTuple):
     """A store's batch read, described but not yet made: a table's keys, and what the store makes of
     the items found. `run()` makes it alone; `read_both` makes two of them in one round trip."""
 
     answer: Callable[[list[Item]], T]
     db: DynamoDBClient | None = None  # None: an answer that needs no read (see `ready`)
     table: str = ""
-    read: TableRead = field(default_factory=lambda: TableRead([]))
+    read: TableRead = TableRead([])  # never changed: a read's keys are set when it is made
 
     @staticmethod
     def ready[V](value: V) -> PendingRead[V]:

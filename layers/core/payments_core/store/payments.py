@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -57,8 +56,7 @@ class CreateContended(ServiceUnavailable):
     code = "create_contended"
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(NamedTuple):
     """One way of listing a node's payments (all, or narrowed to a wallet, a network or both)."""
 
     key: str
