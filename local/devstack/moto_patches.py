@@ -4,8 +4,9 @@
    table it touches and restoring the copy when a condition fails. Two requests at once (the threaded
    moto server, or threads in a test) can then lose each other's writes: a failed transaction restores
    a snapshot taken before a concurrent successful write. DynamoDB itself is atomic, so the emulator
-   serialises moto's DynamoDB operations (reads included: moto's Query iterates dicts that a
-   concurrent write may resize). This changes only the interleaving moto allows.
+   serialises moto's DynamoDB requests, each whole (reads included: moto's Query iterates dicts that
+   a concurrent write may resize, and its request handler copies and writes live items outside the
+   backend). This changes only the interleaving moto allows.
 2. Stream reads are serialised with them. Inside a transaction each write appends its stream record at
    once, and a refused transaction takes its records back, so a stream read in between would deliver a
    record that never happened, and moto numbers records by position (`len(items)`), so the next real
@@ -89,8 +90,26 @@ def apply() -> None:
                     return _transact(__original, *args, **kwargs)
 
             setattr(backend_class, name, functools.wraps(original)(locked))
+    _serialise_dynamodb_requests()
     _write_items_as_json()
     _applied = True
+
+
+def _serialise_dynamodb_requests() -> None:
+    """A whole DynamoDB request under the lock, not only its backend calls: moto's request handler
+    deep-copies the item an UpdateItem changes (and writes answers from live items) outside the
+    backend, where another request's update could change the item under it ("dictionary changed size
+    during iteration" came back as a 500 from a cancel racing a worker's claim)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    handle = DynamoHandler.call_action
+
+    @functools.wraps(handle)
+    def call_action(self: Any) -> Any:
+        with _LOCK:
+            return handle(self)
+
+    setattr(DynamoHandler, "call_action", call_action)  # noqa: B010 - a patch
 
 
 def _write_items_as_json() -> None:

@@ -192,3 +192,31 @@ def test_a_refused_transaction_puts_back_only_what_it_touched_without_copying_ta
     assert get(TableName=table, Key={"id": {"S": "new"}})["Item"]["v"] == {"N": "3"}
     assert "Item" not in get(TableName=table, Key={"id": {"S": "other"}})
     assert records() == [*before, "MODIFY", "INSERT", "REMOVE"]
+
+
+def test_concurrent_updates_of_one_item_are_whole_requests(stack: Stack) -> None:
+    """moto's UpdateItem handler copies the live item outside the backend: two updates of one item at once
+    used to fail one of them ("dictionary changed size during iteration", a 500 to the caller)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    db = boto3.client("dynamodb")
+    table = stack.physical["PaymentsTable"]
+    db.put_item(TableName=table, Item={"id": {"S": "busy"}})
+
+    def grow(worker: int) -> None:
+        for i in range(150):  # each update adds an attribute: the item's dict changes size
+            db.update_item(
+                TableName=table,
+                Key={"id": {"S": "busy"}},
+                UpdateExpression="SET #a = :v",
+                ExpressionAttributeNames={"#a": f"w{worker}_{i}"},
+                ExpressionAttributeValues={":v": {"N": str(i)}},
+                ReturnValues="ALL_NEW",
+            )
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(grow, range(3)))  # re-raises the first failure
+    item = db.get_item(TableName=table, Key={"id": {"S": "busy"}}, ConsistentRead=True)["Item"]
+    assert len(item) == 1 + 3 * 150
