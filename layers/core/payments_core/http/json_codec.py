@@ -1,5 +1,11 @@
 """JSON that keeps money exact: numbers are parsed into Decimal from their text and written back
-from Decimal as the same digits (100.5 stays 100.5, 0.000001 stays 0.000001)."""
+from Decimal as the same digits (100.5 stays 100.5, 0.000001 stays 0.000001).
+
+Reading needs only the standard library (`parse_float=Decimal` hands each number's text to Decimal).
+Writing a Decimal as the number it is needs simplejson (the standard library writes numbers only from
+int and float); it is imported the first time an answer holds one, so the functions whose answers never
+carry money (the token, the JWKS, most errors) do not load it on a cold start.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +13,39 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import simplejson
-
 
 def loads(text: str | bytes) -> Any:
+    """The resolver turns a JSONDecodeError into a 422 `json_invalid`. NaN and Infinity are not JSON."""
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return simplejson.loads(text, use_decimal=True, allow_nan=False)
+        doc = text.decode("utf-8") if isinstance(text, bytes) else text
     except UnicodeDecodeError as exc:
         raise json.JSONDecodeError("the body is not UTF-8", "", exc.start) from None
-    except simplejson.JSONDecodeError as exc:
-        # The stdlib error is what the resolver turns into a 422 `json_invalid`.
-        raise json.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+
+    def no_constant(name: str) -> Any:
+        raise json.JSONDecodeError("Expecting value", doc, doc.find(name))  # where it first appears
+
+    return json.loads(doc, parse_float=Decimal, parse_constant=no_constant)
+
+
+class _HoldsDecimal(Exception):
+    """The value holds a Decimal: the standard library cannot write it exactly."""
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Decimal):
+        raise _HoldsDecimal
+    return str(value)
 
 
 def dumps(value: Any) -> str:
-    text: str = simplejson.dumps(value, use_decimal=True, separators=(",", ":"), default=str)
-    return text
+    """Compact JSON; anything not JSON (a UUID, a datetime) is written as its str()."""
+    try:
+        return json.dumps(value, separators=(",", ":"), default=_plain)
+    except _HoldsDecimal:
+        import simplejson
+
+        text: str = simplejson.dumps(value, use_decimal=True, separators=(",", ":"), default=str)
+        return text
 
 
 __all__ = ["Decimal", "dumps", "loads"]
