@@ -39,20 +39,6 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-# Reads too: moto's Query and Scan iterate the table's dicts, which a concurrent write may resize
-# ("dictionary changed size during iteration" comes back as a 500).
-_WRITES = (
-    "transact_write_items",
-    "put_item",
-    "update_item",
-    "delete_item",
-    "batch_write_item",
-    "get_item",
-    "batch_get_item",
-    "query",
-    "scan",
-    "transact_get_items",
-)
 _STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 # The operations whose answers are items (or nothing): written as they are (4. above).
 PLAIN_JSON_OPERATIONS = frozenset(
@@ -75,41 +61,36 @@ def apply() -> None:
     if _applied:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    for backend_class, names in ((DynamoDBBackend, _WRITES), (DynamoDBStreamsBackend, _STREAM_READS)):
-        for name in names:
-            original = getattr(backend_class, name, None)
-            if original is None:
-                continue
+    # 1. Each DynamoDB request whole, not only its backend calls: moto's request handler deep-copies the
+    # item an UpdateItem changes (and writes answers from live items) outside the backend, where another
+    # request's update could change the item under it ("dictionary changed size during iteration" came
+    # back as a 500 from a cancel racing a worker's claim). 2. The stream reads.
+    _lock(DynamoHandler, "call_action")
+    for name in _STREAM_READS:
+        _lock(DynamoDBStreamsBackend, name)
+    transact = DynamoDBBackend.transact_write_items  # 3.
 
-            def locked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
-                with _LOCK:
-                    if __name != "transact_write_items":
-                        return __original(*args, **kwargs)
-                    return _transact(__original, *args, **kwargs)
+    @functools.wraps(transact)
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        return _transact(transact, backend, transact_items, *args, **kwargs)
 
-            setattr(backend_class, name, functools.wraps(original)(locked))
-    _serialise_dynamodb_requests()
+    setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - a patch
     _write_items_as_json()
     _applied = True
 
 
-def _serialise_dynamodb_requests() -> None:
-    """A whole DynamoDB request under the lock, not only its backend calls: moto's request handler
-    deep-copies the item an UpdateItem changes (and writes answers from live items) outside the
-    backend, where another request's update could change the item under it ("dictionary changed size
-    during iteration" came back as a 500 from a cancel racing a worker's claim)."""
-    from moto.dynamodb.responses import DynamoHandler
+def _lock(cls: Any, name: str) -> None:
+    original = getattr(cls, name)
 
-    handle = DynamoHandler.call_action
-
-    @functools.wraps(handle)
-    def call_action(self: Any) -> Any:
+    @functools.wraps(original)
+    def locked(*args: Any, **kwargs: Any) -> Any:
         with _LOCK:
-            return handle(self)
+            return original(*args, **kwargs)
 
-    setattr(DynamoHandler, "call_action", call_action)  # noqa: B010 - a patch
+    setattr(cls, name, locked)
 
 
 def _write_items_as_json() -> None:
@@ -132,7 +113,14 @@ def _write_items_as_json() -> None:
 
 
 def _transact(original: Any, backend: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
-    """moto's TransactWriteItems with an item-level rollback (3. above); called under _LOCK."""
+    """moto's TransactWriteItems with an item-level rollback (3. above)."""
+    with _LOCK:  # held already when the call comes through a request (1. above)
+        return _transact_locked(original, backend, transact_items, *args, **kwargs)
+
+
+def _transact_locked(
+    original: Any, backend: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any
+) -> Any:
     import copy
 
     from moto.dynamodb import models
