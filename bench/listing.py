@@ -52,13 +52,7 @@ def _read_once_catalog(inner: Any) -> Any:
             key = tuple(refs)
             if key in self._memo:
                 return PendingRead.ready(self._memo[key])
-            read = super().read_many(refs)
-
-            def answer(raw: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-                self._memo[key] = read.answer(raw)
-                return self._memo[key]
-
-            return PendingRead(answer, read.db, read.table, read.read)
+            return super().read_many(refs).then(lambda found: self._memo.setdefault(key, found))
 
     return ReadOnceCatalog()
 

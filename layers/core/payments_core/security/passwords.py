@@ -5,7 +5,7 @@ an equal level of defence (they trade memory for iterations): 7 MiB of memory, 5
 16-byte random salt and a 32-byte hash. Of the five it is the quickest to check in a fresh Lambda sandbox,
 where every page of the memory area is a new page to fault in: measured here, a first check costs ~24 ms
 against ~44 ms for the 19 MiB / t=2 configuration (~21 vs ~28 ms once the process is warm).
-Stored in the PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`): the parameters live in
+Stored in the PHC string format (`$argon2id$v=19$m=7168,t=5,p=1$<salt>$<hash>`): the parameters live in
 the hash, so they can be raised later and the hashes made before still verify.
 """
 

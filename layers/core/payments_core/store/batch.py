@@ -93,6 +93,10 @@ class PendingRead[T](NamedTuple):
         """An answer already known (an in-memory store's)."""
         return PendingRead(lambda _items: value)
 
+    def then[V](self, answer: Callable[[T], V]) -> PendingRead[V]:
+        """The same read, its answer passed on through `answer`."""
+        return PendingRead(lambda items: answer(self.answer(items)), self.db, self.table, self.read)
+
     def run(self) -> T:
         if self.db is None or not self.read.keys:
             return self.answer([])

@@ -55,8 +55,7 @@ class CatalogStore:
 
     def read_one(self, kind: str, id_: str) -> PendingRead[dict[str, Any] | None]:
         """`get` as a pending read, to be made together with another store's (`read_both`)."""
-        many = self.read_many([(kind, id_)])
-        return PendingRead(lambda raw: many.answer(raw).get((kind, id_)), many.db, many.table, many.read)
+        return self.read_many([(kind, id_)]).then(lambda found: found.get((kind, id_)))
 
     def put_new(self, kind: str, item: dict[str, Any]) -> None:
         record = {**item, "pk": catalog_key(kind, item["id"]), "kind": kind}

@@ -218,8 +218,7 @@ class PaymentStore:
 
     def read_total(self, listing: Listing) -> PendingRead[int]:
         """A listing's exact total (its counter), as a pending read (see `page`)."""
-        read = self._read_counts([listing])
-        return PendingRead(lambda raw: read.answer(raw)[listing], read.db, read.table, read.read)
+        return self._read_counts([listing]).then(lambda counts: counts[listing])
 
     def _counts(self, listings: list[Listing]) -> dict[Listing, int]:
         return self._read_counts(listings).run()
