@@ -12,6 +12,10 @@ speed drifts by tens of percent over the seconds a function's runs take, and a p
 machine where the two sides' medians may not. Both medians, their ratio and the children's CPU time
 are reported beside it.
 
+The functions' handler modules load with the cyclic garbage collector paused and freeze what they loaded
+(payments_core/lambda_init.py): that is how they are built and deployed, so it is part of what is measured.
+The floor runs with Python's default collector settings.
+
 Both children leave with `os._exit` once they have answered: a Lambda sandbox is frozen or killed
 after its invocation, its interpreter is never finalized, so finalization is no part of a cold start.
 Counting it was not neutral either: CPython's finalization runs full collections while it takes the

@@ -1,5 +1,7 @@
 """CancelDealQueue (FIFO, a group per signing wallet) -> cancelDeal, then cancelled / refunded / expired."""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -21,3 +23,6 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         work=lambda payment_id: chain_work.cancel_deal(work, payment_id),
         max_receives=get_settings().create_deal_max_receives,
     )
+
+
+lambda_init.done()

@@ -1,5 +1,7 @@
 """POST /api/v1/payments/{id}/cancel"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -31,3 +33,4 @@ def cancel_payment(
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -5,6 +5,8 @@ payments_core/domain/watcher.py. One network's RPC failure is reported and never
 tick is its retry.
 """
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from payments_chain.workers import watcher_deps
@@ -16,3 +18,6 @@ from payments_core.observability import logger
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return watcher.watch_all(watcher_deps(), utcnow())
+
+
+lambda_init.done()

@@ -1,5 +1,7 @@
 """CreateDealQueue (FIFO, a group per signing wallet) -> createDeal on the network's diamond."""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -22,3 +24,6 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         max_receives=get_settings().create_deal_max_receives,
         on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
     )
+
+
+lambda_init.done()

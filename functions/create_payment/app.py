@@ -1,5 +1,7 @@
 """POST /api/v1/payments"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,3 +28,4 @@ def create_payment(body: Annotated[CreatePaymentRequest, Body()]) -> Response[An
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -1,5 +1,7 @@
 """GET /api/v1/payments/{id}"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,3 +28,4 @@ def get_payment(id: Annotated[str, Path(description="Payment UUID")]) -> Respons
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -1,5 +1,7 @@
 """API Gateway TOKEN authorizer for the integrator API."""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from payments_core import deps
@@ -18,3 +20,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("token refused", extra={"reason": str(exc)})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for a 401
     return auth.allow_policy(principal, event["methodArn"])
+
+
+lambda_init.done()

@@ -1,5 +1,7 @@
 """POST /api/v1/auth/token"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -27,3 +29,4 @@ def issue_token(body: Annotated[TokenRequest, Body()]) -> Response[Any]:
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -1,5 +1,7 @@
 """GET /.well-known/jwks.json"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -26,3 +28,4 @@ def jwks() -> Response[Any]:
 
 
 handler = lambda_handler(app)
+lambda_init.done()

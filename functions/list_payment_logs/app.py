@@ -1,5 +1,7 @@
 """GET /api/v1/payments/{id}/logs"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -32,3 +34,4 @@ def list_payment_logs(
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -1,5 +1,7 @@
 """GET /api/v1/payments"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -42,3 +44,4 @@ def list_payments(
 
 
 handler = lambda_handler(app)
+lambda_init.done()

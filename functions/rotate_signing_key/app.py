@@ -1,5 +1,7 @@
 """Secrets Manager rotation function for the integrator token signing key."""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from payments_core import deps
@@ -11,3 +13,6 @@ from payments_core.observability import logger
 def handler(event: dict[str, Any], context: Any) -> None:
     logger.info("rotation step", extra={"step": event["Step"]})
     keys.rotation_step(deps.key_store(), event["ClientRequestToken"], event["Step"])
+
+
+lambda_init.done()

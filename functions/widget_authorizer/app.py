@@ -1,5 +1,7 @@
 """API Gateway REQUEST authorizer for the widget route: the payment's own access_token only."""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Any
 
 from payments_core import deps
@@ -22,3 +24,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for a 401
     principal = Principal(actor_type="payer", actor_id=payment_id, node_id="")
     return auth.allow_policy(principal, event["methodArn"], resource=f"GET/api/v1/widget/payments/{payment_id}")
+
+
+lambda_init.done()

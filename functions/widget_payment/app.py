@@ -1,5 +1,7 @@
 """GET /api/v1/widget/payments/{id}"""
 
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -36,3 +38,4 @@ def widget_payment(id: Annotated[str, Path(description="Payment UUID")]) -> Resp
 
 
 handler = lambda_handler(app)
+lambda_init.done()

@@ -33,3 +33,45 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("web3", "e
     env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
     assert json.loads(out.stdout) == []
+
+
+def _layer_dirs(function: str) -> list[str]:
+    """The function's layers' sources (Globals' layers, then its own: SAM's additive lists)."""
+    t = tpl.load()
+    refs = [*t["Globals"]["Function"].get("Layers", []), *t["Resources"][function]["Properties"].get("Layers", [])]
+    names = dict.fromkeys(ref["Ref"] for ref in refs)
+    return [str(tpl.ROOT / t["Resources"][name]["Properties"]["ContentUri"]) for name in names]
+
+
+@pytest.mark.parametrize("function", sorted(tpl.functions()))
+def test_handler_loads_with_the_collector_paused_and_freezes_what_it_built(function: str) -> None:
+    """payments_core.lambda_init: it is the handler module's first import, no collection runs while the
+    rest loads, and once loaded the collector is on again and the loaded objects are frozen."""
+    fn = tpl.functions()[function]
+    code = f"""
+import gc, json, sys
+sys.path[:0] = [*{_layer_dirs(function)!r}, {str(tpl.ROOT / fn.code_uri)!r}]
+order, during, loading = [], [], [True]
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        order.append(name)
+sys.meta_path.insert(0, Watch())
+def watch(phase, info):
+    paused = hasattr(sys.modules.get("payments_core.lambda_init"), "done")  # its gc.disable() has run
+    if phase == "start" and paused and loading[0]:
+        during.append(info["generation"])
+gc.callbacks.append(watch)
+import app
+loading[0] = False
+heavy = [m for m in order if m.split(".")[0] in ("boto3", "pydantic", "aws_lambda_powertools", "jwt", "web3")]
+init = order.index("payments_core.lambda_init") if "payments_core.lambda_init" in order else len(order)
+print(json.dumps({{"first": init < order.index(heavy[0]), "during": during,
+                  "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
+    state = json.loads(out.stdout)
+    assert state["first"] is True  # loaded before boto3, pydantic, powertools, jwt and web3
+    assert state["during"] == []  # no collection from then until the handler module is loaded
+    assert state["enabled"] is True
+    assert state["frozen"] > 50_000  # boto3, pydantic and powertools alone are well over this
