@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jwt import PyJWK
@@ -50,18 +50,24 @@ def issue_token(
 ) -> TokenResponse:
     from payments_core.security import passwords  # the hasher only where secrets are checked (cold start)
 
-    # The signing key is loaded while the credentials are checked: on a container's first request the
-    # load builds the Secrets Manager client and reads the secret, about as long as the integration's
-    # read and the slow hash check together (which runs in C, without the GIL). A key that fails to
-    # load is reported only for good credentials: a wrong secret is a 401 whatever else happens.
+    # The token is signed while the secret is checked, and handed out only if the check passes. The slow hash
+    # runs in C without the GIL; on a container's first request, loading the key (building the Secrets
+    # Manager client, reading and parsing the secret) and signing run beside it, on the pool's one thread.
+    # A key that fails to load is reported only for good credentials: a wrong secret is a 401 whatever else
+    # happens.
     with ThreadPoolExecutor(max_workers=1) as pool:
         key_load = pool.submit(signing_key.get)
         integration = catalog.get("integration", req.client_id)
+        signed = pool.submit(_signed_token, key_load, integration, policy) if integration else None
         encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
         valid = passwords.verify_secret(req.client_secret, encoded)
-        if integration is None or not valid or integration.get("status", "active") != "active":
+        if integration is None or signed is None or not valid or integration.get("status", "active") != "active":
             raise Unauthorized("Invalid client credentials", code="invalid_client")
-        key = key_load.result()
+        return TokenResponse(access_token=signed.result(), expires_in=policy.ttl_seconds)
+
+
+def _signed_token(key_load: Future[Any], integration: dict[str, Any], policy: TokenPolicy) -> str:
+    key = key_load.result()  # done: the pool's one thread loaded it before taking this task
     if not tokens.is_signing_key(key):
         raise ServiceUnavailable("No signing key is configured yet", code="signing_key_unavailable")
     claims = tokens.integrator_claims(
@@ -71,7 +77,7 @@ def issue_token(
         audience=policy.audience,
         ttl=policy.ttl_seconds,
     )
-    return TokenResponse(access_token=tokens.sign(key, claims), expires_in=policy.ttl_seconds)
+    return tokens.sign(key, claims)
 
 
 class JwksVerifier:
