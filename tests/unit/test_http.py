@@ -355,6 +355,23 @@ def test_unexpected_exception_is_a_bare_500(app: APIGatewayRestResolver, path: s
         assert leak not in raw
 
 
+@pytest.mark.parametrize(("path", "error_type"), [("/boom", "RuntimeError"), ("/key-error", "KeyError")])
+def test_unexpected_exception_is_logged_by_type_and_place_only(
+    app: APIGatewayRestResolver, path: str, error_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never a stack trace, a token or a secret in a log: the error's type and where it was raised."""
+    app.resolve(rest_event("GET", path), CONTEXT)
+    (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert record.levelname == "ERROR"
+    assert (record.exc_info, record.exc_text, record.stack_info) == (None, None, None)  # no traceback
+    assert record.__dict__["error_type"] == error_type
+    assert record.__dict__["raised_at"].startswith("unit/test_http.py:")
+    assert record.__dict__["raised_at"].endswith(" in boom" if path == "/boom" else " in key_error")
+    logged = " ".join(str(v) for v in record.__dict__.values())
+    assert SECRET not in logged
+    assert "missing" not in logged
+
+
 # --------------------------------------------------------------------------- principal
 
 

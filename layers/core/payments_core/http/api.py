@@ -111,10 +111,24 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
+        # The error's type and where it was raised, never its message or a stack trace: either can carry
+        # request values, tokens or secrets. The correlation id ties the line to the request.
+        logger.error("unhandled error", extra={"error_type": type(exc).__name__, "raised_at": raised_at(exc)})
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Internal error")
 
     return app
+
+
+def raised_at(exc: BaseException) -> str:
+    """Where an exception was raised, as `package/module.py:line in function` (no values, no message)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return "unknown"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    where = "/".join(code.co_filename.replace("\\", "/").rsplit("/", 2)[-2:])
+    return f"{where}:{tb.tb_lineno} in {code.co_name}"
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
