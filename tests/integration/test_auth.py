@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from payments_core import deps
 from payments_core.domain import keys
+from payments_core.security import tokens
 from tests.integration.conftest import Api
 
 
@@ -70,3 +73,27 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api) -> No
     api.gateway = type(api.gateway)()
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
+
+
+def test_a_token_accepted_once_is_refused_once_it_expires(api: Api) -> None:
+    """No authorizer answer outlives its token (the integrator authorizer is asked on every request)."""
+    creds = api.demo["integrations"]["root"]
+    integration = deps.catalog().get("integration", creds["client_id"])
+    assert integration is not None
+    policy = deps.token_policy()
+    now = int(time.time())
+    # Expired 2 s ago, inside the verifier's 5 s leeway: accepted now, refused a few seconds later.
+    claims = tokens.integrator_claims(
+        integration_id=integration["id"],
+        node_id=integration["node_id"],
+        issuer=policy.issuer,
+        audience=policy.audience,
+        ttl=98,
+        now=now - 100,
+    )
+    token = tokens.sign(deps.signing_key().get(), claims)
+    query = {"node_id": api.demo["nodes"]["root"]}
+    assert api.call("GET", "/api/v1/payments", token=token, query=query).status == 200
+    time.sleep(max(0.0, claims["exp"] + 5 + 1 - time.time()))  # past the leeway
+    refused = api.call("GET", "/api/v1/payments", token=token, query=query)
+    assert (refused.status, refused.json()["error"]["code"]) == (401, "unauthorized")
