@@ -247,12 +247,19 @@ def test_nested_item_error_has_a_dotted_path(app: APIGatewayRestResolver) -> Non
     assert [(d["field"], d["code"]) for d in body["error"]["details"]] == [("body.items.1.price", "greater_than")]
 
 
-def test_model_level_error_is_reported_on_the_body(app: APIGatewayRestResolver) -> None:
+def test_cross_field_errors_name_their_field(app: APIGatewayRestResolver) -> None:
     items = [{"name": "a", "price": Decimal(1), "external_id": "i"}]
-    status, body = call(app, "POST", "/payments", body=payment_json(items=items))
+    status, body = call(
+        app, "POST", "/payments", body=payment_json(items=items, member_id=str(uuid.uuid4()), member={"name": "Ada"})
+    )
     assert status == 422
     assert body["error"]["details"] == [
-        {"field": "body", "code": "value_error", "message": "the items' prices add up to 1, not to price 100.5"}
+        {"field": "body.member", "code": "member_conflict", "message": "give either member_id or member, not both"},
+        {
+            "field": "body.items",
+            "code": "items_total_mismatch",
+            "message": "the items' prices add up to 1, not to price 100.5",
+        },
     ]
 
 

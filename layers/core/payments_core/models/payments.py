@@ -16,8 +16,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from payments_core import money
 from payments_core.models.common import ApiModel, Model, Money, PositiveMoney, Timestamp, utcnow
@@ -128,18 +130,34 @@ class CreatePaymentRequest(ApiModel):
     retry_count: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
     client_ip: Annotated[IPv4Address, BeforeValidator(_text)] | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> CreatePaymentRequest:
-        if self.member_id is not None and self.member is not None:
-            raise ValueError("give either member_id or member, not both")
-        if self.items:
-            total = money.total(item.price for item in self.items)
-            if total != self.price:
-                raise ValueError(f"the items' prices add up to {total}, not to price {self.price}")
-            ids = [item.external_id for item in self.items]
-            if len(set(ids)) != len(ids):
-                raise ValueError("each item's external_id must be unique within the payment")
-        return self
+    # The cross-field rules are checked on the later of the two fields (pydantic validates fields in the
+    # order above; `info.data` holds the earlier ones that passed), so each error names its field.
+    @field_validator("member")
+    @classmethod
+    def _member_or_member_id(cls, member: Member | None, info: ValidationInfo) -> Member | None:
+        if member is not None and info.data.get("member_id") is not None:
+            raise PydanticCustomError("member_conflict", "give either member_id or member, not both")
+        return member
+
+    @field_validator("items")
+    @classmethod
+    def _items_match_price(cls, items: list[PaymentItem] | None, info: ValidationInfo) -> list[PaymentItem] | None:
+        if not items:
+            return items
+        ids = [item.external_id for item in items]
+        if len(set(ids)) != len(ids):
+            raise PydanticCustomError(
+                "duplicate_item_external_id", "each item's external_id must be unique within the payment"
+            )
+        price = info.data.get("price")  # absent when the price itself was refused: that error is enough
+        total = money.total(item.price for item in items)
+        if price is not None and total != price:
+            raise PydanticCustomError(
+                "items_total_mismatch",
+                "the items' prices add up to {total}, not to price {price}",
+                {"total": str(total), "price": str(price)},
+            )
+        return items
 
 
 class ConfirmationStatus(Model):
