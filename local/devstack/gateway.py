@@ -1,10 +1,10 @@
 """API Gateway (REST) in-process: routes and authorizers from template.yaml.
 
-For each request: match the route; if it has an authorizer, check the identity source against the
-authorizer's ValidationExpression, run the authorizer (its answer cached per token for
-ReauthorizeEvery seconds, as API Gateway does) and answer the template's UNAUTHORIZED gateway
-response when it refuses; then invoke the function with the proxy event, the authorizer's context
-under requestContext.authorizer.
+For each request: a body over 10 MB gets the template's REQUEST_TOO_LARGE gateway response; match the
+route; if it has an authorizer, check the identity source against the authorizer's ValidationExpression,
+run the authorizer (its answer cached per token for ReauthorizeEvery seconds, as API Gateway does) and
+answer the template's UNAUTHORIZED gateway response when it refuses; then invoke the function with the
+proxy event, the authorizer's context under requestContext.authorizer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 
 from devstack import lambdas
 from devstack import template as tpl
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway (REST): 10 MB; larger gets the REQUEST_TOO_LARGE response
 
 
 @dataclass
@@ -63,9 +65,12 @@ class Gateway:
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:
         return (self.invoker or lambdas.invoke)(function, event)
 
-    def _gateway_response(self, kind: str, status: int) -> GatewayResponse:
-        spec = self._gateway_responses.get(kind, {})
-        body = spec.get("ResponseTemplates", {}).get("application/json", '{"message": "Unauthorized"}')
+    def _gateway_response(self, kind: str, status: int, message: str = "") -> GatewayResponse:
+        """The template's gateway response of this kind, else its DEFAULT_4XX / DEFAULT_5XX, as API Gateway picks."""
+        default = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        spec = self._gateway_responses.get(kind) or self._gateway_responses.get(default, {})
+        body = spec.get("ResponseTemplates", {}).get("application/json", '{"message": $context.error.messageString}')
+        body = body.replace("$context.error.messageString", json.dumps(message))
         return GatewayResponse(int(spec.get("StatusCode", status)), {"Content-Type": "application/json"}, body.encode())
 
     def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | str | None:
@@ -155,6 +160,8 @@ class Gateway:
         source_ip: str = "127.0.0.1",
     ) -> GatewayResponse:
         headers = dict(headers or {})
+        if body is not None and len(body.encode() if isinstance(body, str) else body) > MAX_PAYLOAD_BYTES:
+            return self._gateway_response("REQUEST_TOO_LARGE", 413, "Request Too Long")
         matched = self.match(method, path)
         if matched is None or matched == "method":
             # API Gateway answers an unknown route with 403 MissingAuthenticationToken.

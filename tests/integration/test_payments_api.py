@@ -223,3 +223,9 @@ def test_malformed_json_is_a_4xx_in_the_error_shape(api: Api) -> None:
     r = api.call("POST", "/api/v1/payments", token=token, raw_body='{"external_id": ')
     assert r.status == 422
     assert r.json()["error"]["code"] == "validation_error"
+
+
+def test_a_body_over_api_gateways_limit_is_413_in_the_error_shape(api: Api) -> None:
+    big = '{"external_id": "' + "x" * (10 * 1024 * 1024) + '"}'
+    r = api.call("POST", "/api/v1/payments", token=api.token(), raw_body=big)
+    assert (r.status, r.json()["error"]["code"]) == (413, "request_too_large")

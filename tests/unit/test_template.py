@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from typing import Any
 
@@ -135,3 +136,20 @@ def test_only_chain_functions_attach_the_chain_layer() -> None:
             "from payments_chain" in (tpl.ROOT / fn["Properties"]["CodeUri"] / "app.py").read_text()
         )
         assert ({"Ref": "ChainLayer"} in layers) == uses_chain, name
+
+
+def test_every_gateway_made_answer_is_in_the_error_shape() -> None:
+    """API Gateway's own answers (refused token, unknown route, throttling, too large, any other 4xx/5xx)
+    use the API's one error shape; DEFAULT_4XX and DEFAULT_5XX cover the kinds not listed."""
+    api = next(iter(tpl.resources("AWS::Serverless::Api").values()))
+    responses = api["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED", "THROTTLED", "REQUEST_TOO_LARGE"} <= set(responses)
+    for kind, spec in responses.items():
+        template = spec["ResponseTemplates"]["application/json"]
+        # $context.error.messageString is API Gateway's message as a JSON string, quotes included.
+        body = json.loads(template.replace("$context.error.messageString", json.dumps('Say "hi"')))
+        assert set(body) == {"error"}, kind
+        assert set(body["error"]) == {"code", "message", "details"}, kind
+        assert re.fullmatch(r"[a-z_]+", body["error"]["code"]), kind
+        assert isinstance(body["error"]["message"], str), kind
+        assert body["error"]["details"] == [], kind
