@@ -1,10 +1,10 @@
 """The local stack without Docker: `python -m devstack` (what `make dev` runs).
 
-    python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--data-dir .dev]
-                       [--anvil-port 8545] [--block-time 1] [--no-chain] [--no-workers]
+    python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--moto-host 127.0.0.1]
+                       [--data-dir .dev] [--anvil-port 8545] [--block-time 1] [--no-chain] [--no-workers]
 
-1. moto in server mode on 127.0.0.1:<moto-port>; this process talks to it through AWS_ENDPOINT_URL,
-   with fake credentials;
+1. moto in server mode on <moto-host>:<moto-port> (127.0.0.1 by default; 0.0.0.0 for `sam local`'s
+   containers); this process talks to it through AWS_ENDPOINT_URL, with fake credentials;
 2. every table, queue, secret and parameter of template.yaml, and the functions' environment as
    CloudFormation would resolve it;
 3. anvil (npm @foundry-rs/anvil, local/package.json) on 127.0.0.1:<anvil-port>, chain id 31337, with
@@ -145,6 +145,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1", help="API bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=3000, help="API port (default 3000)")
     p.add_argument("--moto-port", type=int, default=5000, help="moto server port (default 5000)")
+    p.add_argument(
+        "--moto-host",
+        default="127.0.0.1",
+        help="moto bind address (default 127.0.0.1; 0.0.0.0 lets `sam local` containers reach it)",
+    )
     p.add_argument("--data-dir", type=Path, default=Path(".dev"), help="where demo.json, stack.json, env.json go")
     p.add_argument("--anvil-port", type=int, default=8545, help="anvil (local chain) port (default 8545)")
     p.add_argument(
@@ -178,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     api_url = f"http://{args.host}:{args.port}"
 
-    moto = MotoServer(port=args.moto_port)
+    moto = MotoServer(port=args.moto_port, host=args.moto_host)
     try:
         moto.start()
     except OSError as exc:
-        print(f"devstack: cannot start moto on 127.0.0.1:{args.moto_port}: {exc}", file=sys.stderr)
+        print(f"devstack: cannot start moto on {args.moto_host}:{args.moto_port}: {exc}", file=sys.stderr)
         return 1
     moto_url = moto.url
     pollers: PollerThreads | None = None

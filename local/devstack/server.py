@@ -50,7 +50,8 @@ class _QuietMotoHandler(MotoRequestHandler):
 
 
 class MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer on 127.0.0.1 whose start() fails (instead of hanging) when the port is taken."""
+    """ThreadedMotoServer (on 127.0.0.1 unless told otherwise) whose start() fails (instead of hanging) when
+    the port is taken."""
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
@@ -75,8 +76,9 @@ class MotoServer(ThreadedMotoServer):
 
     @property
     def url(self) -> str:
+        """Where this machine reaches it (bound to every address, 0.0.0.0, it is reached at 127.0.0.1)."""
         host, port = self.get_host_and_port()
-        return f"http://{host}:{port}"
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
 
 # ----------------------------------------------------------------------------------- functions
