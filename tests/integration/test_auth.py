@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from payments_core import deps
 from payments_core.domain import keys
 from payments_core.security import tokens
@@ -49,28 +51,40 @@ def test_widget_access_token_is_useless_on_the_integrator_api(api: Api) -> None:
     assert r.status == 401
 
 
-def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api) -> None:
+def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devstack import runtime
+
     node = api.demo["nodes"]["root"]
     old = api.token()
     jwks_before = api.call("GET", "/.well-known/jwks.json").json()["keys"]
     assert len(jwks_before) == 1
+    # This process's authorizer has verified a token: its JWKS cache predates the rotation below.
+    assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
 
     keys.rotate_now(deps.key_store())
-    # A fresh container of the authorizer (no cache) still accepts the old token: previous key is published.
-    api.gateway = type(api.gateway)()
-    from devstack import runtime
+    deps.signing_key.cache_clear()  # a new token endpoint container; the authorizer keeps its cache
+    # In the new key's first minute the previous key signs, so that authorizer (which reloads the JWKS
+    # on an unknown kid at most every 30 s) accepts every new token.
+    during_grace = api.token()
+    assert tokens.unverified_kid(during_grace) == tokens.unverified_kid(old)
+    assert api.call("GET", "/api/v1/payments", token=during_grace, query={"node_id": node}).status == 200
 
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # the minute has passed
+    deps.signing_key.cache_clear()
+    new = api.token()
+    assert tokens.unverified_kid(new) != tokens.unverified_kid(old)
+    # What the grace is for: the same authorizer, its JWKS loaded seconds ago, cannot know the new key yet.
+    assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 401
+
+    # A fresh authorizer container (no cache) accepts both: the previous key is still published.
     runtime.reset_process_caches()
     published = api.call("GET", "/.well-known/jwks.json").json()["keys"]
     assert len(published) == 2
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
-    new = api.token()
-    assert new != old
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
 
     keys.rotate_now(deps.key_store())  # the first key is retired now
     runtime.reset_process_caches()
-    api.gateway = type(api.gateway)()
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
 

@@ -292,8 +292,11 @@ def test_list_payments_event(demo: dict[str, Any]) -> None:
     assert [p["id"] for p in body_of(filtered)["items"]] == [second["id"]]
 
 
-def test_rotation_event_runs_a_whole_rotation(stack: Stack, demo: dict[str, Any]) -> None:
+def test_rotation_event_runs_a_whole_rotation(
+    stack: Stack, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from devstack import runtime
+    from payments_core.domain import keys
 
     def jwks_kids() -> list[str]:
         response = lambdas.invoke("JwksFunction", load_event("JwksFunction"))
@@ -309,7 +312,9 @@ def test_rotation_event_runs_a_whole_rotation(stack: Stack, demo: dict[str, Any]
     stages = stack.client("secretsmanager").describe_secret(SecretId=stack.physical["SigningKeysSecret"])
     assert "AWSCURRENT" in stages["VersionIdsToStages"][token]
 
-    # A new container signs with the new key; both keys are published, so old tokens still verify.
+    # A new container signs with the new key once its first minute has passed (domain.keys.signing_key);
+    # both keys are published, so old tokens still verify.
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)
     runtime.reset_process_caches()
     kids = jwks_kids()
     assert old_kid in kids

@@ -10,6 +10,7 @@ import copy
 import itertools
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from payments_core.store.batch import PendingRead
@@ -146,6 +147,8 @@ class FakeKeyStore(KeyStore):
         self.jwks_value: str | None = None
         self.jwks_writes: list[dict[str, Any]] = []
         self.jwks_reads = 0
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)  # when the next version is made; tests move it
+        self.created: dict[str, datetime] = {initial_version: self.now}
 
     # -- helpers
     def holder(self, stage: str) -> str | None:
@@ -164,20 +167,23 @@ class FakeKeyStore(KeyStore):
 
     # -- KeyStore interface
     def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any:
+        return self.read_dated(stage=stage, version_id=version_id)[0]
+
+    def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]:
         if version_id:
             if version_id not in self.versions:
-                return None
+                return None, None
             if stage and stage not in self.labels.get(version_id, set()):
-                return None
+                return None, None
             chosen: str | None = version_id
         else:
             chosen = self.holder(stage or "AWSCURRENT")
         if chosen is None:
-            return None
+            return None, None
         try:
-            return json.loads(self.versions[chosen] or "null")
+            return json.loads(self.versions[chosen] or "null"), self.created[chosen]
         except ValueError:
-            return None
+            return None, self.created[chosen]
 
     def stages(self) -> dict[str, list[str]]:
         return {version: sorted(labels) for version, labels in self.labels.items() if labels}
@@ -186,6 +192,8 @@ class FakeKeyStore(KeyStore):
         text = json.dumps(value)
         if version_id in self.versions and self.versions[version_id] != text:
             raise StageError(f"version {version_id} already exists with another value")
+        if version_id not in self.versions:
+            self.created[version_id] = self.now
         self.versions[version_id] = text
         self._move("AWSPENDING", version_id)
 

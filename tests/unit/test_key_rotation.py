@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -249,3 +250,28 @@ def test_verifier_picks_up_a_fresh_key_through_the_unknown_kid_reload(store: Fak
     rotate(store, "t2")
     clock.advance(31)  # well inside the 300 s TTL, but past min_refresh
     assert verifier.principal(sign_with_current(store, "ci_2")).actor_id == "ci_2"
+
+
+# --------------------------------------------------------------------------- which key signs
+
+
+def test_a_first_key_signs_at_once(store: FakeKeyStore) -> None:
+    key1 = rotate(store, "t1")
+    assert keys.signing_key(store, store.now) == key1  # no previous key to fall back on
+
+
+def test_a_new_key_signs_only_after_the_grace(store: FakeKeyStore) -> None:
+    key1 = rotate(store, "t1")
+    store.now += timedelta(days=1)
+    key2 = rotate(store, "t2")
+    grace = timedelta(seconds=keys.SIGNING_GRACE_SECONDS)
+    assert keys.signing_key(store, store.now) == key1
+    assert keys.signing_key(store, store.now + grace - timedelta(seconds=1)) == key1
+    assert keys.signing_key(store, store.now + grace) == key2
+    # Longer than an authorizer may wait before it reloads the JWKS for an unknown kid.
+    assert JwksVerifier(CachedValue(store.read_jwks, ttl=300), POLICY).min_refresh < keys.SIGNING_GRACE_SECONDS
+
+
+def test_a_previous_version_that_is_no_key_never_signs(store: FakeKeyStore) -> None:
+    key1 = rotate(store, "t1")  # AWSPREVIOUS is now the template's "{}" placeholder
+    assert keys.signing_key(store, store.now + timedelta(seconds=1)) == key1

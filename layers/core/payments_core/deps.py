@@ -6,6 +6,7 @@ loads only those of the dependencies it uses (the JWKS function never loads the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -87,11 +88,12 @@ def signing_key() -> CachedValue:
     s = get_settings()
 
     def load() -> Any:
+        from payments_core.domain import keys
+
         # The Secrets Manager client is built at the first load, not here: the token endpoint loads the
         # key in a thread while it checks the credentials (domain.auth.issue_token).
-        return KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name).read(
-            stage="AWSCURRENT"
-        )
+        store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
+        return keys.signing_key(store, datetime.now(UTC))
 
     return CachedValue(load, ttl=KEY_CACHE_SECONDS)
 

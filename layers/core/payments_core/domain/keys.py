@@ -7,12 +7,16 @@
 - finishSecret: it becomes AWSCURRENT (the old one AWSPREVIOUS: its tokens keep working); the JWKS
                 is republished with CURRENT and PREVIOUS only, which retires the key before them.
 
+The token endpoint signs with AWSPREVIOUS for the first SIGNING_GRACE_SECONDS of a new AWSCURRENT (see
+`signing_key`), so no authorizer meets a token signed with a key it cannot know of yet.
+
 Each step is idempotent: Secrets Manager may call a step more than once.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from jwt import PyJWK
@@ -21,6 +25,23 @@ from payments_core.security import tokens
 from payments_core.store.keys import KeyStore
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+# Longer than an authorizer may take to learn a newly published key: a token with an unknown kid makes it
+# reload the JWKS, but at most every 30 s (domain.auth.JwksVerifier.min_refresh); plus the seconds between
+# the version's creation (createSecret) and its publication (setSecret).
+SIGNING_GRACE_SECONDS = 60
+
+
+def signing_key(store: KeyStore, now: datetime) -> Any:
+    """The key tokens are signed with: AWSCURRENT, or AWSPREVIOUS while AWSCURRENT is younger than
+    SIGNING_GRACE_SECONDS. An authorizer whose cached JWKS predates a rotation's publication would refuse
+    tokens signed with the new key until its next reload (up to 30 s); the previous key is still published
+    and valid, so it signs meanwhile. A first key (no previous one) signs at once."""
+    current, created = store.read_dated(stage="AWSCURRENT")
+    if created is None or (now - created).total_seconds() >= SIGNING_GRACE_SECONDS:
+        return current
+    previous = store.read(stage="AWSPREVIOUS")
+    return previous if tokens.is_signing_key(previous) else current
 
 
 def _valid(value: Any) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ verifies, AWSPENDING is published before it ever signs. See domain/keys.py.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -31,6 +32,10 @@ class KeyStore:
 
     # -- secret versions
     def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any:
+        return self.read_dated(stage=stage, version_id=version_id)[0]
+
+    def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]:
+        """A version's value (None when absent or not JSON) and when the version was made."""
         assert self._sm is not None
         kwargs: dict[str, Any] = {"SecretId": self._secret_id}
         if version_id:
@@ -41,12 +46,13 @@ class KeyStore:
             resp = self._sm.get_secret_value(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                return None
+                return None, None
             raise
+        created = resp.get("CreatedDate")
         try:
-            return json.loads(resp.get("SecretString") or "null")
+            return json.loads(resp.get("SecretString") or "null"), created
         except ValueError:
-            return None
+            return None, created
 
     def stages(self) -> dict[str, list[str]]:
         """version id -> its staging labels."""
