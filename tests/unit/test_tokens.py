@@ -184,15 +184,29 @@ def test_issue_token_end_to_end_with_verifier(key: dict[str, Any], integrations:
     ids=["wrong-secret", "unknown-client", "disabled", "empty-secret"],
 )
 def test_issue_token_refuses_bad_credentials_alike(
-    key: dict[str, Any], integrations: FakeCatalog, client_id: str, secret: str
+    key: dict[str, Any], integrations: FakeCatalog, client_id: str, secret: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signing = CachedValue(lambda: key, ttl=300)
     request = TokenRequest.model_construct(client_id=client_id, client_secret=secret)
+    work: list[str] = []
+    real_sign, real_verify = tokens.sign, passwords.verify_secret
+
+    def sign(*args: Any) -> str:
+        work.append("sign")
+        return real_sign(*args)
+
+    def verify(*args: Any) -> bool:
+        work.append("hash")
+        return real_verify(*args)
+
+    monkeypatch.setattr(tokens, "sign", sign)
+    monkeypatch.setattr(passwords, "verify_secret", verify)
     with pytest.raises(Unauthorized) as info:
         auth.issue_token(integrations, signing, POLICY, request)
     assert info.value.status_code == 401
     assert info.value.code == "invalid_client"
     assert info.value.message == "Invalid client credentials"  # the same answer whatever was wrong
+    assert sorted(work) == ["hash", "sign"]  # the same work too: an unknown id is not answered sooner
 
 
 @pytest.mark.parametrize("current", [{}, None, {"kty": "EC", "kid": "k"}])

@@ -54,16 +54,20 @@ def issue_token(
     # runs in C without the GIL; on a container's first request, loading the key (building the Secrets
     # Manager client, reading and parsing the secret) and signing run beside it, on the pool's one thread.
     # A key that fails to load is reported only for good credentials: a wrong secret is a 401 whatever else
-    # happens.
+    # happens. An unknown client id costs what a wrong secret costs: a hash checked (against DUMMY_HASH) and
+    # a token signed (for no one) while it runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
         key_load = pool.submit(signing_key.get)
         integration = catalog.get("integration", req.client_id)
-        signed = pool.submit(_signed_token, key_load, integration, policy) if integration else None
+        signed = pool.submit(_signed_token, key_load, integration or _NO_INTEGRATION, policy)
         encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
         valid = passwords.verify_secret(req.client_secret, encoded)
-        if integration is None or signed is None or not valid or integration.get("status", "active") != "active":
+        if integration is None or not valid or integration.get("status", "active") != "active":
             raise Unauthorized("Invalid client credentials", code="invalid_client")
         return TokenResponse(access_token=signed.result(), expires_in=policy.ttl_seconds)
+
+
+_NO_INTEGRATION = {"id": "", "node_id": ""}  # signs the token no one gets when the client id is unknown
 
 
 def _signed_token(key_load: Future[Any], integration: dict[str, Any], policy: TokenPolicy) -> str:
@@ -126,8 +130,8 @@ def bearer_token(header: str | None) -> str:
 
 
 def allow_policy(principal: Principal, method_arn: str, resource: str = "*/*") -> dict[str, Any]:
-    """An IAM policy for the whole API (the answer is cached per token across its routes), or for one
-    `resource` (`METHOD/path`) when the token opens only that."""
+    """An IAM policy for the whole API (were the answer cached, per token, it would serve every route), or
+    for one `resource` (`METHOD/path`) when the token opens only that."""
     arn_parts = method_arn.split(":")
     api_gateway_arn = ":".join(arn_parts[:5])
     rest_api_id, stage = arn_parts[5].split("/")[:2]
