@@ -92,12 +92,12 @@ layer-check: layer-requirements
 	@git diff --exit-code layers/core/requirements.txt layers/chain/requirements.txt || \
 	  { echo "layer requirements are stale: run make layer-requirements and commit them"; exit 1; }
 
-contracts/node_modules/.installed: $(VENV)/.installed contracts/package.json contracts/package-lock.json
+contracts/node_modules/.installed: contracts/package.json contracts/package-lock.json | $(VENV)/.installed
 	cd contracts && $(NODE_PATH_) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # The local chain of `make dev` and the e2e tests: anvil from npm (@foundry-rs/anvil, pinned in local/package.json).
-$(ANVIL): $(VENV)/.installed local/package.json local/package-lock.json
+$(ANVIL): local/package.json local/package-lock.json | $(VENV)/.installed
 	cd local && $(NODE_PATH_) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -78,7 +78,7 @@ class MotoServer(ThreadedMotoServer):
     def url(self) -> str:
         """Where this machine reaches it (bound to every address, 0.0.0.0, it is reached at 127.0.0.1)."""
         host, port = self.get_host_and_port()
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
 
 # ----------------------------------------------------------------------------------- functions

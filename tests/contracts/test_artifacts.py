@@ -37,7 +37,7 @@ def test_artifact_is_built_from_the_committed_sources(name: str) -> None:
     manifest = source_manifest()
 
     assert artifact["sourceHash"] == source_hash(), (
-        f"artifacts/{name}.json is stale: run `cd contracts && npm ci && node build.mjs` and commit artifacts/"
+        f"artifacts/{name}.json is stale: run `make contracts` and commit contracts/artifacts/"
     )
     assert artifact["contractName"] == name
     assert artifact["sourceName"] in manifest["sources"]

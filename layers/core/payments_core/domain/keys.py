@@ -36,7 +36,12 @@ def signing_key(store: KeyStore, now: datetime) -> Any:
     """The key tokens are signed with: AWSCURRENT, or AWSPREVIOUS while AWSCURRENT is younger than
     SIGNING_GRACE_SECONDS. An authorizer whose cached JWKS predates a rotation's publication would refuse
     tokens signed with the new key until its next reload (up to 30 s); the previous key is still published
-    and valid, so it signs meanwhile. A first key (no previous one) signs at once."""
+    and valid, so it signs meanwhile. A first key (no previous one) signs at once.
+
+    The grace counts from the version's creation (createSecret), which is seconds before its publication in
+    a rotation that runs through. A rotation that failed after createSecret and was resumed later publishes
+    a version created earlier: its grace may be over when it starts to sign (the publication time, from the
+    JWKS parameter, would close that; it costs the token endpoint an SSM read per container)."""
     current, created = store.read_dated(stage="AWSCURRENT")
     if created is None or (now - created).total_seconds() >= SIGNING_GRACE_SECONDS:
         return current
