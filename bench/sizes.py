@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench import layers
 from bench.report import Result
 from devstack import template as tpl
 
@@ -33,7 +32,7 @@ def run() -> list[Result]:
         return [_skip("built functions", f"{BUILD.relative_to(tpl.ROOT)} is missing: run `make build` (skipped)")]
     results: list[Result] = []
     layer_mb: dict[str, float] = {}
-    for layer in layers.all_layers():
+    for layer in tpl.resources("AWS::Serverless::LayerVersion"):
         if (BUILD / layer).is_dir():
             layer_mb[layer] = tree_bytes(BUILD / layer) / MB
             results.append(Result("size", f"{layer} (layer, unzipped)", layer_mb[layer], "MB"))
@@ -45,7 +44,7 @@ def run() -> list[Result]:
             results.append(_skip(function, "not built (skipped)"))
             continue
         own = tree_bytes(fn_dir) / MB
-        its_layers = layers.layers_of(function)
+        its_layers = tpl.layers_of(function)
         missing = [name for name in its_layers if name not in layer_mb]
         total = own + sum(layer_mb.get(name, 0.0) for name in its_layers)
         note = f"with {' + '.join(its_layers) or 'no layers'}: {total:.2f} of {LAMBDA_UNZIPPED_LIMIT_MB} MB" + (

@@ -71,6 +71,21 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
     return out
 
 
+def layers_of(function: str, template: dict[str, Any] | None = None) -> list[str]:
+    """The logical ids of the function's layers (the runtime's /opt/python): SAM adds a function's own list
+    to Globals' (lists in Globals are additive), so the chain workers run with CoreLayer + ChainLayer."""
+    t = template or load()
+    own = t["Resources"][function]["Properties"].get("Layers", [])
+    refs = [*t.get("Globals", {}).get("Function", {}).get("Layers", []), *own]
+    names = [ref["Ref"] if isinstance(ref, dict) else str(ref) for ref in refs]
+    return list(dict.fromkeys(names))
+
+
+def layer_source(layer: str, template: dict[str, Any] | None = None) -> Path:
+    """A layer's source directory (its ContentUri)."""
+    return ROOT / str((template or load())["Resources"][layer]["Properties"]["ContentUri"])
+
+
 def _api_auth(t: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     for _, api in resources("AWS::Serverless::Api", t).items():
         auth = api["Properties"].get("Auth", {})

@@ -35,14 +35,6 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("web3", "e
     assert json.loads(out.stdout) == []
 
 
-def _layer_dirs(function: str) -> list[str]:
-    """The function's layers' sources (Globals' layers, then its own: SAM's additive lists)."""
-    t = tpl.load()
-    refs = [*t["Globals"]["Function"].get("Layers", []), *t["Resources"][function]["Properties"].get("Layers", [])]
-    names = dict.fromkeys(ref["Ref"] for ref in refs)
-    return [str(tpl.ROOT / t["Resources"][name]["Properties"]["ContentUri"]) for name in names]
-
-
 @pytest.mark.parametrize("function", sorted(tpl.functions()))
 def test_handler_loads_with_the_collector_paused_and_freezes_what_it_built(function: str) -> None:
     """payments_core.lambda_init: it is the handler module's first import, no collection runs while the
@@ -50,7 +42,7 @@ def test_handler_loads_with_the_collector_paused_and_freezes_what_it_built(funct
     fn = tpl.functions()[function]
     code = f"""
 import gc, json, sys
-sys.path[:0] = [*{_layer_dirs(function)!r}, {str(tpl.ROOT / fn.code_uri)!r}]
+sys.path[:0] = [*{[str(tpl.layer_source(name)) for name in tpl.layers_of(function)]!r}, {str(tpl.ROOT / fn.code_uri)!r}]
 order, during, loading = [], [], [True]
 class Watch:
     def find_spec(self, name, path=None, target=None):
