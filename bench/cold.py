@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import events, layers
+from bench import events
 from bench.report import Result, median, summary_ms
 from bench.stack import BenchStack
 from devstack import lambdas
@@ -266,8 +266,8 @@ def api_functions() -> list[str]:
 def layer_dirs(function: str, core_override: Path | None = None) -> list[str]:
     """The function's layers' source directories (CoreLayer replaced by `core_override` if given)."""
     return [
-        str(core_override if name == "CoreLayer" and core_override is not None else layers.source_dir(name))
-        for name in layers.layers_of(function)
+        str(core_override if name == "CoreLayer" and core_override is not None else tpl.layer_source(name))
+        for name in tpl.layers_of(function)
     ]
 
 
@@ -388,7 +388,7 @@ def _run_cases(bench: BenchStack, runs: int, layer: Path | None, only: set[str] 
             floor_cpu = median([r.cpu for r in floor_runs]) * 1000
             # Run i of each side ran next to each other (ABBA): their ratio cancels the machine's drift
             # over the seconds a case takes, which the ratio of the two medians does not.
-            paired = median([f.wall / b.wall for f, b in zip(fn_runs, floor_runs, strict=True)])
+            pair_ratios = [f.wall / b.wall for f, b in zip(fn_runs, floor_runs, strict=True)]
             clients = ",".join(case.services) or "none"
             results.append(
                 Result(
@@ -398,7 +398,7 @@ def _run_cases(bench: BenchStack, runs: int, layer: Path | None, only: set[str] 
                     baseline=floor_ms,
                     unit="ms",
                     target=TARGET,
-                    paired_ratio=paired,
+                    paired_ratio=median(pair_ratios),
                     note=f"ratio: p50 of {runs} paired runs (p50s' ratio {fn_ms / floor_ms:.2f}); CPU p50 "
                     f"{fn_cpu:.0f} vs {floor_cpu:.0f} ms ({fn_cpu / floor_cpu:.2f}); floor clients: {clients}",
                     extra={
@@ -406,7 +406,7 @@ def _run_cases(bench: BenchStack, runs: int, layer: Path | None, only: set[str] 
                         "floor_wall": summary_ms([r.wall for r in floor_runs]),
                         "function_cpu": summary_ms([r.cpu for r in fn_runs]),
                         "floor_cpu": summary_ms([r.cpu for r in floor_runs]),
-                        "paired_wall_ratios": [f.wall / b.wall for f, b in zip(fn_runs, floor_runs, strict=True)],
+                        "paired_wall_ratios": pair_ratios,
                         "clients": list(case.services),
                         "layers": dirs,
                     },
