@@ -13,6 +13,7 @@ A handler module does only this:
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -121,14 +122,13 @@ def make_resolver() -> APIGatewayRestResolver:
 
 def raised_at(exc: BaseException) -> str:
     """Where an exception was raised, as `package/module.py:line in function` (no values, no message)."""
-    tb = exc.__traceback__
-    if tb is None:
+    frames = list(traceback.walk_tb(exc.__traceback__))
+    if not frames:
         return "unknown"
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
+    frame, line = frames[-1]
+    code = frame.f_code
     where = "/".join(code.co_filename.replace("\\", "/").rsplit("/", 2)[-2:])
-    return f"{where}:{tb.tb_lineno} in {code.co_name}"
+    return f"{where}:{line} in {code.co_name}"
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
