@@ -165,10 +165,7 @@ class FakeKeyStore(KeyStore):
     def value(self, stage: str) -> Any:
         return self.read(stage=stage)
 
-    # -- KeyStore interface
-    def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any:
-        return self.read_dated(stage=stage, version_id=version_id)[0]
-
+    # -- KeyStore interface (its `read` is KeyStore's: the value of `read_dated`)
     def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]:
         if version_id:
             if version_id not in self.versions:
