@@ -71,7 +71,7 @@ e2e: install $(ANVIL)
 	$(PY) -m pytest tests/e2e -q
 
 schemathesis: install $(ANVIL)
-	$(PY) -m pytest tests/contract -q
+	$(PY) -m pytest tests/api_schema -q
 
 openapi: install
 	$(PY) scripts/openapi.py --write

@@ -13,7 +13,7 @@
 // written with every object's keys sorted recursively, 2-space indent and a trailing newline, so a rebuild of the
 // same inputs is byte-identical.
 //
-// sourceHash recipe (tests/contracts/test_artifacts.py recomputes it in Python, without node; keep both in sync):
+// sourceHash recipe (tests/solidity/test_artifacts.py recomputes it in Python, without node; keep both in sync):
 //   manifest = {
 //     "compiler":     build.config.json "solc"           (e.g. "0.8.37"),
 //     "dependencies": package.json "dependencies"         (exact pins, e.g. {"solc": "0.8.37", ...}),

@@ -19,3 +19,8 @@ os.environ.update(
 from devstack import moto_patches
 
 moto_patches.apply()
+
+# The running local stack's fixtures (`stack`, `client`, ...: tests/e2e/fixtures.py) serve tests/e2e and
+# tests/devstack alike, one session-scoped stack for both; tests/integration and tests/devstack/emulator
+# override `stack` with the in-process moto stack in their own conftest.
+pytest_plugins = ["tests.e2e.fixtures"]

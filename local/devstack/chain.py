@@ -387,7 +387,7 @@ def deploy(
     payer_usdt: int = PAYER_USDT,
 ) -> Deployment:
     """MockUSDT, then the Diamond with the PaymentsFacet cut in (one FacetCut ADD of every facet selector, no
-    initializer, as tests/contracts/evm.py deploys it), the platform wallet authorised, and the payer funded:
+    initializer, as tests/solidity/evm.py deploys it), the platform wallet authorised, and the payer funded:
     `payer_usdt` USDT minted, ETH topped up to 10 when it has less than 1. Every transaction is signed by the
     owner's key; each one is awaited (bounded) before the next."""
     owner = address_of(owner_key)

@@ -14,7 +14,7 @@ import pytest
 from devstack.launch import LocalStackInfo
 from payments_core.security import tokens
 from payments_core.store.keys import KeyStore
-from tests.e2e.conftest import Client, assert_error
+from tests.e2e.helpers import Client, assert_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -22,7 +22,7 @@ from devstack import template as tpl
 from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
-from tests.e2e.conftest import Client, aws_client
+from tests.e2e.helpers import Client, aws_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

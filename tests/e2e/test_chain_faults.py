@@ -41,7 +41,7 @@ from devstack.launch import LocalStackInfo
 from payments_core.domain import catalog as admin
 from payments_core.domain.payments import deal_ref
 from payments_core.store.catalog import CatalogStore
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     DEAL_STATUS,
     Client,
     deal_created_events,

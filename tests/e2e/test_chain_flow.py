@@ -11,7 +11,7 @@ import pytest
 from web3.logs import DISCARD
 
 from devstack import chain
-from tests.e2e.conftest import (
+from tests.e2e.helpers import (
     CHAIN_WAIT,
     DEAL_STATUS,
     Client,

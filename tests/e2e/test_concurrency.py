@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Client
+from tests.e2e.helpers import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

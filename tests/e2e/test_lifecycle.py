@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from payments_core.store.payments import PaymentStore
-from tests.e2e.conftest import Client, assert_error, force_status, wait_for_logs
+from tests.e2e.helpers import Client, assert_error, force_status, wait_for_logs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -17,7 +17,7 @@ from payments_core.domain.lifecycle import RETRY_SEND_DEDUP
 from payments_core.domain.payments import deal_ref, iso
 from payments_core.models.common import utcnow
 from payments_core.store.payments import PaymentStore
-from tests.e2e.conftest import Client, DealQueues, assert_error, force_status, wait_for_logs
+from tests.e2e.helpers import Client, DealQueues, assert_error, force_status, wait_for_logs
 from tests.e2e.test_lifecycle import (
     DEAL_MAY_EXIST,
     _accepted,

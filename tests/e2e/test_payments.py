@@ -11,7 +11,7 @@ import pytest
 
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
-from tests.e2e.conftest import Client, assert_error
+from tests.e2e.helpers import Client, assert_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -9,7 +9,7 @@ import pytest
 from payments_core import deps
 from payments_core.domain import keys
 from payments_core.security import tokens
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 def test_token_shape_and_bad_credentials(api: Api) -> None:

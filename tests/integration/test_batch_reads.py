@@ -19,7 +19,7 @@ from payments_core.store.batch import (
     read_both,
 )
 from payments_core.store.codec import s
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from payments_core.domain import lifecycle
 from payments_core.models.payments import PaymentStatus
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
-from tests.contracts.evm import System, deploy_system
-from tests.integration.conftest import Api, drain
+from tests.integration.helpers import Api, drain
+from tests.solidity.evm import System, deploy_system
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 def test_fifty_concurrent_creates_of_one_external_id(api: Api) -> None:

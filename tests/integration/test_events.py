@@ -420,7 +420,7 @@ def evm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from payments_core.settings import get_settings
     from payments_core.store import aws
     from payments_core.store.wallet_keys import WalletKeyStore
-    from tests.contracts.evm import deploy_system
+    from tests.solidity.evm import deploy_system
 
     system = deploy_system()
     cat = deps.catalog()

@@ -17,7 +17,7 @@ from payments_core import deps
 from payments_core.domain import lifecycle
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 def _messages(queue_env: str) -> list[dict[str, Any]]:

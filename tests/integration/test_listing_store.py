@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from payments_core.store import payments as store_module
 from payments_core.store.payments import CreateContended, ExternalIdTaken, PaymentStore, listing_for
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 def _item(node: str, i: int, wallet: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 
 from payments_core import deps
 from payments_core.observability import logger
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 class _Capture(logging.Handler):

@@ -18,7 +18,7 @@ from payments_core import deps
 from payments_core.domain import lifecycle
 from payments_core.domain.lifecycle import Actor
 from payments_core.models.payments import PaymentStatus as S
-from tests.integration.conftest import Api, drain
+from tests.integration.helpers import Api, drain
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

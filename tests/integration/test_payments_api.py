@@ -12,7 +12,7 @@ import pytest
 
 from payments_core import deps
 from payments_core.domain import catalog as admin
-from tests.integration.conftest import Api
+from tests.integration.helpers import Api
 
 
 def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from payments_core.domain.chain_work import ChainError
 from payments_core.models.common import utcnow
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
-from tests.contracts.evm import System, deploy_system
-from tests.integration.conftest import Api, drain
+from tests.integration.helpers import Api, drain
+from tests.solidity.evm import System, deploy_system
 
 EVENTS = tpl.ROOT / "events"
 DEAL_OPEN, DEAL_PAID, DEAL_CANCELLED, DEAL_REFUNDED = 1, 2, 3, 4

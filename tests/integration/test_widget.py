@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from payments_core import deps
-from tests.contracts.evm import System
-from tests.integration.conftest import Api, drain
+from tests.integration.helpers import Api, drain
 from tests.integration.test_chain_workers import evm  # noqa: F401 - the fixture
+from tests.solidity.evm import System
 
 WIDGET = "/api/v1/widget/payments/{}"
 

@@ -9,7 +9,7 @@ from eth_typing import ChecksumAddress
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from tests.contracts.evm import (
+from tests.solidity.evm import (
     ZERO_ADDRESS,
     Deal,
     DealStatus,

@@ -8,7 +8,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
-from tests.contracts.evm import (
+from tests.solidity.evm import (
     ZERO_ADDRESS,
     DealStatus,
     FacetCutAction,

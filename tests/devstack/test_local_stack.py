@@ -9,7 +9,7 @@ import pytest
 
 from devstack import template as tpl
 from devstack.launch import LocalStackInfo
-from tests.e2e.conftest import Client, assert_error
+from tests.e2e.helpers import Client, assert_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.provision import Stack
 from payments_core import deps
-from tests.integration.conftest import Api, drain
+from tests.integration.helpers import Api, drain
 
 
 def test_stream_keeps_flowing_after_a_refused_transaction(api: Api, stack: Stack, stream_pollers: list[Any]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_socket import disable_socket, enable_socket
 
-from tests.contracts.evm import System, deploy_system
+from tests.solidity.evm import System, deploy_system
 
 
 @pytest.fixture(autouse=True)

@@ -1,42 +1,27 @@
-"""HTTP end-to-end tests: `python -m devstack` in a subprocess (launch.local_stack), spoken to over HTTP.
-
-One stack per test session (per xdist worker); every test makes its own data (unique external ids,
-its own nodes when it counts payments), so the order of the tests does not matter.
-The tests that read the deal queues run on a second, quiet stack (`quiet_stack`: no chain, no chain
-workers), started the first time one of them asks for it.
-"""
+"""What the HTTP end-to-end tests share besides their fixtures (tests/e2e/fixtures.py): a client of the
+running local stack with the demo catalog, the error-shape check, waits on statuses and logs, the widget's
+chain calls."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import httpx
-import pytest
 
 from devstack import template as tpl
-from devstack.launch import LocalStackInfo, local_stack
-from payments_core.domain import catalog as admin
+from devstack.launch import LocalStackInfo
 from payments_core.domain import lifecycle
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.keys import KeyStore
 from payments_core.store.payments import PaymentStore
 from tests.support import payment_body
 
 HTTP_TIMEOUT = 30.0
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackInfo]:
-    with local_stack(tmp_path_factory.mktemp("devstack")) as info:
-        yield info
 
 
 def aws_client(stack: LocalStackInfo, service: str) -> Any:
@@ -76,63 +61,9 @@ class Client:
         return self.http.post("/api/v1/payments", json=self.payment_body(**overrides), headers=self.auth(who))
 
 
-def _http_client(stack: LocalStackInfo) -> httpx.Client:
+def http_client(stack: LocalStackInfo) -> httpx.Client:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     return httpx.Client(base_url=stack.api_url, timeout=HTTP_TIMEOUT, limits=limits)
-
-
-@pytest.fixture(scope="session")
-def http(stack: LocalStackInfo) -> Iterator[httpx.Client]:
-    with _http_client(stack) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def client(stack: LocalStackInfo, http: httpx.Client) -> Client:
-    return Client(http, stack.demo, {})
-
-
-# ------------------------------------------------------------ the quiet stack: nothing consumes the queues
-@pytest.fixture(scope="session")
-def quiet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackInfo]:
-    """A second stack without chain and chain workers (--no-chain --no-workers): the deal queues keep
-    their messages, and web3 payments stay in the statuses a test writes."""
-    with local_stack(tmp_path_factory.mktemp("devstack-quiet"), chain=False, workers=False) as info:
-        yield info
-
-
-@pytest.fixture(scope="session")
-def quiet_http(quiet_stack: LocalStackInfo) -> Iterator[httpx.Client]:
-    with _http_client(quiet_stack) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def quiet_client(quiet_stack: LocalStackInfo, quiet_http: httpx.Client) -> Client:
-    return Client(quiet_http, quiet_stack.demo, {})
-
-
-@pytest.fixture(scope="session")
-def catalog(stack: LocalStackInfo) -> CatalogStore:
-    """The stack's catalog table, as the operator CLI (`paymentsctl --local`) reaches it."""
-    return CatalogStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
-
-
-@pytest.fixture(scope="session")
-def key_store(stack: LocalStackInfo) -> KeyStore:
-    env = stack.environment
-    return KeyStore(
-        aws_client(stack, "secretsmanager"),
-        aws_client(stack, "ssm"),
-        env["SIGNING_KEYS_SECRET_ID"],
-        env["JWKS_PARAMETER_NAME"],
-    )
-
-
-@pytest.fixture
-def fresh_node(catalog: CatalogStore, client: Client) -> dict[str, Any]:
-    """A new node under the demo root: its payment listing starts empty."""
-    return admin.create_node(catalog, f"e2e {uuid.uuid4().hex[:8]}", client.demo["nodes"]["root"])
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -152,20 +83,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return dict(error)
 
 
-# ------------------------------------------------------------------ lifecycle: the stack's table and queues
-@pytest.fixture(scope="session")
-def payment_store(stack: LocalStackInfo) -> PaymentStore:
-    """The stack's payments table, reached through moto as a chain worker would reach it."""
-    return _payment_store(stack)
-
-
-@pytest.fixture(scope="session")
-def quiet_payment_store(quiet_stack: LocalStackInfo) -> PaymentStore:
-    """The quiet stack's payments table."""
-    return _payment_store(quiet_stack)
-
-
-def _payment_store(stack: LocalStackInfo) -> PaymentStore:
+def stack_payment_store(stack: LocalStackInfo) -> PaymentStore:
     env = stack.environment
     return PaymentStore(aws_client(stack, "dynamodb"), env["PAYMENTS_TABLE"], env["PAYMENT_KEYS_TABLE"])
 
@@ -249,25 +167,6 @@ def consumed_deal_queues() -> list[str]:
     return sorted({source.source for source in tpl.event_sources()} & set(DEAL_QUEUES.values()))
 
 
-@pytest.fixture(scope="session")
-def deal_queues(quiet_stack: LocalStackInfo) -> DealQueues:
-    """The quiet stack's deal queues (use with quiet_client and quiet_payment_store). Skips the test only if
-    that stack runs the chain workers after all: their messages would be gone before a test could read them."""
-    consumed = consumed_deal_queues()
-    if quiet_stack.workers and consumed:
-        pytest.skip(f"{' and '.join(consumed)} consumed by the chain workers in this stack: not readable from outside")
-    env = quiet_stack.environment
-    urls = {"create": env["CREATE_DEAL_QUEUE_URL"], "cancel": env["CANCEL_DEAL_QUEUE_URL"]}
-    return DealQueues(aws_client(quiet_stack, "sqs"), urls, {name: [] for name in urls})
-
-
-@pytest.fixture(scope="session")
-def chain_workers(stack: LocalStackInfo) -> None:
-    """Skips the test unless the stack runs the chain workers on the deal queues, with a chain (anvil)."""
-    if stack.rpc_url is None or not stack.workers or len(consumed_deal_queues()) < len(DEAL_QUEUES):
-        pytest.skip("no chain workers with a chain in this stack")
-
-
 LOGS_TIMEOUT = 15.0
 
 
@@ -292,15 +191,9 @@ def wait_for_logs(
 # ------------------------------------------------------------------ chain: the stack's anvil, spoken to with web3
 # (used by test_chain_flow.py and test_chain_faults.py)
 CHAIN_WAIT = 30.0
+
+
 DEAL_STATUS = {"none": 0, "open": 1, "paid": 2, "cancelled": 3, "refunded": 4}  # PaymentsFacet's DealStatus
-
-
-@pytest.fixture(scope="session")
-def chain_w3(stack: LocalStackInfo, chain_workers: None) -> Any:
-    """web3 on the stack's anvil (skips without a chain and its workers). Typed Any: web3 is imported lazily."""
-    from devstack import chain
-
-    return chain.connect(str(stack.rpc_url))
 
 
 def get_payment(client: Client, payment_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.contracts.evm import ARTIFACTS_DIR, CONTRACTS_DIR, load_artifact, source_hash, source_manifest
+from tests.solidity.evm import ARTIFACTS_DIR, CONTRACTS_DIR, load_artifact, source_hash, source_manifest
 
 # EVM versions eth-tester's py-evm backend runs (PragueVM) and solc knows, oldest first.
 EVM_VERSIONS_UP_TO_PRAGUE = ["paris", "shanghai", "cancun", "prague"]
