@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -462,3 +465,40 @@ def test_real_get_route_of_a_non_uuid_is_404(fake_deps: PaymentDeps) -> None:
     status, body = call(fn.app, "GET", "/api/v1/payments/not-a-uuid", authorizer=AUTH)
     assert status == 404
     assert body["error"]["code"] == "payment_not_found"
+
+
+# --------------------------------------------------------------------------- concurrent resolvers
+
+
+def test_concurrent_requests_on_two_resolvers_each_see_their_own_event() -> None:
+    """The local stack resolves concurrent requests on threads, a resolver each: the request a route reads is
+    its own, even when another resolver resolves a request meanwhile (powertools keeps it on its class)."""
+    first_inside, second_done = threading.Event(), threading.Event()
+
+    def resolver(wait: bool) -> APIGatewayRestResolver:
+        app = make_resolver()
+
+        @app.post("/echo")
+        def echo() -> Response[Any]:
+            if wait:
+                first_inside.set()
+                assert second_done.wait(5)
+            return json_response(200, {"body": app.current_event.json_body, "authorizer": principal(app).actor_id})
+
+        return app
+
+    first, second = resolver(wait=True), resolver(wait=False)
+
+    def event(marker: str) -> dict[str, Any]:
+        auth = {**AUTH, "actor_id": f"ci_{marker}"}
+        return rest_event("POST", "/echo", body=json.dumps({"marker": marker}), authorizer=auth)
+
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(first.resolve, event("first"), CONTEXT)
+        assert first_inside.wait(5)
+        assert json.loads(second.resolve(event("second"), CONTEXT)["body"]) == {
+            "body": {"marker": "second"},
+            "authorizer": "ci_second",
+        }
+        second_done.set()
+        assert json.loads(answer.result(5)["body"]) == {"body": {"marker": "first"}, "authorizer": "ci_first"}

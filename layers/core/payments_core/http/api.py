@@ -84,8 +84,40 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     return details
 
 
+class _Resolver(APIGatewayRestResolver):
+    """powertools' REST resolver with the request being resolved kept on the resolver, not on its class.
+
+    powertools stores the event and the Lambda context on the `BaseRouter` class (process-wide, for its
+    included `Router`s, which this platform does not use) and every resolver reads them from there. One
+    request per process in Lambda, so nothing shows; but a process that resolves requests on several
+    threads at once, one resolver each (the local stack's warm "containers"), had requests read each
+    other's event: a create answered 409 for another create's external_id, its own body never seen.
+    """
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        self.__dict__["_event"] = self._to_proxy_event(event)
+        self.__dict__["_context"] = context
+        return super().resolve(event, context)
+
+    @property
+    def current_event(self) -> Any:
+        return self.__dict__["_event"]
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self.__dict__["_event"] = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return self.__dict__["_context"]
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self.__dict__["_context"] = value
+
+
 def make_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(
+    app = _Resolver(
         enable_validation=True,
         serializer=json_codec.dumps,
         json_body_deserializer=json_codec.loads,
