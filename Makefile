@@ -24,7 +24,7 @@ PYTHON313   := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13
                  else command -v python3.13; fi)
 PYTHON_BIN  := $(dir $(PYTHON313))
 
-.PHONY: help install tools dev test lint typecheck unit integration e2e schemathesis openapi openapi-check \
+.PHONY: help install tools dev test lint typecheck unit integration e2e schemathesis openapi openapi-check docs docs-check \
         validate build bench layer-requirements layer-check contracts contracts-check clean
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make test    - install what is missing, run lint, types, every test, sam validate and build"
 	@echo "make bench   - benchmarks (ratios measured side by side)"
 	@echo "make openapi - regenerate openapi.json from the code"
+	@echo "make docs    - regenerate the generated tables of docs/api.md"
 	@echo "make contracts - recompile the Solidity contracts (npm solc, offline) into contracts/artifacts"
 
 $(UV):
@@ -79,6 +80,12 @@ openapi: install
 openapi-check: install
 	$(PY) scripts/openapi.py --check
 
+docs: install
+	$(PY) scripts/docs.py --write
+
+docs-check: install
+	$(PY) scripts/docs.py --check
+
 EXPORT := $(UV) export --quiet --frozen --no-emit-project --no-hashes --no-header \
 	  --no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer \
 	  --no-emit-package jmespath --no-emit-package python-dateutil --no-emit-package six \
@@ -113,7 +120,7 @@ validate: tools
 build: tools
 	PATH="$(PYTHON_BIN):$$PATH" $(SAM) build --template template.yaml --parallel
 
-test: install $(ANVIL) lint typecheck openapi-check layer-check contracts-check validate
+test: install $(ANVIL) lint typecheck openapi-check docs-check layer-check contracts-check validate
 	$(PY) -m pytest tests -q -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory build
 
