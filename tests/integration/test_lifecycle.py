@@ -42,7 +42,7 @@ def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
 
 
 def _force(payment_id: str, status: str, **changes: Any) -> dict[str, Any]:
-    """Put a payment in a status as the system would (the chain workers come in a later issue)."""
+    """Put a payment in a status directly, as the chain workers would move it (these tests run no chain)."""
     store = deps.payment_store()
     record = store.get(payment_id)
     assert record is not None

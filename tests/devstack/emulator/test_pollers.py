@@ -502,7 +502,7 @@ def test_build_pollers_resolves_sources_of_a_provisioned_stack(aws: dict[str, An
     sqs_poller.call({"Records": []})
     stream.call({"Records": []})
     assert [fn for fn, _ in calls] == ["CreateDealConsumer", "PaymentsStreamConsumer"]
-    # The template's own event sources are built the same way (none yet, or some later).
+    # The template's own event sources (queues, the stream, the schedule) are built the same way.
     assert len(build_pollers(stack, lambda fn, ev: None)) == len(tpl.event_sources())
 
 
