@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
@@ -36,7 +37,7 @@ from payments_core.observability import logger
 JSON = "application/json"
 _MEDIA_TYPE_MESSAGE = "Send the body as application/json"
 
-_ERROR_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, malformed, expired or wrongly signed token",
     403: "The integration's node does not reach the node concerned",
@@ -44,15 +45,31 @@ _ERROR_DESCRIPTIONS = {
     409: "Conflict",
     415: "The body is not `application/json`",
     422: "Validation error: `details` names each bad field",
-    503: "Temporarily unavailable",
+    429: "Over the stage's request rate (answered by API Gateway): retry after `Retry-After` seconds",
+    503: "Temporarily unavailable: retry after `Retry-After` seconds",
 }
+
+RETRY_AFTER_SECONDS = 1
+"""Every 503 and 429 the platform answers says when to try again (`Retry-After`, RFC 9110 §10.2.3)."""
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
+}
+
+PaymentPathId = Annotated[str, Path(description="Payment UUID", json_schema_extra={"format": "uuid"})]
+"""A payment id in the path: documented as a UUID; any other text is answered 404 `payment_not_found`
+(as an unknown UUID is, and as the seed documents), not 422."""
 
 
 def responses(success: int, model: type[BaseModel], *errors: int, description: str = "OK") -> dict[int, Any]:
     """OpenAPI responses of a route: its success model and its documented errors (one shape)."""
     out: dict[int, Any] = {success: {"description": description, "content": {JSON: {"model": model}}}}
     for code in errors:
-        out[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": {JSON: {"model": ErrorResponse}}}
+        out[code] = {"description": ERROR_DESCRIPTIONS[code], "content": {JSON: {"model": ErrorResponse}}}
+        if code in (429, 503):
+            out[code]["headers"] = RETRY_AFTER_HEADER
     return out
 
 
@@ -126,7 +143,10 @@ def make_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[Any]:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
-        return json_response(exc.status_code, exc.body())
+        response = json_response(exc.status_code, exc.body())
+        if exc.status_code in (429, 503):
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
