@@ -53,13 +53,15 @@ def generate() -> dict[str, Any]:
         on_conflict="error",
     )
     functions = tpl.functions()
-    routed = sorted({r.function for r in tpl.routes()})
+    # A resource's ANY method (405 method_not_allowed) is no operation of the API.
+    operations = [r for r in tpl.routes() if r.method != "ANY"]
+    routed = sorted({r.function for r in operations})
     for name in routed:
         merge.add_file(ROOT / functions[name].code_uri / "app.py", resolver_name="app")
     spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
 
     schemes = {"IntegratorAuthorizer": "IntegratorBearer", "WidgetAuthorizer": "WidgetAccessToken"}
-    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in tpl.routes() if r.authorizer}
+    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in operations if r.authorizer}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     components["securitySchemes"] = {

@@ -14,7 +14,7 @@ A handler module does only this:
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -231,5 +231,26 @@ def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any
                 "isBase64Encoded": False,
             }
         return app.resolve(event, context)
+
+    return handler
+
+
+def method_not_allowed_handler(
+    allowed: Mapping[str, Sequence[str]],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The handler behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
+    methods `allowed` gives the event's resource (RFC 9110 §15.5.6). The method asked is not echoed."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
+        logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
+        message = f"This route takes {methods} only" if methods else "This route takes no method"
+        return {
+            "statusCode": 405,
+            "headers": {"Content-Type": JSON, "Allow": methods},
+            "body": json_codec.dumps({"error": {"code": "method_not_allowed", "message": message, "details": []}}),
+            "isBase64Encoded": False,
+        }
 
     return handler
