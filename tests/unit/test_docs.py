@@ -49,13 +49,16 @@ def test_every_error_code_is_documented() -> None:
 
 def _answered_codes(tree: ast.AST) -> set[str]:
     """Error codes written as literals: `code="..."` arguments, `code = "..."` class attributes, the first
-    string of a (code, message) pair, and `_error(status, "code", ...)` calls."""
+    string of a (code, message) pair, `{"code": "...", "message": ...}` bodies and `_error(status, "code", ...)`
+    calls."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if (isinstance(node, ast.keyword) and node.arg == "code") or (
             isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
         ):
             found |= _strings(node.value)
+        elif isinstance(node, ast.Dict) and {"code", "message"} <= _keys(node):  # a literal error body
+            found |= _strings(node.values[[_key(k) for k in node.keys].index("code")])
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_error":
             found |= _strings(node.args[1]) if len(node.args) > 1 else set()
         elif (
@@ -67,6 +70,14 @@ def _answered_codes(tree: ast.AST) -> set[str]:
         ):
             found.add(str(node.elts[0].value))  # type: ignore[attr-defined]
     return found
+
+
+def _key(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _keys(node: ast.Dict) -> set[str | None]:
+    return {_key(k) for k in node.keys}
 
 
 def _strings(node: ast.expr) -> set[str]:

@@ -29,7 +29,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from payments_core.domain.access import Principal
-from payments_core.errors import DomainError, Unauthorized
+from payments_core.errors import DomainError, ErrorCode, Unauthorized
 from payments_core.http import json_codec
 from payments_core.models.common import ErrorResponse
 from payments_core.observability import logger
@@ -246,10 +246,11 @@ def method_not_allowed_handler(
         methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
         logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
         message = f"This route takes {methods} only" if methods else "This route takes no method"
+        error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
         return {
             "statusCode": 405,
             "headers": {"Content-Type": JSON, "Allow": methods},
-            "body": json_codec.dumps({"error": {"code": "method_not_allowed", "message": message, "details": []}}),
+            "body": json_codec.dumps({"error": error}),
             "isBase64Encoded": False,
         }
 
