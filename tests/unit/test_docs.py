@@ -30,6 +30,34 @@ def test_every_document_the_readme_links_exists() -> None:
         assert (ROOT / link).exists(), link
 
 
+def _cli_commands() -> set[str]:
+    """`kind action` of every paymentsctl command, from its parser."""
+    import argparse
+
+    from payments_core.cli import build_parser
+
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        found: dict[str, argparse.ArgumentParser] = {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found.update(action.choices)
+        return found
+
+    return {f"{kind} {action}" for kind, sub in subcommands(build_parser()).items() for action in subcommands(sub)}
+
+
+def test_the_operator_cli_block_shows_every_command_and_where_wallet_keys_are() -> None:
+    text = (ROOT / "docs" / "local-stack.md").read_text()
+    block = text.split("## The operator CLI", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = _cli_commands()
+    assert {"network set-wallet", "keys rotate", "node create"} <= commands  # the parser is read
+    shown = {c for c in commands if f" {c}" in block}
+    listed = {c for c in commands if c.endswith(" list") and c.split()[0] in block.split("likewise", 1)[-1]}
+    assert commands - shown - listed == set()
+    assert "-wallet-<wallet id>" in text  # the wallet key's secret name
+    assert "WALLET_SECRET_PREFIX" in text
+
+
 def test_the_generated_tables_of_docs_api_md_are_current() -> None:
     spec = importlib.util.spec_from_file_location("docs_script", ROOT / "scripts" / "docs.py")
     assert spec is not None
