@@ -51,10 +51,20 @@ def routes_table() -> str:
     from devstack import template as tpl
 
     rows = ["| Method and path | Function | Auth |", "|---|---|---|"]
+    fallbacks = set()
     for route in sorted(tpl.routes(), key=lambda r: (r.path, r.method)):
+        if route.method == "ANY":  # every resource's: any method it does not have
+            fallbacks.add(route.function)
+            continue
         rows.append(
             f"| `{route.method} {route.path}` | `{route.function}` | {_AUTH.get(route.authorizer, route.authorizer)} |"
         )
+    for function in sorted(fallbacks):
+        rows += [
+            "",
+            f"Every path above also has `ANY` on `{function}` (public): a method the path does not have is answered "
+            "405 `method_not_allowed`, its methods in `Allow`.",
+        ]
     rows += ["", "| Event source | Function | Batch |", "|---|---|---|"]
     for source in sorted(tpl.event_sources(), key=lambda s: (s.kind, s.function)):
         what = {"SQS": "queue", "DynamoDB": "stream of", "Schedule": "schedule"}.get(source.kind, source.kind)

@@ -5,7 +5,11 @@ merges them. Then two platform-wide edits:
 - powertools documents request-validation failures as 422 `HTTPValidationError`; the platform answers
   them with its one error shape, so that schema is replaced by `ErrorResponse`;
 - the integrator bearer security scheme is declared once and applied to every route that has the
-  integrator authorizer in template.yaml (read from the template, not from a second list).
+  integrator authorizer in template.yaml (read from the template, not from a second list);
+- an optional body (`body: Model | None = None`, which powertools writes `anyOf: [Model, null]`) becomes
+  the model with `required: false`: "no body or a Model", which generated clients can send (with the
+  anyOf, openapi-python-client's client serialises its "unset" placeholder as the body and crashes);
+- every operation documents API Gateway's 429 `throttled` (with `Retry-After`, as every 429 and 503 has).
 
     python scripts/openapi.py --write   # regenerate openapi.json
     python scripts/openapi.py --check   # fail when openapi.json and the code disagree (make test)
@@ -39,6 +43,7 @@ def generate() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
     from devstack import template as tpl
+    from payments_core.http.api import ERROR_DESCRIPTIONS, RETRY_AFTER_HEADER
 
     logging.getLogger("aws_lambda_powertools").setLevel(logging.ERROR)
     merge = OpenAPIMerge(
@@ -48,13 +53,15 @@ def generate() -> dict[str, Any]:
         on_conflict="error",
     )
     functions = tpl.functions()
-    routed = sorted({r.function for r in tpl.routes()})
+    # A resource's ANY method (405 method_not_allowed) is no operation of the API.
+    operations = [r for r in tpl.routes() if r.method != "ANY"]
+    routed = sorted({r.function for r in operations})
     for name in routed:
         merge.add_file(ROOT / functions[name].code_uri / "app.py", resolver_name="app")
     spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
 
     schemes = {"IntegratorAuthorizer": "IntegratorBearer", "WidgetAuthorizer": "WidgetAccessToken"}
-    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in tpl.routes() if r.authorizer}
+    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in operations if r.authorizer}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     components["securitySchemes"] = {
@@ -82,6 +89,14 @@ def generate() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
                     },
                 )
+    for item in spec.get("paths", {}).values():
+        for op in item.values():
+            _optional_body(op)
+            op.setdefault("responses", {})["429"] = {
+                "description": ERROR_DESCRIPTIONS[429],
+                "headers": RETRY_AFTER_HEADER,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+            }
     text = json.dumps(spec).replace(
         '"#/components/schemas/HTTPValidationError"', '"#/components/schemas/ErrorResponse"'
     )
@@ -92,8 +107,24 @@ def generate() -> dict[str, Any]:
     for name in list(schemas):
         if f'"#/components/schemas/{name}"' not in json.dumps(spec):
             schemas.pop(name)
-    spec["servers"] = [{"url": "http://127.0.0.1:3000", "description": "local stack (make dev)"}]
+    # Both names of the local stack: Swagger UI opened on either calls its own origin by default.
+    spec["servers"] = [
+        {"url": "http://127.0.0.1:3000", "description": "local stack (make dev)"},
+        {"url": "http://localhost:3000", "description": "local stack (make dev), by name"},
+    ]
     return spec
+
+
+def _optional_body(op: dict[str, Any]) -> None:
+    body = op.get("requestBody")
+    if not body or body.get("required"):
+        return
+    for media in body.get("content", {}).values():
+        variants = media.get("schema", {}).get("anyOf", [])
+        refs = [v for v in variants if v != {"type": "null"}]
+        if len(variants) == 2 and len(refs) == 1:
+            media["schema"] = refs[0]
+    body["required"] = False
 
 
 def render(spec: dict[str, Any]) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi.json"
 
 
 def payment_body(demo: dict[str, Any], external_id: str, **overrides: Any) -> dict[str, Any]:
@@ -23,3 +28,27 @@ def payment_body(demo: dict[str, Any], external_id: str, **overrides: Any) -> di
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@cache
+def _spec_registry() -> Any:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    spec = json.loads(SPEC_FILE.read_text())
+    return Registry().with_resource("urn:openapi", Resource.from_contents(spec, default_specification=DRAFT202012))
+
+
+def spec_errors(value: Any, schema: dict[str, Any] | str) -> list[str]:
+    """Where `value` breaks a schema of the committed openapi.json (formats checked too): a component's name
+    (`"ErrorResponse"`) or a schema object of the spec (its `$ref`s resolve in the spec); [] when it conforms."""
+    from jsonschema import Draft202012Validator
+
+    if isinstance(schema, str):
+        schema = {"$ref": f"urn:openapi#/components/schemas/{schema}"}
+    else:
+        schema = json.loads(json.dumps(schema).replace('"$ref": "#/', '"$ref": "urn:openapi#/'))
+    validator = Draft202012Validator(
+        schema, registry=_spec_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(value)]

@@ -5,11 +5,11 @@ from payments_core import lambda_init  # isort: skip - first: the collector is p
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from payments_core import deps
 from payments_core.domain import lifecycle
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import PaymentPathId, json_response, lambda_handler, make_resolver, principal, responses
 from payments_core.models.payments import CancelAccepted, CancelRequest
 
 app = make_resolver()
@@ -25,7 +25,7 @@ app = make_resolver()
     responses=responses(202, CancelAccepted, 401, 403, 404, 409, 415, 422, description="Accepted"),
 )
 def cancel_payment(
-    id: Annotated[str, Path(description="Payment UUID")],  # noqa: A002
+    id: PaymentPathId,  # noqa: A002
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> Response[Any]:
     lifecycle.cancel_payment(deps.payments(), deps.cancel_queue(), principal(app), id)

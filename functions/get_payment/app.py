@@ -2,14 +2,13 @@
 
 from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
 
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments_core import deps
 from payments_core.domain import payments
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import PaymentPathId, json_response, lambda_handler, make_resolver, principal, responses
 from payments_core.models.payments import PaymentResponse
 
 app = make_resolver()
@@ -23,7 +22,7 @@ app = make_resolver()
     tags=["Payments"],
     responses=responses(200, PaymentResponse, 401, 403, 404, 422),
 )
-def get_payment(id: Annotated[str, Path(description="Payment UUID")]) -> Response[Any]:  # noqa: A002
+def get_payment(id: PaymentPathId) -> Response[Any]:  # noqa: A002
     return json_response(200, payments.get_payment(deps.payments(), principal(app), id))
 
 

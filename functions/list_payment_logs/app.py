@@ -5,12 +5,12 @@ from payments_core import lambda_init  # isort: skip - first: the collector is p
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from payments_core import deps
 from payments_core.domain import logs
 from payments_core.domain.payments import MAX_PER_PAGE
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import PaymentPathId, json_response, lambda_handler, make_resolver, principal, responses
 from payments_core.models.payments import PaymentLogList
 
 app = make_resolver()
@@ -25,7 +25,7 @@ app = make_resolver()
     responses=responses(200, PaymentLogList, 401, 403, 404, 422),
 )
 def list_payment_logs(
-    id: Annotated[str, Path(description="Payment UUID")],  # noqa: A002
+    id: PaymentPathId,  # noqa: A002
     page: Annotated[int, Query(ge=1, le=100_000, description="Page number")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page")] = 10,
 ) -> Response[Any]:

@@ -2,14 +2,20 @@
 
 from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
 
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from payments_core import deps
 from payments_core.domain import widget
-from payments_core.http.api import json_response, lambda_handler, make_resolver, responses, widget_payment_id
+from payments_core.http.api import (
+    PaymentPathId,
+    json_response,
+    lambda_handler,
+    make_resolver,
+    responses,
+    widget_payment_id,
+)
 from payments_core.models.payments import WidgetPayment
 
 app = make_resolver()
@@ -29,7 +35,7 @@ app = make_resolver()
         **responses(202, WidgetPayment, description="The deal does not exist yet: poll after Retry-After"),
     },
 )
-def widget_payment(id: Annotated[str, Path(description="Payment UUID")]) -> Response[Any]:  # noqa: A002
+def widget_payment(id: PaymentPathId) -> Response[Any]:  # noqa: A002
     data, ready = widget.widget_data(deps.payments(), widget_payment_id(app, id))
     response = json_response(200 if ready else 202, data)
     if not ready:

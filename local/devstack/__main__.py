@@ -2,6 +2,7 @@
 
     python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--moto-host 127.0.0.1]
                        [--data-dir .dev] [--anvil-port 8545] [--block-time 1] [--no-chain] [--no-workers]
+                       [--verbose]
 
 1. moto in server mode on <moto-host>:<moto-port> (127.0.0.1 by default; 0.0.0.0 for `sam local`'s
    containers); this process talks to it through AWS_ENDPOINT_URL, with fake credentials;
@@ -22,9 +23,13 @@
    sources (the chain workers on CreateDealQueue/CancelDealQueue) are not polled, so their messages stay
    in the queues for whoever reads them (tests), while streams and schedules still are;
 7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
-   Swagger UI at /docs, the contract at /openapi.json, /_health.
+   Swagger UI at /docs, the contract at /openapi.json, /_health; CORS for its own docs page on both
+   names (127.0.0.1 and localhost, that port only).
 
-Pay a payment as the demo payer: `python -m devstack.pay <payment id> [--data-dir .dev]`.
+The console keeps the banner readable: warnings and errors only. Every log line (each request, each
+watcher run, the functions' JSON logs) goes to <data-dir>/stack.log; `--verbose` prints them here too.
+
+Pay a payment as the demo payer: `.venv/bin/python -m devstack.pay <payment id> [--data-dir .dev]`.
 
 Ctrl-C (or SIGTERM) stops it all.
 """
@@ -35,6 +40,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -52,7 +58,7 @@ from devstack.gateway import Gateway
 from devstack.pollers import SCHEDULE_SECONDS_ENV, PollerThreads, build_pollers
 from devstack.provision import provision
 from devstack.seed import seed_demo
-from devstack.server import ApiApp, FunctionInvoker, MotoServer, serve
+from devstack.server import ApiApp, FunctionInvoker, MotoServer, local_origins, serve
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's fake ones
@@ -60,6 +66,9 @@ DOCKER_HOST = "host.docker.internal"
 DEPLOY_TIMEOUT = 60.0
 
 log = logging.getLogger("devstack")
+
+LOG_FILE_NAME = "stack.log"
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 def aws_environment(moto_url: str) -> dict[str, str]:
@@ -119,6 +128,100 @@ def curl_example(demo: dict[str, Any]) -> str:
     )
 
 
+def configure_logging(log_file: Path, *, verbose: bool) -> None:
+    """Every log line to `log_file`; on the console warnings and errors only, unless `verbose`.
+
+    Two kinds of lines: the local stack's own (devstack, the HTTP server's requests) through the root
+    logger, and the functions' JSON lines through the platform's powertools Logger, which has its own
+    handler on stdout: it is pointed at the file, and a console handler with the same formatter added."""
+    console_level = logging.INFO if verbose else logging.WARNING
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.INFO)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter(LOG_FORMAT))
+    to_console = logging.StreamHandler(sys.stderr)
+    to_console.setLevel(console_level)
+    to_console.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(to_file)
+    root.addHandler(to_console)
+
+    from payments_core.observability import logger as functions_logger
+
+    powertools = functions_logger.registered_handler
+    functions = logging.getLogger(functions_logger.service)
+    if isinstance(powertools, logging.StreamHandler) and not isinstance(powertools, logging.FileHandler):
+        powertools.setStream(open(log_file, "a", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+        echo = logging.StreamHandler(sys.stdout)
+        echo.setLevel(console_level)
+        echo.setFormatter(functions_logger.registered_formatter)
+        functions.addHandler(echo)
+
+
+def shell_path(path: Path, cwd: Path) -> str:
+    """How a plain shell in `cwd` names `path`: relative below cwd (`.venv/bin/python`), else absolute."""
+    path = path.absolute()
+    try:
+        relative = path.relative_to(cwd)
+    except ValueError:
+        return shlex.quote(str(path))
+    text = str(relative)
+    return shlex.quote(text if "/" in text else f"./{text}")
+
+
+def commands(data_dir: Path, cwd: Path, python: Path) -> dict[str, str]:
+    """The banner's commands, in forms a plain shell in `cwd` runs (nothing of the virtualenv on PATH):
+    "cli" (paymentsctl on this stack) and "pay" (devstack.pay), each to be followed by its arguments.
+    `paymentsctl --local` reads ./.dev/stack.json, so it runs where the data directory is `.dev`."""
+    python, data_dir = python.absolute(), data_dir.absolute()
+    ctl = python.parent / "paymentsctl"
+
+    def cli_in(where: Path) -> str:
+        return shell_path(ctl, where) if ctl.exists() else f"{shell_path(python, where)} -m payments_core.cli"
+
+    if data_dir == cwd / ".dev":
+        cli = f"{cli_in(cwd)} --local"
+    elif data_dir.name == ".dev":
+        cli = f"cd {shlex.quote(str(data_dir.parent))} && {cli_in(data_dir.parent)} --local"
+    else:
+        cli = f"{cli_in(cwd)} --local  # where .dev/stack.json is this stack's {data_dir / 'stack.json'}"
+    pay = f"{shell_path(python, cwd)} -m devstack.pay"
+    if data_dir != cwd / ".dev":
+        pay = f"{pay} --data-dir {shell_path(data_dir, cwd)}"
+    return {"cli": cli, "pay": pay}
+
+
+def banner(
+    *,
+    api_url: str,
+    moto_url: str,
+    data_dir: Path,
+    cwd: Path,
+    python: Path,
+    chain_lines: list[str],
+    pollers: int,
+    no_workers: bool,
+    demo: dict[str, Any],
+) -> str:
+    """What `make dev` prints once the stack is up; every command in it works in a plain shell."""
+    run = commands(data_dir, cwd, python)
+    lines = [
+        "",
+        f"Payments API   {api_url}   (Swagger UI {api_url}/docs)",
+        f"moto           {moto_url}",
+        *chain_lines,
+        f"demo catalog   {shell_path(data_dir / 'demo.json', cwd)}",
+        f"operator CLI   {run['cli']} node list",
+        f"event sources  {pollers} poller(s){' (--no-workers: no SQS)' if no_workers else ''}",
+        f"logs           {shell_path(data_dir / LOG_FILE_NAME, cwd)}   (this console: warnings and errors; "
+        "--verbose: everything)",
+    ]
+    if "payer_private_key" in demo:  # a chain and its funded payer: payments can be paid
+        lines.append(f"pay            {run['pay']} <payment id> --wait 30")
+    return "\n".join([*lines, "", "Try it:", "", curl_example(demo), "", "Ctrl-C to stop.", ""])
+
+
 def _write_json(path: Path, value: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(value, indent=2) + "\n")
@@ -165,6 +268,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="do not poll the SQS event sources (the chain workers): their messages stay in the queues; "
         "DynamoDB streams and schedules are still polled",
     )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print every log line on the console too (each request, each watcher run, the functions' logs); "
+        f"they always go to <data-dir>/{LOG_FILE_NAME}",
+    )
     return p.parse_args(argv)
 
 
@@ -175,12 +285,12 @@ def wallet_secret_name(stack_name: str, wallet_id: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Explicit handlers: SIGINT is ignored in a background job of a non-interactive shell otherwise.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal)
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(data_dir / LOG_FILE_NAME, verbose=args.verbose)
     api_url = f"http://{args.host}:{args.port}"
 
     moto = MotoServer(port=args.moto_port, host=args.moto_host)
@@ -263,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         invoker = FunctionInvoker(environments)
         invoker.activate()
         ready = threading.Event()
-        app = ApiApp(Gateway(invoker=invoker), ready=ready)
+        app = ApiApp(Gateway(invoker=invoker), ready=ready, origins=local_origins(args.port))
         try:
             httpd = serve(app, args.host, args.port)
         except OSError as exc:
@@ -280,24 +390,26 @@ def main(argv: list[str] | None = None) -> int:
         pollers.start()
         ready.set()
         if deployment is not None:
-            chain_lines = (
-                f"chain          {rpc_url}   (anvil, chain id {deployment.chain_id}; log {data_dir / 'anvil.log'})\n"
-                f"               diamond {deployment.diamond_address}, USDT {deployment.token_address}\n"
-                f"               payer {deployment.payer_address} (1,000,000 USDT)\n"
-                f"pay            python -m devstack.pay <payment id> --data-dir {data_dir}\n"
-            )
+            chain_lines = [
+                f"chain          {rpc_url}   (anvil, chain id {deployment.chain_id}; log "
+                f"{shell_path(data_dir / 'anvil.log', Path.cwd())})",
+                f"               diamond {deployment.diamond_address}, USDT {deployment.token_address}",
+                f"               payer {deployment.payer_address} (1,000,000 USDT)",
+            ]
         else:
-            chain_lines = "chain          none (--no-chain)\n"
-        print(
-            f"\nPayments API   {api_url}   (Swagger UI {api_url}/docs)\n"
-            f"moto           {moto_url}\n"
-            f"{chain_lines}"
-            f"demo catalog   {data_dir / 'demo.json'}\n"
-            f"operator CLI   paymentsctl --local ... (reads {data_dir / 'stack.json'})\n"
-            f"event sources  {len(pollers.pollers)} poller(s){' (--no-workers: no SQS)' if args.no_workers else ''}\n\n"
-            f"Try it:\n\n{curl_example(demo)}\n\nCtrl-C to stop.\n",
-            flush=True,
+            chain_lines = ["chain          none (--no-chain)"]
+        text = banner(
+            api_url=api_url,
+            moto_url=moto_url,
+            data_dir=data_dir,
+            cwd=Path.cwd(),
+            python=Path(sys.executable),
+            chain_lines=chain_lines,
+            pollers=len(pollers.pollers),
+            no_workers=args.no_workers,
+            demo=demo,
         )
+        print(text, flush=True)
         httpd.serve_forever()
     except (KeyboardInterrupt, _Stop):
         print("\ndevstack: stopping", file=sys.stderr)

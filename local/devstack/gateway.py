@@ -1,10 +1,12 @@
 """API Gateway (REST) in-process: routes and authorizers from template.yaml.
 
 For each request: a body over 10 MB gets the template's REQUEST_TOO_LARGE gateway response; match the
-route; if it has an authorizer, check the identity source against the authorizer's ValidationExpression,
-run the authorizer (its answer cached per token for ReauthorizeEvery seconds, as API Gateway does) and
-answer the template's UNAUTHORIZED gateway response when it refuses; then invoke the function with the
-proxy event, the authorizer's context under requestContext.authorizer.
+route (the most specific resource whose path matches, then its method, else its ANY method, else the
+MISSING_AUTHENTICATION_TOKEN gateway response, as API Gateway does); if it has an authorizer, check the
+identity source against the authorizer's ValidationExpression, run the authorizer (its answer cached per
+token for ReauthorizeEvery seconds, as API Gateway does) and answer the template's UNAUTHORIZED gateway
+response when it refuses; then invoke the function with the proxy event, the authorizer's context under
+requestContext.authorizer. A gateway response carries the template's ResponseParameters headers.
 """
 
 from __future__ import annotations
@@ -71,18 +73,39 @@ class Gateway:
         spec = self._gateway_responses.get(kind) or self._gateway_responses.get(default, {})
         body = spec.get("ResponseTemplates", {}).get("application/json", '{"message": $context.error.messageString}')
         body = body.replace("$context.error.messageString", json.dumps(message))
-        return GatewayResponse(int(spec.get("StatusCode", status)), {"Content-Type": "application/json"}, body.encode())
+        headers = {"Content-Type": "application/json"}
+        for name, value in spec.get("ResponseParameters", {}).get("Headers", {}).items():
+            headers[name] = str(value).strip("'")  # a static value is a quoted literal: "'1'"
+        return GatewayResponse(int(spec.get("StatusCode", status)), headers, body.encode())
 
-    def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | str | None:
-        """The route and its path parameters; "method" when the path exists with other methods."""
-        path_matched = False
+    def _resource(self, path: str) -> tuple[str, dict[str, str]] | None:
+        """The resource (template path) a request path falls on, and its path parameters."""
         for c in self._routes:
             m = c.regex.match(path)
             if m:
-                path_matched = True
-                if c.route.method == method:
-                    return c.route, m.groupdict()
-        return "method" if path_matched else None
+                return c.route.path, m.groupdict()
+        return None
+
+    def match(self, method: str, path: str) -> tuple[tpl.Route, dict[str, str]] | str | None:
+        """The route and its path parameters: the resource's own method, else its ANY method; "method" when
+        the path exists with other methods only; None for an unknown path."""
+        found = self._resource(path)
+        if found is None:
+            return None
+        resource, params = found
+        on_resource = [c.route for c in self._routes if c.route.path == resource]
+        for wanted in (method, "ANY"):
+            for route in on_resource:
+                if route.method == wanted:
+                    return route, params
+        return "method"
+
+    def methods(self, path: str) -> list[str]:
+        """The methods the resource a request path falls on has (not its ANY); [] for an unknown path."""
+        found = self._resource(path)
+        if found is None:
+            return []
+        return sorted({c.route.method for c in self._routes if c.route.path == found[0]} - {"ANY"})
 
     def _authorize(
         self,
@@ -164,7 +187,8 @@ class Gateway:
             return self._gateway_response("REQUEST_TOO_LARGE", 413, "Request Too Long")
         matched = self.match(method, path)
         if matched is None or matched == "method":
-            # API Gateway answers an unknown route with 403 MissingAuthenticationToken.
+            # API Gateway answers an unknown route (or a method a resource without ANY lacks) with 403
+            # MissingAuthenticationToken.
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", 403)
         assert not isinstance(matched, str)
         route, params = matched

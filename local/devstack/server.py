@@ -6,7 +6,10 @@
   (applied once when every function shares it, per invocation and serialized when they differ).
 - `ApiApp`: the WSGI app: every request becomes the API Gateway proxy event through `Gateway`
   (route, authorizer first, its context passed on), plus `/docs` (Swagger UI, offline),
-  `/openapi.json` (the committed contract) and `/_health` (not part of the API).
+  `/openapi.json` (the committed contract) and `/_health` (not part of the API). Its own docs page may
+  call it from either of its names (the spec lists both servers): requests from exactly those origins,
+  `http://127.0.0.1:<port>` and `http://localhost:<port>` (never `*`), get CORS headers and their
+  preflights (OPTIONS) an answer; any other origin gets none.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from devstack import lambdas, moto_patches, runtime
@@ -149,6 +152,16 @@ DOCS_HTML = """<!DOCTYPE html>
 """
 
 
+def local_origins(port: int) -> frozenset[str]:
+    """The origins of the local stack's own pages: both names of this machine, on the API's port."""
+    return frozenset({f"http://127.0.0.1:{port}", f"http://localhost:{port}"})
+
+
+CORS_ALLOW_HEADERS = "Authorization, Content-Type"
+CORS_EXPOSE_HEADERS = "Allow, Retry-After"
+CORS_MAX_AGE_SECONDS = 600
+
+
 class ApiApp:
     """WSGI: the API through the Gateway, and the few local-only pages."""
 
@@ -159,8 +172,10 @@ class ApiApp:
         openapi_file: Path = OPENAPI_FILE,
         swagger_dir: Path = SWAGGER_DIR,
         ready: threading.Event | None = None,
+        origins: Iterable[str] = (),
     ) -> None:
         self.gateway = gateway
+        self.origins = frozenset(origins)
         self.openapi_file = openapi_file
         self.swagger_dir = swagger_dir
         self.ready = ready or threading.Event()
@@ -181,6 +196,29 @@ class ApiApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        origin = request.headers.get("Origin")
+        allowed = origin if origin in self.origins else None
+        if allowed and request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            methods = self.gateway.methods(request.path)
+            if methods:
+                return self._preflight(allowed, methods)
+        response = self._dispatch(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+            response.vary.add("Origin")
+        return response
+
+    def _preflight(self, origin: str, methods: list[str]) -> Response:
+        response = Response(status=204)
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
+        response.vary.add("Origin")
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         path = request.path
         local = self._local.get(path)
         if local is not None and request.method in ("GET", "HEAD"):
@@ -226,6 +264,24 @@ class ApiApp:
         return Response(data, 200, content_type="application/json")
 
 
+http_log = logging.getLogger("devstack.http")
+
+
+class _RequestLog(WSGIRequestHandler):
+    """One plain line per request on the `devstack.http` logger (INFO: the log file; the console with
+    --verbose), without werkzeug's terminal colours, method, path (no query: it can carry ids) and status."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = getattr(self, "path", "").split("?", 1)[0]
+        http_log.info("%s %s %s", getattr(self, "command", "-"), path.translate(self._control_char_table), code)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        http_log.info(format, *args)
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        http_log.warning(format, *args)
+
+
 def serve(app: ApiApp, host: str, port: int) -> Any:
     """A threaded werkzeug server for the API (the caller runs serve_forever / shutdown)."""
-    return make_server(host, port, app, threaded=True)
+    return make_server(host, port, app, threaded=True, request_handler=_RequestLog)

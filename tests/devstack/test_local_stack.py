@@ -47,7 +47,27 @@ def test_openapi_is_the_committed_file(client: Client) -> None:
 
 def test_unknown_route_is_the_gateway_404(client: Client) -> None:
     assert_error(client.http.get("/api/v1/nothing-here"), 404, "route_not_found")
-    assert_error(client.http.delete("/api/v1/payments"), 404, "route_not_found")
+    assert_error(client.http.get("/api/v1/payments/x/y/z"), 404, "route_not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/api/v1/payments", "GET, POST"),
+        ("PUT", "/api/v1/payments/00000000-0000-4000-8000-000000000000", "GET"),
+        ("GET", "/api/v1/payments/00000000-0000-4000-8000-000000000000/cancel", "POST"),
+        ("PATCH", "/api/v1/payments/x/logs", "GET"),
+        ("GET", "/api/v1/auth/token", "POST"),
+        ("POST", "/.well-known/jwks.json", "GET"),
+        ("DELETE", "/api/v1/widget/payments/x", "GET"),
+        ("OPTIONS", "/api/v1/payments", "GET, POST"),  # not a CORS preflight (no Origin): a method like any
+    ],
+)
+def test_a_method_the_route_does_not_have_is_405_with_allow(client: Client, method: str, path: str, allow: str) -> None:
+    """Through the template's ANY method of the resource (MethodNotAllowedFunction), without a token."""
+    r = client.http.request(method, path)
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == allow
 
 
 def test_demo_json_shape(stack: LocalStackInfo) -> None:

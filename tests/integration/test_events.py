@@ -142,7 +142,18 @@ def test_every_function_has_exactly_one_sample_event() -> None:
     assert {p.stem for p in EVENTS.glob("*.json")} == set(tpl.functions())
 
 
-@pytest.mark.parametrize("route", tpl.routes(), ids=lambda r: r.function)
+def test_the_405_event_is_a_method_its_resource_does_not_have() -> None:
+    event = load_event("MethodNotAllowedFunction")
+    fallback = [r for r in tpl.routes() if r.method == "ANY"]
+    assert {r.function for r in fallback} == {"MethodNotAllowedFunction"}
+    assert event["resource"] in {r.path for r in fallback}
+    assert event["requestContext"]["resourcePath"] == event["resource"]
+    assert lambdas.path_regex(event["resource"]).match(event["path"])
+    assert event["httpMethod"] not in {r.method for r in tpl.routes() if r.path == event["resource"]}
+    assert "authorizer" not in event["requestContext"]
+
+
+@pytest.mark.parametrize("route", [r for r in tpl.routes() if r.method != "ANY"], ids=lambda r: r.function)
 def test_api_events_match_their_route(route: tpl.Route) -> None:
     event = load_event(route.function)
     assert event["httpMethod"] == route.method

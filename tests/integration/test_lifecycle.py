@@ -18,6 +18,7 @@ from payments_core.domain import lifecycle
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
 from tests.integration.helpers import Api
+from tests.support import spec_errors
 
 
 def _messages(queue_env: str) -> list[dict[str, Any]]:
@@ -120,6 +121,7 @@ def test_cancel_of_a_final_payment_is_409_saying_why(api: Api, status: str, code
     r = api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token)
     assert r.status == 409
     assert (r.json()["error"]["code"], r.json()["error"]["status"]) == (code, status)
+    assert spec_errors(r.json(), "ErrorResponse") == []  # every field it carries is declared
     assert _status(api, token, p["id"]) == status
 
 
@@ -194,7 +196,8 @@ def test_retry_send_refuses_with_400_saying_why(api: Api, status: str, code: str
     p = _create(api, token)
     _force(p["id"], status)
     r = api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token)
-    assert (r.status, r.json()["error"]["code"]) == (400, code)
+    assert (r.status, r.json()["error"]["code"], r.json()["error"]["status"]) == (400, code, status)
+    assert spec_errors(r.json(), "ErrorResponse") == []  # every field it carries is declared
 
 
 def test_retry_send_of_a_card_payment_is_400(api: Api) -> None:

@@ -30,6 +30,34 @@ def test_every_document_the_readme_links_exists() -> None:
         assert (ROOT / link).exists(), link
 
 
+def _cli_commands() -> set[str]:
+    """`kind action` of every paymentsctl command, from its parser."""
+    import argparse
+
+    from payments_core.cli import build_parser
+
+    def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        found: dict[str, argparse.ArgumentParser] = {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found.update(action.choices)
+        return found
+
+    return {f"{kind} {action}" for kind, sub in subcommands(build_parser()).items() for action in subcommands(sub)}
+
+
+def test_the_operator_cli_block_shows_every_command_and_where_wallet_keys_are() -> None:
+    text = (ROOT / "docs" / "local-stack.md").read_text()
+    block = text.split("## The operator CLI", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = _cli_commands()
+    assert {"network set-wallet", "keys rotate", "node create"} <= commands  # the parser is read
+    shown = {c for c in commands if f" {c}" in block}
+    listed = {c for c in commands if c.endswith(" list") and c.split()[0] in block.split("likewise", 1)[-1]}
+    assert commands - shown - listed == set()
+    assert "-wallet-<wallet id>" in text  # the wallet key's secret name
+    assert "WALLET_SECRET_PREFIX" in text
+
+
 def test_the_generated_tables_of_docs_api_md_are_current() -> None:
     spec = importlib.util.spec_from_file_location("docs_script", ROOT / "scripts" / "docs.py")
     assert spec is not None
@@ -49,13 +77,16 @@ def test_every_error_code_is_documented() -> None:
 
 def _answered_codes(tree: ast.AST) -> set[str]:
     """Error codes written as literals: `code="..."` arguments, `code = "..."` class attributes, the first
-    string of a (code, message) pair, and `_error(status, "code", ...)` calls."""
+    string of a (code, message) pair, `{"code": "...", "message": ...}` bodies and `_error(status, "code", ...)`
+    calls."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if (isinstance(node, ast.keyword) and node.arg == "code") or (
             isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
         ):
             found |= _strings(node.value)
+        elif isinstance(node, ast.Dict) and {"code", "message"} <= _keys(node):  # a literal error body
+            found |= _strings(node.values[[_key(k) for k in node.keys].index("code")])
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_error":
             found |= _strings(node.args[1]) if len(node.args) > 1 else set()
         elif (
@@ -67,6 +98,14 @@ def _answered_codes(tree: ast.AST) -> set[str]:
         ):
             found.add(str(node.elts[0].value))  # type: ignore[attr-defined]
     return found
+
+
+def _key(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _keys(node: ast.Dict) -> set[str | None]:
+    return {_key(k) for k in node.keys}
 
 
 def _strings(node: ast.expr) -> set[str]:

@@ -33,6 +33,7 @@ from payments_core.errors import (
 from payments_core.http import json_codec
 from payments_core.http.api import json_response, lambda_handler, make_resolver, principal
 from payments_core.models.payments import CreatePaymentRequest
+from payments_core.store.payments import CreateContended
 from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
 
 NODE = "6f0c7c4e-4c8b-4d7e-9f0e-7a3a1b2c3d4e"
@@ -191,6 +192,27 @@ def test_conflict_body_carries_the_existing_payment_id(app: APIGatewayRestResolv
             "payment_id": "p-123",
         }
     }
+
+
+def test_every_503_says_retry_after_and_no_other_answer_does(app: APIGatewayRestResolver) -> None:
+    for name, err in ERRORS.items():
+        result = app.resolve(rest_event("GET", f"/errors/{name}"), CONTEXT)
+        retry_after = result["multiValueHeaders"].get("Retry-After")
+        if err.status_code in (429, 503):
+            assert retry_after == ["1"], name
+        else:
+            assert retry_after is None, name
+
+
+def test_create_contended_is_a_503_with_retry_after(app: APIGatewayRestResolver) -> None:
+    @app.get("/contended")
+    def contended() -> Response[Any]:
+        raise CreateContended("Too many creates of this node at once; try again")
+
+    result = app.resolve(rest_event("GET", "/contended"), CONTEXT)
+    assert result["statusCode"] == 503
+    assert result["multiValueHeaders"]["Retry-After"] == ["1"]
+    assert json_codec.loads(result["body"])["error"]["code"] == "create_contended"
 
 
 # --------------------------------------------------------------------------- request validation
@@ -502,3 +524,30 @@ def test_concurrent_requests_on_two_resolvers_each_see_their_own_event() -> None
         }
         second_done.set()
         assert json.loads(answer.result(5)["body"]) == {"body": {"marker": "first"}, "authorizer": "ci_first"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "allow"),
+    [
+        ("DELETE", "/api/v1/payments", "/api/v1/payments", "GET, POST"),
+        ("PUT", "/api/v1/payments/x/cancel", "/api/v1/payments/{id}/cancel", "POST"),
+        ("OPTIONS", "/.well-known/jwks.json", "/.well-known/jwks.json", "GET"),
+    ],
+)
+def test_the_405_function_names_the_resource_methods_in_allow(
+    method: str, path: str, resource: str, allow: str
+) -> None:
+    fn = load_function("method_not_allowed")
+    event = {**rest_event(method, path), "resource": resource}
+    context = SimpleNamespace(
+        function_name="unit",
+        memory_limit_in_mb=128,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:unit",
+        aws_request_id="req-1",
+    )
+    result = fn.handler(event, context)
+    assert result["statusCode"] == 405
+    assert result["headers"]["Allow"] == allow
+    assert json_codec.loads(result["body"]) == {
+        "error": {"code": "method_not_allowed", "message": f"This route takes {allow} only", "details": []}
+    }

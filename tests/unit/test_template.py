@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -109,8 +110,94 @@ def test_routes_are_unique_and_authorized_unless_public() -> None:
     routes = tpl.routes()
     keys = [(r.method, r.path) for r in routes]
     assert len(keys) == len(set(keys))
-    public = {(r.method, r.path) for r in routes if r.authorizer is None}
+    public = {(r.method, r.path) for r in routes if r.authorizer is None and r.method != "ANY"}
     assert public == {("POST", "/api/v1/auth/token"), ("GET", "/.well-known/jwks.json")}
+
+
+def _allowed_of_the_405_function() -> dict[str, list[str]]:
+    """functions/method_not_allowed/app.py's ALLOWED, read without importing it."""
+    fn = tpl.functions()["MethodNotAllowedFunction"]
+    tree = ast.parse((tpl.ROOT / fn.code_uri / "app.py").read_text())
+    (value,) = [
+        n.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and [t.id for t in n.targets if isinstance(t, ast.Name)] == ["ALLOWED"]
+    ]
+    return {path: sorted(methods) for path, methods in ast.literal_eval(value).items()}
+
+
+def test_every_resource_answers_other_methods_405_with_its_allow() -> None:
+    """Each API resource has an ANY method, unauthenticated, on MethodNotAllowedFunction (API Gateway would
+    answer an unknown method like an unknown path otherwise), and that function's Allow lists exactly the
+    resource's methods in the template."""
+    routes = tpl.routes()
+    methods: dict[str, set[str]] = {}
+    for r in routes:
+        if r.method != "ANY":
+            methods.setdefault(r.path, set()).add(r.method)
+    fallback = {r.path: r for r in routes if r.method == "ANY"}
+    assert set(fallback) == set(methods)
+    assert {r.function for r in fallback.values()} == {"MethodNotAllowedFunction"}
+    assert all(r.authorizer is None for r in fallback.values())
+    assert _allowed_of_the_405_function() == {path: sorted(m) for path, m in methods.items()}
+
+
+def test_every_429_and_503_gateway_response_says_retry_after() -> None:
+    (api,) = tpl.resources("AWS::Serverless::Api").values()
+    answers = api["Properties"]["GatewayResponses"]
+    retried = {k: v for k, v in answers.items() if int(v.get("StatusCode", 0)) in (429, 503)}
+    assert "THROTTLED" in retried
+    for kind, spec in retried.items():
+        assert re.fullmatch(r"'\d+'", spec["ResponseParameters"]["Headers"]["Retry-After"]), kind
+
+
+SAM_PYTHON = tpl.ROOT / ".tools/sam/bin/python"
+_TRANSLATE = """
+import json, sys
+from samcli.yamlhelper import yaml_parse
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+template = yaml_parse(open(sys.argv[1]).read())
+for resource in template["Resources"].values():
+    for key in ("CodeUri", "ContentUri"):
+        if key in resource.get("Properties", {}):
+            resource["Properties"][key] = "s3://bucket/key"  # sam build's job; the API does not depend on it
+out = transform(template, {}, NoManagedPolicies())
+(api,) = [r for r in out["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+print(json.dumps(api["Properties"]["Body"]))
+"""
+
+
+def test_sam_gives_each_resource_an_unauthenticated_any_method_on_the_405_function() -> None:
+    """What API Gateway imports (SAM's own translation of template.yaml, offline): each resource has its
+    methods and an `x-amazon-apigateway-any-method` proxying to MethodNotAllowedFunction with no authorizer;
+    THROTTLED carries Retry-After. (Whether API Gateway then prefers the explicit methods to ANY is its
+    documented behaviour, not exercised here: there is no AWS account.)"""
+    if not SAM_PYTHON.exists():
+        pytest.skip("the SAM CLI is not installed (make tools)")
+    out = subprocess.run(
+        [str(SAM_PYTHON), "-c", _TRANSLATE, str(tpl.TEMPLATE)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"},
+        timeout=120,
+        check=True,
+    )
+    body = json.loads(out.stdout)
+    allowed = _allowed_of_the_405_function()
+    assert set(body["paths"]) == set(allowed)
+    for path, item in body["paths"].items():
+        assert sorted(m.upper() for m in item if m != "x-amazon-apigateway-any-method") == allowed[path]
+        fallback = item["x-amazon-apigateway-any-method"]
+        assert fallback["security"] == [{"NONE": []}], path
+        uri = json.dumps(fallback["x-amazon-apigateway-integration"]["uri"])
+        assert "${MethodNotAllowedFunction.Arn}" in uri, path
+    throttled = body["x-amazon-apigateway-gateway-responses"]["THROTTLED"]
+    assert throttled["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
 
 
 def test_layer_requirements_are_pinned() -> None:

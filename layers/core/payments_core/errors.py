@@ -82,6 +82,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     ROUTE_NOT_FOUND = "route_not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     PAYMENT_NOT_FOUND = "payment_not_found"
     NODE_NOT_FOUND = "node_not_found"
     CHAIN_NOT_FOUND = "chain_not_found"
@@ -129,6 +130,7 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.FORBIDDEN: ("403", "generic refusal (not answered by any route today)"),
     ErrorCode.NOT_FOUND: ("404", "generic not found (not answered by any route today)"),
     ErrorCode.ROUTE_NOT_FOUND: ("404", "no such route"),
+    ErrorCode.METHOD_NOT_ALLOWED: ("405", "a method the route does not have; `Allow` names the ones it has"),
     ErrorCode.PAYMENT_NOT_FOUND: ("404", "no payment with this id (or not a payment the widget pays)"),
     ErrorCode.NODE_NOT_FOUND: ("404", "the `node_id` names no node"),
     ErrorCode.CHAIN_NOT_FOUND: ("404", "the `chain_id` names no chain"),

@@ -14,9 +14,9 @@ A handler module does only this:
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -24,11 +24,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from payments_core.domain.access import Principal
-from payments_core.errors import DomainError, Unauthorized
+from payments_core.errors import DomainError, ErrorCode, Unauthorized
 from payments_core.http import json_codec
 from payments_core.models.common import ErrorResponse
 from payments_core.observability import logger
@@ -36,7 +37,7 @@ from payments_core.observability import logger
 JSON = "application/json"
 _MEDIA_TYPE_MESSAGE = "Send the body as application/json"
 
-_ERROR_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, malformed, expired or wrongly signed token",
     403: "The integration's node does not reach the node concerned",
@@ -44,15 +45,31 @@ _ERROR_DESCRIPTIONS = {
     409: "Conflict",
     415: "The body is not `application/json`",
     422: "Validation error: `details` names each bad field",
-    503: "Temporarily unavailable",
+    429: "Over the stage's request rate (answered by API Gateway): retry after `Retry-After` seconds",
+    503: "Temporarily unavailable: retry after `Retry-After` seconds",
 }
+
+RETRY_AFTER_SECONDS = 1
+"""Every 503 and 429 the platform answers says when to try again (`Retry-After`, RFC 9110 §10.2.3)."""
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
+}
+
+PaymentPathId = Annotated[str, Path(description="Payment UUID", json_schema_extra={"format": "uuid"})]
+"""A payment id in the path: documented as a UUID; any other text is answered 404 `payment_not_found`
+(as an unknown UUID is, and as the seed documents), not 422."""
 
 
 def responses(success: int, model: type[BaseModel], *errors: int, description: str = "OK") -> dict[int, Any]:
     """OpenAPI responses of a route: its success model and its documented errors (one shape)."""
     out: dict[int, Any] = {success: {"description": description, "content": {JSON: {"model": model}}}}
     for code in errors:
-        out[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": {JSON: {"model": ErrorResponse}}}
+        out[code] = {"description": ERROR_DESCRIPTIONS[code], "content": {JSON: {"model": ErrorResponse}}}
+        if code in (429, 503):
+            out[code]["headers"] = RETRY_AFTER_HEADER
     return out
 
 
@@ -126,7 +143,10 @@ def make_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[Any]:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
-        return json_response(exc.status_code, exc.body())
+        response = json_response(exc.status_code, exc.body())
+        if exc.status_code in (429, 503):
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
@@ -211,5 +231,27 @@ def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any
                 "isBase64Encoded": False,
             }
         return app.resolve(event, context)
+
+    return handler
+
+
+def method_not_allowed_handler(
+    allowed: Mapping[str, Sequence[str]],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The handler behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
+    methods `allowed` gives the event's resource (RFC 9110 §15.5.6). The method asked is not echoed."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
+        logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
+        message = f"This route takes {methods} only" if methods else "This route takes no method"
+        error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
+        return {
+            "statusCode": 405,
+            "headers": {"Content-Type": JSON, "Allow": methods},
+            "body": json_codec.dumps({"error": error}),
+            "isBase64Encoded": False,
+        }
 
     return handler

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from payments_core.models.common import ApiModel, Model
 
 
 class TokenRequest(ApiModel):
+    # The spec's example: an integration's credentials (the local stack's: `.dev/demo.json` integrations.root).
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
+        json_schema_extra={"examples": [{"client_id": "CLIENT_ID", "client_secret": "CLIENT_SECRET"}]},
+    )
+
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     client_secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 

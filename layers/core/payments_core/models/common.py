@@ -76,17 +76,29 @@ class ApiModel(Model):
 
 
 class ErrorDetail(Model):
+    # extra="forbid": the schema says additionalProperties false, so a field an answer carries and the
+    # spec does not declare fails the contract tests (schemathesis, the generated client's).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     field: str = Field(description="Where the problem is: `body.price`, `query.per_page`, `path.id`, ...")
     code: str = Field(description="Stable machine-readable reason, e.g. `missing`, `too_short`, `not_found`")
     message: str
 
 
 class ErrorBody(Model):
+    """Every field an error answer can carry (no other: additionalProperties is false)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     code: str = Field(description="Stable machine-readable error code")
     message: str = Field(description="Human-readable explanation; may change")
     details: list[ErrorDetail] = Field(default_factory=list)
     payment_id: str | None = Field(
         default=None, description="On `payment_already_exists` (409): the id of the existing payment"
+    )
+    status: str | None = Field(
+        default=None,
+        description="On a refused cancel or retry-send (400, 409): the payment's status when it was refused",
     )
 
 

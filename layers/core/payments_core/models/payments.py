@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
@@ -109,7 +110,33 @@ class PaymentItem(ApiModel):
     external_id: ShortText
 
 
+EXAMPLE_IDS = {
+    "node_id": "00000000-0000-4000-8000-00000000000a",
+    "network_id": "00000000-0000-4000-8000-00000000000b",
+    "currency_id": "00000000-0000-4000-8000-00000000000c",
+}
+"""The placeholder ids of the create example: put your node's, network's and currency's (the local stack's are
+in `.dev/demo.json`: nodes.root, network_id, currency_id)."""
+
+CREATE_EXAMPLE: dict[str, Any] = {
+    "external_id": "order-1001",
+    **EXAMPLE_IDS,
+    "price": 100.5,
+    "paid_price": 100.5,
+    "payment_method": "web3",
+    "payment_group": "product",
+    "payment_address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "items": [{"name": "T-shirt", "price": 100.5, "external_id": "sku-1"}],
+    "expires_at": "2099-12-31T23:59:59Z",
+}
+
+
 class CreatePaymentRequest(ApiModel):
+    # The spec's example (Swagger UI's "Try it out" body): valid as it is but for the ids (EXAMPLE_IDS).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [CREATE_EXAMPLE]}
+    )
+
     external_id: ShortText = Field(description="Unique per node")
     node_id: UUID
     chain_id: UUID | None = None
@@ -222,7 +249,9 @@ class PaymentList(Model):
 
 
 class CancelRequest(ApiModel):
-    """Cancel takes no parameters: an empty body or `{}`."""
+    """Cancel takes no parameters: no body or `{}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [{}]})
 
 
 class CancelAccepted(Model):

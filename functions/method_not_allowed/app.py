@@ -1,0 +1,25 @@
+"""Any method an API resource does not have: 405 `method_not_allowed`, the resource's methods in `Allow`.
+
+API Gateway (REST) answers a method a resource lacks as it answers an unknown path (MISSING_AUTHENTICATION_TOKEN,
+404 `route_not_found` here). template.yaml gives every resource of the API an `ANY` method, without authorizer,
+that lands here: API Gateway prefers a resource's own methods to its ANY. ALLOWED repeats the template's routes
+(tests/unit/test_template.py keeps the two equal).
+"""
+
+from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+
+from payments_core.http.api import method_not_allowed_handler
+
+ALLOWED = {
+    "/.well-known/jwks.json": ("GET",),
+    "/api/v1/auth/token": ("POST",),
+    "/api/v1/payments": ("GET", "POST"),
+    "/api/v1/payments/{id}": ("GET",),
+    "/api/v1/payments/{id}/cancel": ("POST",),
+    "/api/v1/payments/{id}/logs": ("GET",),
+    "/api/v1/payments/{id}/retry-send": ("POST",),
+    "/api/v1/widget/payments/{id}": ("GET",),
+}
+
+handler = method_not_allowed_handler(ALLOWED)
+lambda_init.done()
