@@ -154,7 +154,7 @@ def set_writer(write: Callable[[str], None] | None) -> None:
 
 
 def write_to(path: Path) -> None:
-    """Append the EMF lines to `path` instead of stdout (the local stack: .dev/metrics.log)."""
+    """Append the EMF lines to `path` instead of stdout (the local stack: .dev/metrics.jsonl)."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def append(line: str) -> None:
