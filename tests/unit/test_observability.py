@@ -17,11 +17,12 @@ from botocore.stub import Stubber
 
 from payments_chain.workers import message_correlation_id
 from payments_core import metrics
-from payments_core.domain import lifecycle
+from payments_core.domain import lifecycle, logs
 from payments_core.errors import NotFound
 from payments_core.http import json_codec
 from payments_core.http.api import json_response, lambda_handler, make_resolver
 from payments_core.observability import correlation_id, correlation_of, error_fields, logger, set_correlation_id
+from payments_core.store.logs import LogStore
 from payments_core.store.payments import PaymentStore
 from payments_core.store.queues import DealQueue
 from tests.unit.test_http import rest_event
@@ -339,3 +340,32 @@ def test_the_5xx_line_carries_it(app: APIGatewayRestResolver) -> None:
     (line,) = [json.loads(line) for line in lines if '"unhandled error"' in line]
     assert line["correlation_id"] == "req-1"
     assert line["aws_error_code"] == "ProvisionedThroughputExceededException"
+
+
+def test_a_log_entry_not_written_is_counted_and_logged_by_type_and_aws_code(
+    caplog: pytest.LogCaptureFixture, lines: list[dict[str, Any]]
+) -> None:
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stubber = Stubber(client)
+    stubber.add_client_error("transact_write_items", service_error_code="InternalServerError", service_message=SECRET)
+    stubber.activate()
+    new = {
+        "id": {"S": str(uuid.uuid4())},
+        "status": {"S": "pending"},
+        "updated_at": {"S": "2026-01-01T00:00:00Z"},
+        "version": {"N": "1"},
+        "last_event": {"M": {"type": {"S": "created"}, "correlation_id": {"S": "req-1"}}},
+    }
+    record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"NewImage": new}}
+    with metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
+        logs.write_log(LogStore(client, "logs"), record)
+    assert find(lines, "LogWriterFailures")["LogWriterFailures"] == [1.0]
+    (logged,) = [r for r in caplog.records if r.getMessage() == "payment log entry not written"]
+    assert (logged.__dict__["aws_operation"], logged.__dict__["aws_error_code"]) == (
+        "TransactWriteItems",
+        "InternalServerError",
+    )
+    assert logged.__dict__["raised_at"].startswith("store/logs.py:")
+    assert SECRET not in " ".join(str(v) for v in logged.__dict__.values())
