@@ -21,7 +21,14 @@ from payments_core.domain import lifecycle, logs
 from payments_core.errors import NotFound
 from payments_core.http import json_codec
 from payments_core.http.api import json_response, lambda_handler, make_resolver
-from payments_core.observability import correlation_id, correlation_of, error_fields, logger, set_correlation_id
+from payments_core.observability import (
+    correlation_id,
+    correlation_of,
+    correlation_scope,
+    error_fields,
+    logger,
+    set_correlation_id,
+)
 from payments_core.store.logs import LogStore
 from payments_core.store.payments import PaymentStore
 from payments_core.store.queues import DealQueue
@@ -359,7 +366,7 @@ def test_a_log_entry_not_written_is_counted_and_logged_by_type_and_aws_code(
         "last_event": {"M": {"type": {"S": "created"}, "correlation_id": {"S": "req-1"}}},
     }
     record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"NewImage": new}}
-    with metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
+    with correlation_scope(), metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
         logs.write_log(LogStore(client, "logs"), record)
     assert find(lines, "LogWriterFailures")["LogWriterFailures"] == [1.0]
     (logged,) = [r for r in caplog.records if r.getMessage() == "payment log entry not written"]
