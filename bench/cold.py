@@ -1,6 +1,7 @@
 """(a) Cold start: a fresh interpreter that imports a function's handler module the way the Lambda
 runtime does and answers its first event, next to a fresh interpreter that does only the unavoidable
-part (import boto3 and build the same clients, import pydantic, the powertools resolver and jwt).
+part (import boto3 and build the same clients, import pydantic, the powertools resolver, Logger and EMF
+metrics provider, and jwt).
 
 Both sides: the same interpreter (sys.executable), `-X frozen_modules=on`, bytecode written (the
 .pyc files are warmed by one unmeasured run of each side first), the same environment (the
@@ -105,6 +106,8 @@ for service in filter(None, services.split(",")):
 import pydantic
 from pydantic import BaseModel  # `import pydantic` alone is lazy (loads almost nothing); a model needs this
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools import Logger  # every function logs through it and writes EMF metrics (below)
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 import jwt
 if floor_extra:
     exec(floor_extra)

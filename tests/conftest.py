@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -24,3 +27,13 @@ moto_patches.apply()
 # tests/devstack alike, one session-scoped stack for both; tests/integration and tests/devstack/emulator
 # override `stack` with the in-process moto stack in their own conftest.
 pytest_plugins = ["tests.e2e.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_correlation_id_between_tests() -> Iterator[None]:
+    """A Lambda invocation opens its own correlation scope (metrics.log_metrics); a test that drives a resolver
+    directly sets the process's correlation id and would leave it to the next test."""
+    yield
+    from payments_core.observability import set_correlation_id
+
+    set_correlation_id(None)

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from payments_chain.workers import chain_deps, run_batch
-from payments_core import deps
+from payments_core import deps, metrics
 from payments_core.domain import chain_work
 from payments_core.observability import logger
 from payments_core.settings import get_settings
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     work = chain_deps()
     return run_batch(

@@ -4,12 +4,13 @@ from payments_core import lambda_init  # isort: skip - first: the collector is p
 
 from typing import Any
 
-from payments_core import deps
+from payments_core import deps, metrics
 from payments_core.domain import keys
 from payments_core.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> None:
     logger.info("rotation step", extra={"step": event["Step"]})
     keys.rotation_step(deps.key_store(), event["ClientRequestToken"], event["Step"])

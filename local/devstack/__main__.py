@@ -16,7 +16,8 @@
    `<stack>-wallet-<wallet id>`, all written to <data-dir>/demo.json (with the chain's rpc_url,
    addresses and the payer's dev key);
 5. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
-   --env-vars`, with moto reached from Docker at host.docker.internal);
+   --env-vars`, with moto reached from Docker at host.docker.internal); the functions' EMF metric lines
+   go to <data-dir>/metrics.jsonl (emptied at each start) instead of stdout;
 6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
    the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s;
    with --no-chain at the template's rate unless that variable is set); with --no-workers the SQS event
@@ -64,6 +65,7 @@ REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's fake ones
 DOCKER_HOST = "host.docker.internal"
 DEPLOY_TIMEOUT = 60.0
+METRICS_FILE = "metrics.jsonl"  # in the data dir
 
 log = logging.getLogger("devstack")
 
@@ -203,6 +205,7 @@ def banner(
     pollers: int,
     no_workers: bool,
     demo: dict[str, Any],
+    metrics_file: Path,
 ) -> str:
     """What `make dev` prints once the stack is up; every command in it works in a plain shell."""
     run = commands(data_dir, cwd, python)
@@ -212,6 +215,7 @@ def banner(
         f"moto           {moto_url}",
         *chain_lines,
         f"demo catalog   {shell_path(data_dir / 'demo.json', cwd)}",
+        f"metrics        {shell_path(metrics_file, cwd)}   (EMF lines: docs/local-stack.md#metrics)",
         f"operator CLI   {run['cli']} node list",
         f"event sources  {pollers} poller(s){' (--no-workers: no SQS)' if no_workers else ''}",
         f"logs           {shell_path(data_dir / LOG_FILE_NAME, cwd)}   (this console: warnings and errors; "
@@ -370,6 +374,12 @@ def main(argv: list[str] | None = None) -> int:
         _write_json(data_dir / "stack.json", {"moto_url": moto_url, "rpc_url": rpc_url, "environment": merged})
         _write_json(data_dir / "env.json", sam_env_vars(environments, moto_url, args.moto_port))
 
+        from payments_core import metrics
+
+        # The functions' EMF lines (CloudWatch's metrics on AWS), one JSON document a line, from this run on.
+        metrics_file = data_dir / METRICS_FILE
+        metrics_file.unlink(missing_ok=True)
+        metrics.write_to(metrics_file)
         invoker = FunctionInvoker(environments)
         invoker.activate()
         ready = threading.Event()
@@ -408,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             pollers=len(pollers.pollers),
             no_workers=args.no_workers,
             demo=demo,
+            metrics_file=metrics_file,
         )
         print(text, flush=True)
         httpd.serve_forever()

@@ -54,10 +54,12 @@ def test_make_devs_banner_names_the_virtualenv_forms(tmp_path: Path) -> None:
             "wallet_id": "x",
             "payer_private_key": "0x00",
         },
+        metrics_file=tpl.ROOT / ".dev" / "metrics.jsonl",
     )
     assert f"{run['cli']} node list" in text
     assert f"{run['pay']} <payment id>" in text
     assert f".dev/{LOG_FILE_NAME}" in text
+    assert ".dev/metrics.jsonl" in text
     assert "--verbose" in text
 
 

@@ -117,3 +117,17 @@ def test_stack_json_and_env_json(stack: LocalStackInfo) -> None:
         assert {"LOCAL_ENDPOINT_URL", "AWS_ACCOUNT_ID_ENDPOINT_MODE"} <= set(tpl.functions()[name].environment)
         assert set(variables) == set(env)
         assert all(isinstance(v, str) for v in variables.values())
+
+
+def test_the_functions_emf_lines_go_to_metrics_jsonl(stack: LocalStackInfo, client: Client) -> None:
+    created = client.create()
+    assert created.status_code == 201, created.text
+    payment = created.json()
+    # Flushed when the handler returns, before the answer is sent.
+    lines = [json.loads(line) for line in (stack.data_dir / "metrics.jsonl").read_text().splitlines()]
+    (line,) = [x for x in lines if "PaymentsCreated" in x and x.get("payment_id") == payment["id"]]
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "RudiqPay"
+    assert directive["Dimensions"] == [["service", "method"]]
+    assert line["method"] == payment["payment_method"]
+    assert line["PaymentsCreated"] == [1.0]  # powertools writes a metric's values as a list

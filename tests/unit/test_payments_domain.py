@@ -400,6 +400,7 @@ def test_web3_record_written(world: World) -> None:
         "actor_type": "integration",
         "actor_id": "ci_test",
         "status_before": None,
+        "correlation_id": None,  # no request in effect (outside a handler)
     }
     assert record["created_at"] == record["updated_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["created_at"])

@@ -90,6 +90,11 @@ class DiamondClient:
             return None
         return None if block is None else "0x" + bytes(block["hash"]).hex()
 
+    def balance(self, address: str) -> int:
+        """The native balance of an account, in wei (the platform wallet's gas money)."""
+        wei: int = self._call(lambda: int(self.w3.eth.get_balance(Web3.to_checksum_address(address))))
+        return wei
+
     def block_timestamp(self, number: int) -> int:
         """The block's timestamp (unix seconds): the chain's clock, which decides a deal's expiry."""
         block = self._call(lambda: self.w3.eth.get_block(number))

@@ -16,7 +16,7 @@ from payments_chain.client import DiamondClient, web3_for
 from payments_core import deps
 from payments_core.domain.chain_work import ChainDeps
 from payments_core.domain.watcher import WatcherDeps
-from payments_core.observability import logger
+from payments_core.observability import CORRELATION_ATTRIBUTE, error_fields, logger, set_correlation_id
 from payments_core.settings import get_settings
 from payments_core.store import aws
 from payments_core.store.cursors import CursorStore
@@ -77,6 +77,8 @@ def run_batch(
 
     def handle(record: SQSRecord) -> None:
         delayed.add(record.message_id)
+        # The request that caused the message: this record's log lines and the changes it writes carry it.
+        set_correlation_id(message_correlation_id(record.raw_event))
         payment_id = str(json.loads(record.body)["payment_id"])
         try:
             outcome = work(payment_id)
@@ -84,7 +86,7 @@ def run_batch(
             receives = int(record.attributes.approximate_receive_count or 1)
             logger.warning(
                 "chain work failed",
-                extra={"payment_id": payment_id, "receives": receives, "error": type(exc).__name__},
+                extra={"payment_id": payment_id, "receives": receives, **error_fields(exc)},
             )
             if receives >= max_receives:
                 if on_last_failure is not None:
@@ -94,6 +96,8 @@ def run_batch(
                 queue.delay(record.receipt_handle, backoff_seconds(receives))
             raise
         logger.info("chain work done", extra={"payment_id": payment_id, "outcome": outcome})
+
+    set_correlation_id(None)
 
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
     # A batch whose messages all failed is answered like any other (every one listed), not raised:
@@ -107,4 +111,12 @@ def run_batch(
     for record in event.get("Records", []):
         if record["messageId"] in failed and record["messageId"] not in delayed:
             queue.delay(record["receiptHandle"], 0)
+    set_correlation_id(None)
     return response
+
+
+def message_correlation_id(record: dict[str, Any]) -> str | None:
+    """The `correlation_id` message attribute of an SQS record (store.queues.DealQueue.send sets it)."""
+    attribute = (record.get("messageAttributes") or {}).get(CORRELATION_ATTRIBUTE) or {}
+    value = attribute.get("stringValue")
+    return str(value) if value else None

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.lifecycle import Actor
 from payments_core.models.payments import PaymentStatus as S
@@ -213,6 +214,7 @@ def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
                 event_type="send_failed", message=f"createDeal failed after retries: {reason}",
                 changes={"deal_may_exist": True},
             )  # fmt: skip
+            metrics.count("DealSendsFailed", metadata={"payment_id": payment_id})
             return True
         except StaleWrite:
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from payments_core import metrics
 from payments_core.domain import status as machine
 from payments_core.domain.access import Principal, ensure_reaches
 from payments_core.domain.payments import (
@@ -22,6 +23,7 @@ from payments_core.errors import Conflict, DomainError
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentResponse
 from payments_core.models.payments import PaymentStatus as S
+from payments_core.observability import correlation_id
 from payments_core.store.payments import PaymentStore, StaleWrite, watch_attributes
 from payments_core.store.queues import DealQueue
 
@@ -52,6 +54,7 @@ def event(event_type: str, message: str, actor: Actor, status_before: str | None
         "actor_type": actor.type,
         "actor_id": actor.id,
         "status_before": status_before,
+        "correlation_id": correlation_id(),  # the request (or message) that caused the change
     }
 
 
@@ -217,8 +220,10 @@ def record_deal_created(
     The createDeal transaction is kept as `deal_transaction_hash`; `transaction_hash` is the payer's deposit
     (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen."""
     to = S.OPEN if record["status"] == S.SENDING.value else None
-    return move(
+    moved = move(
         store, record, to=to, actor=Actor("chain", worker), event_type="deal_created",
         message=f"Deal {deal_id} created on chain",
         changes={"deal_id": deal_id, "deal_transaction_hash": transaction_hash},
     )  # fmt: skip
+    metrics.count("DealsCreated", metadata={"payment_id": record["id"]})
+    return moved

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from payments_core import money
+from payments_core import metrics, money
 from payments_core.domain.access import Principal, ensure_reaches
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.common import utcnow
@@ -18,6 +18,7 @@ from payments_core.models.payments import (
     PaymentResponse,
     PaymentStatus,
 )
+from payments_core.observability import correlation_id
 from payments_core.store.batch import read_both
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.payments import ExternalIdTaken, PaymentStore, listing_for
@@ -167,6 +168,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
             "actor_type": principal.actor_type,
             "actor_id": principal.actor_id,
             "status_before": None,
+            "correlation_id": correlation_id(),
         },
     )
     if req.payment_method is PaymentMethod.WEB3:
@@ -187,6 +189,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
 
     if req.payment_method is PaymentMethod.WEB3:
         send_create_deal(deps.create_queue, record)
+    metrics.count("PaymentsCreated", method=req.payment_method.value, metadata={"payment_id": payment_id})
     return to_response(record)
 
 

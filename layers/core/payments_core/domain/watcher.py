@@ -45,15 +45,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
+from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
-from payments_core.observability import logger
+from payments_core.observability import correlation_of, logger, set_correlation_id
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.cursors import BlockCursor, CursorStore
 from payments_core.store.payments import PaymentStore, StaleWrite
@@ -90,6 +92,7 @@ class WatchedChain(Protocol):
     def receipt_block(self, transaction_hash: str) -> tuple[int, str] | None: ...
     def get_deal(self, deal_id: int) -> DealInfo: ...
     def find_created(self, ref: str) -> CreatedDeal | None: ...
+    def balance(self, address: str) -> int: ...
 
 
 @dataclass
@@ -121,6 +124,7 @@ class WatchSummary:
     creates_resent: int = 0
     ignored_events: int = 0
     skipped: int = 0  # left for the next run (the node did not answer for a block)
+    lag_blocks: int = 0  # head - the last block read: what the next runs still have to read
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,8 +230,44 @@ def watch_network(deps: WatcherDeps, network: dict[str, Any], now: datetime) -> 
     _expire_due(run, clock)
     _resend_cancels(run)
     _resend_creates(run)
+    set_correlation_id(None)  # the run's own lines are no payment's
+    run.summary.lag_blocks = run.head - end
+    _report(run)
     logger.info("chain watched", extra=run.summary.as_dict())
     return run.summary
+
+
+def _follow(record: dict[str, Any]) -> None:
+    """The watcher's lines, changes and messages for a payment carry the payment's correlation id."""
+    set_correlation_id(correlation_of(record.get("last_event")))
+
+
+NATIVE_DECIMALS = 18  # an EVM chain's native coin (ether, POL, ...) in wei
+
+
+def _report(run: _Run) -> None:
+    """The run's metrics, per network (and rolled up, for the alarms): see docs/operations.md."""
+    name, summary = str(run.network.get("name") or run.network_id), run.summary
+    for metric, value in (
+        ("DepositsSeen", summary.deposits + summary.redeposits),
+        ("Confirmations", summary.confirmed),
+        ("Reorgs", summary.reorged),
+        ("Expiries", summary.expired),
+    ):
+        metrics.count(metric, value, network=name, rollup=True)
+    metrics.gauge("WatcherLagBlocks", summary.lag_blocks, unit=metrics.COUNT, network=name, rollup=True)
+    wallet_id = run.network.get("platform_wallet_id")
+    wallet = run.deps.catalog.get("wallet", str(wallet_id)) if wallet_id else None
+    if not wallet or not wallet.get("address"):
+        return
+    try:
+        wei = run.chain.balance(str(wallet["address"]))
+    except ChainError as exc:  # reported; the deposits and confirmations above are done
+        logger.warning("platform wallet balance not read", extra={"network_id": run.network_id, "error": str(exc)})
+        return
+    # A metric value is a float: the balance in whole coins, converted from the exact Decimal at the last step.
+    coins = Decimal(wei).scaleb(-NATIVE_DECIMALS)
+    metrics.gauge("PlatformWalletBalance", float(coins), network=name, rollup=True, metadata={"wallet_id": wallet_id})
 
 
 def _scan_start(run: _Run, cursor: BlockCursor | None) -> int:
@@ -269,6 +309,8 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
     store = run.deps.payments
     for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
         record = store.get(payment_id) if payment_id else None
+        if record is not None:
+            _follow(record)
         if (
             record is None
             or record.get("network_id") != run.network_id
@@ -321,6 +363,7 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
 # ---------------------------------------------------------------------------------------------- confirmations
 def _check_paid(run: _Run, record: dict[str, Any]) -> None:
     store = run.deps.payments
+    _follow(record)
     for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
         try:
             _settle(run, record)
@@ -405,6 +448,7 @@ def _expire_due(run: _Run, clock: int) -> None:
 
 def _expire(run: _Run, record: dict[str, Any]) -> None:
     store = run.deps.payments
+    _follow(record)
     for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
         status = S(record["status"])
         try:
@@ -449,6 +493,7 @@ def _resend(
     for record in run.deps.payments.watched(run.network_id, status.value, limit=WATCH_LIMIT):
         if str(record.get(sent_field) or record["updated_at"]) > cutoff:
             continue
+        _follow(record)
         if run.deps.payments.annotate(
             record["id"],
             expected_status=status.value,
@@ -493,6 +538,8 @@ def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - reported, and the next run is the retry
             # ChainError messages are redacted by the client (no RPC URL); of anything else only the type.
             error = f"ChainError: {exc}" if isinstance(exc, ChainError) else type(exc).__name__
+            set_correlation_id(None)
             logger.error("chain watch failed", extra={"network_id": network["id"], "error": error})
+            metrics.count("WatchFailures", network=str(network.get("name") or network["id"]), rollup=True)
             report.append({"network_id": str(network["id"]), "ok": False, "error": error})
     return {"networks": report}

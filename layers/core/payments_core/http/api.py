@@ -13,7 +13,6 @@ A handler module does only this:
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -28,11 +27,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
+from payments_core import metrics
 from payments_core.domain.access import Principal
 from payments_core.errors import DomainError, ErrorCode, Unauthorized
 from payments_core.http import json_codec
 from payments_core.models.common import ErrorResponse
-from payments_core.observability import logger
+from payments_core.observability import error_fields, logger, set_correlation_id
 
 JSON = "application/json"
 _MEDIA_TYPE_MESSAGE = "Send the body as application/json"
@@ -140,9 +140,15 @@ def make_resolver() -> APIGatewayRestResolver:
         json_body_deserializer=json_codec.loads,
     )
 
+    def refused(code: str) -> None:
+        # By route (the template's resource path: a handful of values) and code; never by id or value.
+        event = app.current_event
+        metrics.count("RequestsRefused", operation=f"{event.http_method} {event.resource}", error_code=code)
+
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[Any]:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status_code})
+        refused(exc.code)
         response = json_response(exc.status_code, exc.body())
         if exc.status_code in (429, 503):
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -150,12 +156,14 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+        refused("unsupported_media_type")
         return _error(415, "unsupported_media_type", _MEDIA_TYPE_MESSAGE)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         details = _validation_details(exc.errors())
         logger.info("request invalid", extra={"fields": [d["field"] for d in details]})
+        refused("validation_error")
         return _error(422, "validation_error", "The request is not valid", details)
 
     @app.not_found
@@ -164,23 +172,14 @@ def make_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[Any]:
-        # The error's type and where it was raised, never its message or a stack trace: either can carry
-        # request values, tokens or secrets. The correlation id ties the line to the request.
-        logger.error("unhandled error", extra={"error_type": type(exc).__name__, "raised_at": raised_at(exc)})
+        # The error's type, the innermost frame of our own code it went through and, for an AWS error, the
+        # operation and error code; never its message or a stack trace: either can carry request values,
+        # tokens or secrets. The correlation id ties the line to the request.
+        logger.error("unhandled error", extra=error_fields(exc))
+        metrics.count("UnhandledErrors")
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Internal error")
 
     return app
-
-
-def raised_at(exc: BaseException) -> str:
-    """Where an exception was raised, as `package/module.py:line in function` (no values, no message)."""
-    frames = list(traceback.walk_tb(exc.__traceback__))
-    if not frames:
-        return "unknown"
-    frame, line = frames[-1]
-    code = frame.f_code
-    where = "/".join(code.co_filename.replace("\\", "/").rsplit("/", 2)[-2:])
-    return f"{where}:{line} in {code.co_name}"
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
@@ -220,8 +219,13 @@ def widget_payment_id(app: APIGatewayRestResolver, path_id: str) -> str:
 
 def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # The request id (correlation_paths.API_GATEWAY_REST) follows the work it causes: messages, changes.
+        set_correlation_id(logger.get_correlation_id())
         if _unsupported_media_type(event):
+            metrics.count("RequestsRefused", operation=f"{event.get('httpMethod')} {event.get('resource')}",
+                          error_code="unsupported_media_type")  # fmt: skip
             return {
                 "statusCode": 415,
                 "headers": {"Content-Type": JSON},

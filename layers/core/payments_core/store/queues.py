@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from payments_core.observability import CORRELATION_ATTRIBUTE, correlation_id
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
@@ -24,11 +26,15 @@ class DealQueue:
         return self._client  # type: ignore[return-value]
 
     def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str:
+        """Send a message; it carries the correlation id in effect as its `correlation_id` attribute."""
+        cid = correlation_id()
+        attributes = {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": cid}} if cid else {}
         resp = self._sqs.send_message(
             QueueUrl=self._url,
             MessageBody=json.dumps(body, separators=(",", ":"), sort_keys=True),
             MessageGroupId=group,
             MessageDeduplicationId=dedup_id,
+            MessageAttributes=attributes,  # type: ignore[arg-type]
         )
         return resp["MessageId"]
 
