@@ -480,6 +480,7 @@ def test_allow_policy_covers_the_stage_only() -> None:
         ("bearer abc.def.ghi", "abc.def.ghi"),
         ("BEARER abc.def.ghi", "abc.def.ghi"),
         ("  Bearer   abc.def.ghi  ", "abc.def.ghi"),
+        ("Bearer pwt_0123abcd_A-b~c+d/e==", "pwt_0123abcd_A-b~c+d/e=="),  # RFC 6750's b64token characters
     ],
 )
 def test_bearer_token_parsing(header: str, token: str) -> None:
@@ -496,9 +497,23 @@ def test_bearer_token_parsing(header: str, token: str) -> None:
         ("Bearer", "not a bearer token"),
         ("Bearer    ", "not a bearer token"),
         ("Token abc.def.ghi", "not a bearer token"),
+        ("Bearer Bearer abc.def.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi, Basic dXNlcjpwYXNz", "not a bearer token"),
+        ("Basic dXNlcjpwYXNz, Bearer abc.def.ghi", "not a bearer token"),
+        ("Bearer\tabc.def.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi\t", "not a bearer token"),
+        ("Bearer abc.def.ghi\n", "not a bearer token"),
+        ("Bearer abc.déf.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi\udc80", "not a bearer token"),
+        ("Bearer \uff41bc.def.ghi", "not a bearer token"),  # a full-width letter
+        ("Bearer abc def", "not a bearer token"),
+        ("Bearer =abc", "not a bearer token"),
+        ("Bearer " + "a" * 5000, "too long"),
+        (7, "no Authorization header"),
+        (["Bearer abc.def.ghi"], "no Authorization header"),
     ],
 )
-def test_bearer_token_rejects(header: str | None, reason: str) -> None:
+def test_bearer_token_rejects(header: object, reason: str) -> None:
     with pytest.raises(InvalidToken, match=reason):
         auth.bearer_token(header)
 
