@@ -149,3 +149,116 @@ def test_far_offsets_at_the_calendars_edges_are_read(api: Api) -> None:
         )
         assert r.status == 201, r.body
         assert r.json()["expires_at"] == utc
+
+
+# --------------------------------------------------------------------------- catalog rules of a create
+
+
+def _create(api: Api, token: str | None = None, **overrides: Any) -> Any:
+    return api.call("POST", "/api/v1/payments", token=token or api.token(), json_body=api.payment_body(**overrides))
+
+
+def _without_ids(body: Any, *ids: str) -> str:
+    text = json.dumps(body, sort_keys=True)
+    for id_ in ids:
+        text = text.replace(id_, "<id>")
+    return text
+
+
+@pytest.mark.parametrize("kind", ["wallet", "member"])
+def test_a_wallet_or_member_of_another_branch_is_answered_as_an_unknown_one(api: Api, kind: str) -> None:
+    from payments_core import deps
+    from payments_core.domain import catalog as admin
+
+    catalog = deps.catalog()
+    other = api.demo["nodes"]["other"]  # another tree
+    child = api.demo["nodes"]["child"]  # below root: its entries do not serve root's payments
+    if kind == "wallet":
+        foreign = [admin.create_wallet(catalog, node_id=n, address="0x" + "1" * 40)["id"] for n in (other, child)]
+    else:
+        foreign = [admin.create_member(catalog, node_id=n, email="a@example.com")["id"] for n in (other, child)]
+    unknown = "00000000-0000-4000-8000-000000000000"
+    token = api.token()
+    before = _table_counts()
+    answers = [_create(api, token, **{f"{kind}_id": id_}) for id_ in (unknown, *foreign)]
+    assert {r.status for r in answers} == {404}
+    assert len({_without_ids(r.json(), unknown, *foreign) for r in answers}) == 1  # same code, message, details
+    assert answers[0].json()["error"]["details"] == [
+        {"field": f"body.{kind}_id", "code": "not_found", "message": f"no {kind} with this id"}
+    ]
+    assert _table_counts() == before
+    # the child's own integration may use it (its node is the entry's)
+    ok = _create(api, api.token("child"), node_id=child, **{f"{kind}_id": foreign[1]})
+    assert ok.status == 201, ok.body
+
+
+def test_a_node_out_of_reach_is_403_whatever_else_the_body_names(api: Api) -> None:
+    token = api.token("other")  # an integration of another tree
+    root = api.demo["nodes"]["root"]
+    for extra in ({}, {"wallet_id": api.demo["wallet_id"]}, {"wallet_id": "00000000-0000-4000-8000-000000000000"}):
+        r = _create(api, token, node_id=root, **extra)
+        assert (r.status, r.json()["error"]["code"]) == (403, "node_access_denied"), r.body
+
+
+def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_currency(api: Api) -> None:
+    from payments_core import deps
+    from payments_core.domain import catalog as admin
+
+    catalog = deps.catalog()
+    bare = admin.create_network(
+        catalog, chain_id=api.demo["chain_id"], name="no diamond", evm_chain_id=5, rpc_url="http://127.0.0.1:1"
+    )
+    coin = admin.create_currency(catalog, symbol="C", decimals=2, tokens={bare["id"]: "0x" + "2" * 40})
+    error = _refused(api, json.dumps(api.payment_body(network_id=bare["id"], currency_id=coin["id"])))
+    assert error["details"] == [
+        {
+            "field": "body.network_id",
+            "code": "network_has_no_diamond",
+            "message": "web3 payments are not open on this network",
+        }
+    ]
+    error = _refused(api, json.dumps(api.payment_body(currency_id=coin["id"])))  # the demo network: no token of C
+    assert [(d["field"], d["code"]) for d in error["details"]] == [("body.currency_id", "currency_not_on_network")]
+    card = _create(api, network_id=bare["id"], currency_id=coin["id"], payment_method="credit_card")
+    assert card.status == 201, card.body  # only web3 needs them
+
+
+def test_each_currency_has_a_maximum_amount(api: Api) -> None:
+    from decimal import Decimal
+
+    from payments_core import deps
+    from payments_core.domain import catalog as admin
+
+    capped = admin.create_currency(
+        deps.catalog(),
+        symbol="CAP",
+        decimals=2,
+        tokens={api.demo["network_id"]: "0x" + "3" * 40},
+        max_amount=Decimal(1000),
+    )
+    over = _refused(api, json.dumps(api.payment_body(currency_id=capped["id"], price="1000.01", paid_price=1000.01)))
+    assert [(d["field"], d["code"]) for d in over["details"]] == [
+        ("body.price", "amount_too_large"),
+        ("body.paid_price", "amount_too_large"),
+    ]
+    assert over["details"][0]["message"] == "CAP amounts are at most 1000"
+    assert _create(api, currency_id=capped["id"], price="1000", paid_price=1000).status == 201
+    # the default (USDT, 6 decimals): 10^38 - 1 smallest units
+    top = "99999999999999999999999999999999.999999"
+    assert _create(api, external_id="top", price=top, paid_price=top).status == 201
+    beyond = _refused(api, _with_literal(api, price="100000000000000000000000000000000", paid_price="1"))
+    assert [(d["field"], d["code"]) for d in beyond["details"]] == [("body.price", "amount_too_large")]
+
+
+def test_item_prices_add_up_to_price_exactly_at_any_magnitude(api: Api) -> None:
+    big, tiny = "99999999999999999999999999999999", "0.000001"
+    items = [{"name": "a", "price": big, "external_id": "a"}, {"name": "b", "price": tiny, "external_id": "b"}]
+    ok = _create(api, items=items, price=f"{big}.000001", paid_price=1)
+    assert ok.status == 201, ok.body
+    off = _refused(
+        api, json.dumps(api.payment_body(external_id="off", items=items, price=f"{big}.000002", paid_price=1))
+    )
+    assert [(d["field"], d["code"]) for d in off["details"]] == [("body.items", "items_total_mismatch")]
+    # 0.1 + 0.2 is 0.3 here (as decimal strings or JSON numbers): a typed client can send decimal text
+    items = [{"name": "a", "price": "0.1", "external_id": "a"}, {"name": "b", "price": 0.2, "external_id": "b"}]
+    assert _create(api, external_id="tenths", items=items, price="0.3", paid_price="0.3").status == 201

@@ -36,7 +36,7 @@ from payments_core.models.common import (
 )
 
 # The bounds of a create body. A payment is one DynamoDB item (at most 400 KB): the largest valid body (every
-# text at its longest, in 4-byte UTF-8 characters, and MAX_ITEMS items) is stored in about 260 KB, which
+# text at its longest, in 4-byte UTF-8 characters, and MAX_ITEMS items) is stored in about 250 KB, which
 # leaves more than 100 KB for what the platform adds later (deal, deposit, confirmations, last event, ...).
 # tests/integration/test_item_size.py builds that body and measures its item by DynamoDB's rules.
 MAX_TEXT = 255
