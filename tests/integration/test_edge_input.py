@@ -260,5 +260,5 @@ def test_item_prices_add_up_to_price_exactly_at_any_magnitude(api: Api) -> None:
     )
     assert [(d["field"], d["code"]) for d in off["details"]] == [("body.items", "items_total_mismatch")]
     # 0.1 + 0.2 is 0.3 here (as decimal strings or JSON numbers): a typed client can send decimal text
-    items = [{"name": "a", "price": "0.1", "external_id": "a"}, {"name": "b", "price": 0.2, "external_id": "b"}]
+    items = [{"name": "a", "price": "0.1", "external_id": "a"}, {"name": "b", "price": "0.2", "external_id": "b"}]
     assert _create(api, external_id="tenths", items=items, price="0.3", paid_price="0.3").status == 201

@@ -29,7 +29,7 @@ def _text_size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def value_size(value: dict[str, Any]) -> int:
+def value_size(value: Any) -> int:
     """A DynamoDB attribute value's size (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
     CapacityUnitCalculations.html): strings and binary by their bytes; a number ~1 byte per two significant
     digits plus 1 (counted here on all its digits, an upper bound); null and booleans 1 byte; a list or map
@@ -38,7 +38,7 @@ def value_size(value: dict[str, Any]) -> int:
     if kind == "S":
         return _text_size(raw)
     if kind == "N":
-        return math.ceil(sum(c.isdigit() for c in raw) / 2) + 1
+        return int(math.ceil(sum(c.isdigit() for c in raw) / 2)) + 1
     if kind == "B":
         return len(raw)
     if kind in ("NULL", "BOOL"):
@@ -54,7 +54,7 @@ def value_size(value: dict[str, Any]) -> int:
     raise AssertionError(f"unknown DynamoDB type {kind}")
 
 
-def item_size(item: dict[str, dict[str, Any]]) -> int:
+def item_size(item: Any) -> int:
     return sum(_text_size(name) + value_size(value) for name, value in item.items())
 
 
