@@ -9,7 +9,6 @@ watch keys: a few hundred bytes today) get at least RESERVE bytes.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -38,7 +37,8 @@ def value_size(value: Any) -> int:
     if kind == "S":
         return _text_size(raw)
     if kind == "N":
-        return int(math.ceil(sum(c.isdigit() for c in raw) / 2)) + 1
+        digits: int = sum(c.isdigit() for c in raw)
+        return (digits + 1) // 2 + 1
     if kind == "B":
         return len(raw)
     if kind in ("NULL", "BOOL"):
