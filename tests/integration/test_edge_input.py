@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 
+from payments_core.http import json_codec
 from tests.integration.helpers import Api
 
 
@@ -224,7 +226,6 @@ def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_curren
 
 
 def test_each_currency_has_a_maximum_amount(api: Api) -> None:
-    from decimal import Decimal
 
     from payments_core import deps
     from payments_core.domain import catalog as admin
@@ -261,4 +262,19 @@ def test_item_prices_add_up_to_price_exactly_at_any_magnitude(api: Api) -> None:
     assert [(d["field"], d["code"]) for d in off["details"]] == [("body.items", "items_total_mismatch")]
     # 0.1 + 0.2 is 0.3 here (as decimal strings or JSON numbers): a typed client can send decimal text
     items = [{"name": "a", "price": "0.1", "external_id": "a"}, {"name": "b", "price": "0.2", "external_id": "b"}]
-    assert _create(api, external_id="tenths", items=items, price="0.3", paid_price="0.3").status == 201
+    tenths = _create(api, external_id="tenths", items=items, price="0.3", paid_price="0.30")
+    assert tenths.status == 201, tenths.body
+    # answered as JSON numbers, exactly as a number-given amount is (trailing zeros trimmed), not as strings
+    assert b'"price":0.3,"paid_price":0.3,' in tenths.body
+    assert b'"price":0.1,' in tenths.body
+    assert b'"price":0.2,' in tenths.body
+    got = api.call("GET", f"/api/v1/payments/{tenths.json()['id']}", token=api.token())
+    assert got.body == tenths.body
+    numbers = [{**item, "price": Decimal(item["price"])} for item in items]
+    body = api.payment_body(external_id="tenths-n", items=numbers, price=Decimal("0.3"), paid_price=Decimal("0.30"))
+    assert '"paid_price":0.30,' in json_codec.dumps(body)  # sent as JSON numbers
+    as_numbers = api.call("POST", "/api/v1/payments", token=api.token(), raw_body=json_codec.dumps(body))
+    assert as_numbers.status == 201, as_numbers.body
+    assert b'"price":0.3,"paid_price":0.3,' in as_numbers.body
+    amounts = [{k: json_codec.loads(r.body)[k] for k in ("price", "paid_price", "items")} for r in (tenths, as_numbers)]
+    assert amounts[0] == amounts[1]

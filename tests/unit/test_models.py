@@ -663,3 +663,45 @@ def test_error_response_model_accepts_the_domain_error_shape() -> None:
     assert parsed.error.code == "payment_already_exists"
     assert parsed.error.payment_id == "p-1"
     assert parsed.error.details == []
+
+
+def _keywords(schema: Any) -> set[str]:
+    """Every key of every schema object in `schema` (properties' names excluded)."""
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("properties", "$defs"):
+                    stack.extend(value.values())
+                else:
+                    found.add(key)
+                    stack.append(value)
+    return found
+
+
+def test_request_schema_uses_json_schema_keywords_only() -> None:
+    # A constraint pydantic cannot express lands in the schema under its Python name ("ge": 0), which
+    # clients and schemathesis ignore: retry_count's bounds were once declared that way.
+    schema = CreatePaymentRequest.model_json_schema()
+    assert not _keywords(schema) & {"ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of"}
+    assert schema["properties"]["retry_count"] | {"default": 0} == {
+        "default": 0,
+        "minimum": 0,
+        "maximum": 1000,
+        "title": "Retry Count",
+        "type": "integer",
+    }
+
+
+def test_amounts_are_numbers_or_decimal_strings_in_and_numbers_out() -> None:
+    request = CreatePaymentRequest.model_json_schema()
+    for schema in (request["properties"]["price"], request["$defs"]["PaymentItem"]["properties"]["price"]):
+        assert [s["type"] for s in schema["anyOf"]] == ["number", "string"]
+        assert "a string in plain decimal notation" in schema["description"]
+    response = PaymentResponse.model_json_schema(mode="serialization")
+    assert response["properties"]["price"]["type"] == "number"
+    assert response["properties"]["paid_price"]["type"] == "number"

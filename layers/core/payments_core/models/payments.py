@@ -200,7 +200,7 @@ class CreatePaymentRequest(ApiModel):
     )
     expires_at: ExpiresAt = Field(description="In the future. " + TIMESTAMP_DESCRIPTION)
     retry: StrictBool = False
-    retry_count: Annotated[StrictInt, _count(0, 1000), Field(ge=0, le=1000)] = 0
+    retry_count: Annotated[StrictInt, Field(ge=0, le=1000), _count(0, 1000)] = 0  # _count runs first
     client_ip: Annotated[IPv4Address, BeforeValidator(_text)] | None = None
 
     # The cross-field rules are checked on the later of the two fields (pydantic validates fields in the
