@@ -705,3 +705,29 @@ def test_amounts_are_numbers_or_decimal_strings_in_and_numbers_out() -> None:
     response = PaymentResponse.model_json_schema(mode="serialization")
     assert response["properties"]["price"]["type"] == "number"
     assert response["properties"]["paid_price"]["type"] == "number"
+
+
+def test_docs_api_md_states_the_bounds_the_code_enforces() -> None:
+    from pathlib import Path
+
+    from payments_core import money
+    from payments_core.domain.auth import MAX_AUTHORIZATION
+    from payments_core.domain.payments import MAX_PER_PAGE
+    from payments_core.models import payments as models
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    bounds = doc[doc.index("## Bounds of a request") :]
+    bounds = " ".join(bounds[: bounds.index("\n## ")].split())  # one line: the prose wraps anywhere
+    retry = CreatePaymentRequest.model_json_schema()["properties"]["retry_count"]
+    stated = [
+        f"At most {money.MAX_DIGITS} significant digits, less than 10^{money.MAX_DIGITS} and at most "
+        f"{money.MAX_DECIMALS} decimals",
+        f"10^{money.MAX_DIGITS} - 1 smallest units: `{money.default_max_amount(6)}` for a 6-decimal token",
+        f"`retry_count` {retry['minimum']}-{retry['maximum']}; `page` 1-100000, `per_page` 1-{MAX_PER_PAGE}",
+        f"at most {json_codec.MAX_DEPTH} levels of nesting",
+        f"1-{models.MAX_TEXT} characters",
+        f"`member.address` {models.MAX_ADDRESS_TEXT}; `metadata` {models.MAX_METADATA}",
+        f"`payment_address` 10-{models.MAX_TEXT}; `items` 1-{models.MAX_ITEMS}",
+        f"at most {MAX_AUTHORIZATION} characters",
+    ]
+    assert [s for s in stated if s not in bounds] == []
