@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack import lambdas
+from devstack.gateway import Gateway
 from tests.integration.helpers import Api
 
 LIST = "/api/v1/payments"
@@ -144,3 +145,23 @@ def test_any_text_header_is_answered_401(api: Api, data: st.DataObject) -> None:
     assert _status(api, "GET", LIST, header)[0] == 401
     if header != f"Bearer {payment['access_token']}":
         assert _status(api, "GET", WIDGET.format(payment["id"]), header)[0] == 401
+
+
+@pytest.mark.parametrize("failure", ["raises", "no policy"])
+def test_the_gateway_answers_500_when_an_authorizer_fails_otherwise(api: Api, failure: str) -> None:
+    # As API Gateway does (AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR): a crash is not a 401 here,
+    # so the tests above would see an authorizer's crash.
+    def invoker(function: str, event: dict[str, Any]) -> Any:
+        if function.endswith("AuthorizerFunction"):
+            if failure == "raises":
+                raise TypeError("compare_digest: unsupported characters")
+            return "Allow"
+        return lambdas.invoke(function, event)
+
+    gateway = Gateway(invoker=invoker)
+    token = api.token()
+    r = gateway.request(
+        "GET", LIST, headers={"Authorization": f"Bearer {token}"}, query={"node_id": [api.demo["nodes"]["root"]]}
+    )
+    assert r.status == 500, r.body
+    assert r.json()["error"]["code"] == "internal_error"

@@ -731,3 +731,14 @@ def test_docs_api_md_states_the_bounds_the_code_enforces() -> None:
         f"at most {MAX_AUTHORIZATION} characters",
     ]
     assert [s for s in stated if s not in bounds] == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "code"), [("1" + "0" * 5000, "less_than_equal"), ("-" + "9" * 5000, "greater_than_equal")]
+)
+def test_an_integer_literal_of_any_length_is_refused_by_its_bound(literal: str, code: str) -> None:
+    text = json_codec.dumps(payload(retry_count=0)).replace('"retry_count":0', f'"retry_count":{literal}')
+    assert literal in text
+    with pytest.raises(ValidationError) as info:
+        CreatePaymentRequest.model_validate(json_codec.loads(text))
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("retry_count",), code)]

@@ -523,3 +523,30 @@ def test_public_jwks_model(key: dict[str, Any]) -> None:
     assert [k.kid for k in jwks.keys] == [key["kid"]]
     assert jwks.keys[0].x == key["x"]
     assert auth.public_jwks(CachedValue(lambda: None, ttl=60)).keys == []
+
+
+@pytest.mark.parametrize("tail", ["é", "\U0001f600", "\udc80"])
+def test_a_widget_token_with_non_ascii_characters_is_refused_not_a_type_error(tail: str) -> None:
+    # The authorizer's bearer_token refuses these first; widget.authorize must refuse them alone too
+    # (hmac.compare_digest raises TypeError on non-ASCII str: a 500, were it reached).
+    import uuid
+    from datetime import timedelta
+
+    from payments_core.domain import widget
+    from payments_core.domain.payments import PaymentDeps, new_access_token
+    from payments_core.models.common import utcnow
+    from tests.unit.fakes import FakeDealQueue, FakePaymentStore
+
+    payment_id = str(uuid.uuid4())
+    token = new_access_token(payment_id)
+    store = FakePaymentStore()
+    store.items[payment_id] = {
+        "id": payment_id,
+        "access_token": token,
+        "expires_at": (utcnow() + timedelta(hours=1)).isoformat(),
+    }
+    deps = PaymentDeps(catalog=FakeCatalog(), payments=store, create_queue=FakeDealQueue())
+    assert widget.authorize(deps, token, payment_id) == payment_id
+    for forged in (token[:-1] + tail, token + tail):
+        with pytest.raises(Unauthorized):
+            widget.authorize(deps, forged, payment_id)
