@@ -107,6 +107,11 @@ def generate() -> dict[str, Any]:
     for name in list(schemas):
         if f'"#/components/schemas/{name}"' not in json.dumps(spec):
             schemas.pop(name)
+    # A model read and written differently (decimal strings in, numbers out) has two schemas, `X-Input` and
+    # `X-Output`, with one title: generated clients name classes by title and refuse the duplicate.
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
     # Both names of the local stack: Swagger UI opened on either calls its own origin by default.
     spec["servers"] = [
         {"url": "http://127.0.0.1:3000", "description": "local stack (make dev)"},

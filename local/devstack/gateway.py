@@ -5,8 +5,9 @@ route (the most specific resource whose path matches, then its method, else its 
 MISSING_AUTHENTICATION_TOKEN gateway response, as API Gateway does); if it has an authorizer, check the
 identity source against the authorizer's ValidationExpression, run the authorizer (its answer cached per
 token for ReauthorizeEvery seconds, as API Gateway does) and answer the template's UNAUTHORIZED gateway
-response when it refuses; then invoke the function with the proxy event, the authorizer's context under
-requestContext.authorizer. A gateway response carries the template's ResponseParameters headers.
+response when it refuses (it raised `Unauthorized`), a 500 (AUTHORIZER_FAILURE) when it failed otherwise;
+then invoke the function with the proxy event, the authorizer's context under requestContext.authorizer.
+A gateway response carries the template's ResponseParameters headers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from devstack import lambdas
 from devstack import template as tpl
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway (REST): 10 MB; larger gets the REQUEST_TOO_LARGE response
+
+
+class AuthorizerFailed(Exception):
+    """The authorizer raised something other than `Unauthorized`, or answered no policy: API Gateway's 500."""
 
 
 @dataclass
@@ -163,8 +168,13 @@ class Gateway:
                 event = {"type": "TOKEN", "authorizationToken": token, "methodArn": arn}
             try:
                 answer = self._invoke(function, event)
-            except Exception:  # the authorizer's "Unauthorized"
+            except Exception as exc:
+                if str(exc) != "Unauthorized":
+                    # API Gateway answers any other authorizer error with a 500 (AUTHORIZER_FAILURE), not a 401
+                    raise AuthorizerFailed(function) from exc
                 answer = None
+            if answer is not None and not isinstance(answer, dict):
+                raise AuthorizerFailed(function)  # API Gateway: AUTHORIZER_CONFIGURATION_ERROR, a 500
             with self._lock:
                 if ttl > 0:
                     self._auth_cache[key] = (now, answer)
@@ -194,9 +204,12 @@ class Gateway:
         route, params = matched
         authorizer_context = None
         if route.authorizer:
-            authorizer_context = self._authorize(
-                route.authorizer, method, path, headers, resource=route.path, path_parameters=params, query=query
-            )
+            try:
+                authorizer_context = self._authorize(
+                    route.authorizer, method, path, headers, resource=route.path, path_parameters=params, query=query
+                )
+            except AuthorizerFailed:
+                return self._gateway_response("AUTHORIZER_FAILURE", 500)
             if authorizer_context is None:
                 return self._gateway_response("UNAUTHORIZED", 401)
         event = lambdas.proxy_event(

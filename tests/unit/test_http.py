@@ -230,7 +230,7 @@ def test_valid_body_reaches_the_route_with_exact_decimals(app: APIGatewayRestRes
 
 
 def test_invalid_body_is_422_naming_each_field(app: APIGatewayRestResolver) -> None:
-    text = payment_json(node_id="nope", price="100.5", payment_method="cash", payment_address="short")
+    text = payment_json(node_id="nope", price=True, payment_method="cash", payment_address="short", retry_count="x")
     status, body = call(app, "POST", "/payments", body=text)
     assert status == 422
     assert body["error"]["code"] == "validation_error"
@@ -239,10 +239,11 @@ def test_invalid_body_is_422_naming_each_field(app: APIGatewayRestResolver) -> N
         ("body.node_id", "uuid_parsing"),
         ("body.payment_address", "string_too_short"),
         ("body.payment_method", "enum"),
-        ("body.price", "value_error"),
+        ("body.price", "decimal_type"),
+        ("body.retry_count", "int_type"),
     ]
-    price = next(d for d in body["error"]["details"] if d["field"] == "body.price")
-    assert price["message"] == "must be a JSON number"  # pydantic's "Value error, " prefix removed
+    count = next(d for d in body["error"]["details"] if d["field"] == "body.retry_count")
+    assert count["message"] == "Input should be a valid integer"
 
 
 def test_missing_fields_are_listed_as_missing(app: APIGatewayRestResolver) -> None:
@@ -442,7 +443,7 @@ def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
     catalog = FakeCatalog()
     catalog.add("node", {"id": NODE, "name": "root", "path": [NODE]})
     network, currency = str(uuid.uuid4()), str(uuid.uuid4())
-    catalog.add("network", {"id": network, "chain_id": str(uuid.uuid4()), "name": "n"})
+    catalog.add("network", {"id": network, "chain_id": str(uuid.uuid4()), "name": "n", "diamond_address": "0xD"})
     catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: "0xT"}})
     built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), create_queue=FakeDealQueue())
     monkeypatch.setattr(deps, "payments", lambda: built)

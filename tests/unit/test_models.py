@@ -130,7 +130,44 @@ def test_each_payment_group_is_accepted(group: str) -> None:
 
 
 def test_payment_address_of_exactly_ten_chars_is_accepted_and_stripped() -> None:
-    assert parse(payload(payment_address="  0123456789  ")).payment_address == "0123456789"
+    body = payload(payment_method="credit_card", payment_address="  0123456789  ")
+    assert parse(body).payment_address == "0123456789"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        ADDRESS,
+        ADDRESS.lower(),  # no checksum to check
+        "0x" + ADDRESS[2:].upper(),
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",  # EIP-55's own examples
+        "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "  " + ADDRESS + " ",
+    ],
+)
+def test_web3_payment_address_is_an_evm_address(address: str) -> None:
+    assert parse(payload(payment_address=address)).payment_address == address.strip()
+
+
+@pytest.mark.parametrize(
+    ("address", "error_type"),
+    [
+        ("0x70997970c51812dc3A010C7d01b50e0d17dc79C8", "address_checksum_mismatch"),  # one letter's case flipped
+        ("0x" + "0" * 40, "zero_address"),
+        ("0X70997970C51812dc3A010C7d01b50e0d17dc79C8", "invalid_address"),
+        ("70997970C51812dc3A010C7d01b50e0d17dc79C8", "invalid_address"),
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C", "invalid_address"),  # 19.5 bytes
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8aa", "invalid_address"),  # 21 bytes
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79Cg", "invalid_address"),
+        ("0x\uff170997970C51812dc3A010C7d01b50e0d17dc79C8", "invalid_address"),  # a full-width 7
+        ("TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", "invalid_address"),  # a Tron address
+        ("0123456789", "invalid_address"),
+    ],
+)
+def test_web3_payment_address_that_is_not_an_evm_address_is_refused(address: str, error_type: str) -> None:
+    assert errors_of(payload(payment_address=address)) == [(("payment_address",), error_type)]
+    # the other methods take any address text
+    assert parse(payload(payment_method="bank_transfer", payment_address=address)).payment_address == address
 
 
 def test_request_is_frozen() -> None:
@@ -215,7 +252,7 @@ def test_rule_violation_is_reported_at_its_field(
         ({"name": "a", "external_id": "i-1"}, ("items", 0, "price"), "missing"),
         ({"name": "a", "price": Decimal("100.5")}, ("items", 0, "external_id"), "missing"),
         ({"name": "a", "price": Decimal(0), "external_id": "i-1"}, ("items", 0, "price"), "greater_than"),
-        ({"name": "a", "price": "100.5", "external_id": "i-1"}, ("items", 0, "price"), "value_error"),
+        ({"name": "a", "price": "1e5", "external_id": "i-1"}, ("items", 0, "price"), "decimal_parsing"),
         (
             {"name": "a", "price": Decimal("100.5"), "external_id": "i-1", "qty": 1},
             ("items", 0, "qty"),
@@ -331,22 +368,25 @@ def test_member_id_alone_or_member_alone_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "code", "message"),
     [
-        ("2099-01-31T23:59:59", "must be an RFC 3339 date-time with a time zone"),
-        ("2099-01-31", "must be an RFC 3339 date-time with a time zone"),
-        ("2099-01-31T23:59Z", "must be an RFC 3339 date-time with a time zone"),
-        ("31/01/2099 23:59:59Z", "must be an RFC 3339 date-time with a time zone"),
-        ("4102444799", "must be an RFC 3339 date-time with a time zone"),
-        (4102444799, "must be an RFC 3339 date-time string"),
-        (4102444799.5, "must be an RFC 3339 date-time string"),
-        (True, "must be an RFC 3339 date-time string"),
+        ("2099-01-31T23:59:59", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("2099-01-31", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("2099-01-31T23:59Z", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("31/01/2099 23:59:59Z", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("4102444799", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("\uff12099-01-31T23:59:59Z", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("2099-01-31T23:59:59.1234567890Z", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        ("2099-01-31T23:59:59+0100", "datetime_parsing", "must be an RFC 3339 date-time with a time zone"),
+        (4102444799, "datetime_type", "must be an RFC 3339 date-time string"),
+        (4102444799.5, "datetime_type", "must be an RFC 3339 date-time string"),
+        (True, "datetime_type", "must be an RFC 3339 date-time string"),
     ],
 )
-def test_expires_at_must_be_rfc3339_text_with_zone(value: Any, message: str) -> None:
+def test_expires_at_must_be_rfc3339_text_with_zone(value: Any, code: str, message: str) -> None:
     body = payload(expires_at=value)
-    assert errors_of(body) == [(("expires_at",), "value_error")]
-    assert messages_of(body)[0].startswith(f"Value error, {message}")
+    assert errors_of(body) == [(("expires_at",), code)]
+    assert messages_of(body)[0].startswith(message)
 
 
 @pytest.mark.parametrize(
@@ -364,8 +404,49 @@ def test_expires_at_in_the_past_is_rejected(value: str) -> None:
     assert messages_of(body) == ["Value error, must be in the future"]
 
 
-def test_expires_at_impossible_date_is_rejected() -> None:
-    assert errors_of(payload(expires_at="2099-13-01T00:00:00Z")) == [(("expires_at",), "datetime_from_date_parsing")]
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2099-13-01T00:00:00Z",
+        "2099-00-01T00:00:00Z",
+        "2099-02-29T00:00:00Z",  # not a leap year
+        "2099-04-31T00:00:00Z",
+        "2099-01-00T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2099-01-01T24:00:00Z",
+        "2099-01-01T00:60:00Z",
+        "2099-01-01T00:00:61Z",
+        "2099-01-01T00:00:00+24:00",
+        "2099-01-01T00:00:00-00:60",
+    ],
+)
+def test_expires_at_impossible_date_or_time_is_rejected(value: str) -> None:
+    assert errors_of(payload(expires_at=value)) == [(("expires_at",), "datetime_field")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9999-12-31T23:59:59-23:59", "9999-12-31T23:59:60Z", "9999-12-31T23:00:00-01:00", "0001-01-01T00:00:00+00:01"],
+)
+def test_expires_at_whose_instant_is_beyond_the_calendar_is_rejected(value: str) -> None:
+    assert errors_of(payload(expires_at=value)) == [(("expires_at",), "datetime_out_of_range")]
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("9999-12-31T23:59:59.999999999Z", datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("9999-12-31T23:59:59+23:59", datetime(9999, 12, 31, 0, 0, 59, tzinfo=UTC)),
+        ("9999-12-31T00:00:00-23:59", datetime(9999, 12, 31, 23, 59, tzinfo=UTC)),
+        ("2098-12-31T23:59:60Z", datetime(2099, 1, 1, tzinfo=UTC)),  # a leap second: the next second
+        ("2099-01-01T02:59:60+03:00", datetime(2099, 1, 1, tzinfo=UTC)),
+        ("2099-01-01T00:00:00-00:00", datetime(2099, 1, 1, tzinfo=UTC)),  # RFC 3339's unknown local offset
+        ("2096-02-29T12:00:00Z", datetime(2096, 2, 29, 12, tzinfo=UTC)),
+    ],
+)
+def test_expires_at_at_the_calendars_edges(text: str, utc: datetime) -> None:
+    assert parse(payload(expires_at=text)).expires_at == utc
 
 
 @pytest.mark.parametrize(
@@ -394,9 +475,16 @@ def test_expires_at_accepts_rfc3339_with_offset(text: str, utc: datetime) -> Non
         ("1E-6", "0.000001"),
         ("0.000001", "0.000001"),
         ("100", "100"),
-        ("100.50", "100.50"),
+        ("100.50", "100.5"),  # trailing zeros trimmed, as DynamoDB trims them
+        ("100.5" + "0" * 60, "100.5"),
+        ("1E+2", "100"),  # no exponent in the answer
+        ("1.005e2", "100.5"),
+        ("0.01e-4", "0.000001"),
+        ("1" + "0" * 37, "1" + "0" * 37),
         ("12345678901234567890123456789.123456789", "12345678901234567890123456789.123456789"),
+        ("12345678901234567890123456789012345678", "12345678901234567890123456789012345678"),
         ("0.000000000000000001", "0.000000000000000001"),
+        ("0." + "0" * 35 + "1", "0." + "0" * 35 + "1"),
     ],
 )
 def test_json_numbers_stay_exact(json_number: str, expected: str) -> None:
@@ -407,7 +495,7 @@ def test_json_numbers_stay_exact(json_number: str, expected: str) -> None:
     req = parse_text(text)
     assert isinstance(req.paid_price, Decimal)
     assert req.paid_price == Decimal(expected)
-    assert req.paid_price.as_tuple() == Decimal(json_number).as_tuple()  # the very digits sent
+    assert req.paid_price.as_tuple() == Decimal(expected).as_tuple()  # the value's digits, plainly
 
 
 def test_binary_float_value_would_not_be_exact() -> None:
@@ -417,18 +505,50 @@ def test_binary_float_value_would_not_be_exact() -> None:
 
 
 @pytest.mark.parametrize(
-    "value",
-    ["100.5", "100", "", True, False, None, [100], {"amount": 100}, 100.5],
-    ids=["str-decimal", "str-int", "empty", "true", "false", "null", "list", "object", "python-float"],
+    ("value", "expected"),
+    [("100.5", "100.5"), ("100.50", "100.5"), ("100", "100"), ("0.000001", "0.000001"), ("007.5", None)],
 )
-def test_money_accepts_only_json_numbers(value: Any) -> None:
+def test_money_accepts_a_plain_decimal_string(value: str, expected: str | None) -> None:
+    body = payload()
+    body["price"] = body["paid_price"] = value
+    if expected is None:
+        assert errors_of(body) == [(("price",), "decimal_parsing"), (("paid_price",), "decimal_parsing")]
+        return
+    req = parse(body)
+    assert (req.price, req.paid_price) == (Decimal(expected), Decimal(expected))
+    assert req.price.as_tuple() == Decimal(expected).as_tuple()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e5", "1E5", " 1", "1 ", "+1", "NaN", "Infinity", "0x10", "1,5", "1.", ".5", "", "١٢٣", "1_000", "-" * 300],
+)
+def test_money_refuses_a_string_that_is_not_a_plain_decimal(value: str) -> None:
+    body = payload()
+    body["price"] = value
+    assert errors_of(body) == [(("price",), "decimal_parsing")]
+
+
+@pytest.mark.parametrize("value", ["0", "0.0", "-1", "-0.5"])
+def test_money_string_must_be_positive(value: str) -> None:
+    body = payload()
+    body["price"] = value
+    assert errors_of(body) == [(("price",), "greater_than")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, None, [100], {"amount": 100}, 100.5],
+    ids=["true", "false", "null", "list", "object", "python-float"],
+)
+def test_money_accepts_only_json_numbers_and_decimal_strings(value: Any) -> None:
     # A Python float cannot come out of json_codec.loads; the model refuses it rather than trust it.
     body = payload()
     body["price"] = value
     with pytest.raises(ValidationError) as info:
         CreatePaymentRequest.model_validate(body)
     assert [(e["loc"], e["type"], e["msg"]) for e in info.value.errors()] == [
-        (("price",), "value_error", "Value error, must be a JSON number")
+        (("price",), "decimal_type", 'must be a JSON number or a decimal string such as "100.50"')
     ]
 
 
@@ -455,7 +575,7 @@ def test_client_ip_as_number_is_rejected() -> None:
 def test_money_beyond_dynamodb_precision_is_rejected() -> None:
     # 39 significant digits cannot be stored exactly in DynamoDB (38), so the API refuses them
     too_long = json_codec.loads("123456789012345678901234567890123456.789")
-    assert errors_of(payload(price=too_long, paid_price=Decimal(1))) == [(("price",), "value_error")]
+    assert errors_of(payload(price=too_long, paid_price=Decimal(1))) == [(("price",), "too_many_digits")]
     longest = json_codec.loads("12345678901234567890123456789012345.678")
     assert parse(payload(price=longest, paid_price=Decimal(1))).price == Decimal(
         "12345678901234567890123456789012345.678"
@@ -499,9 +619,9 @@ def test_payment_response_json_is_exact_and_rfc3339() -> None:
     text = resp.body
     assert isinstance(text, str)
     # exact digits, written as JSON numbers (not strings, not floats)
-    assert '"price":100.50' in text
+    assert '"price":100.5,' in text  # 100.50: trailing zeros trimmed, as DynamoDB keeps it
     assert '"paid_price":0.000001' in text
-    assert '"items":[{"name":"Book","price":100.50,"external_id":"i-1"}]' in text
+    assert '"items":[{"name":"Book","price":100.5,"external_id":"i-1"}]' in text
     # RFC 3339 in UTC with Z, whatever offset came in
     assert '"expires_at":"2030-01-31T23:59:59Z"' in text
     assert '"created_at":"2030-01-01T12:00:00.123456Z"' in text
@@ -543,3 +663,82 @@ def test_error_response_model_accepts_the_domain_error_shape() -> None:
     assert parsed.error.code == "payment_already_exists"
     assert parsed.error.payment_id == "p-1"
     assert parsed.error.details == []
+
+
+def _keywords(schema: Any) -> set[str]:
+    """Every key of every schema object in `schema` (properties' names excluded)."""
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("properties", "$defs"):
+                    stack.extend(value.values())
+                else:
+                    found.add(key)
+                    stack.append(value)
+    return found
+
+
+def test_request_schema_uses_json_schema_keywords_only() -> None:
+    # A constraint pydantic cannot express lands in the schema under its Python name ("ge": 0), which
+    # clients and schemathesis ignore: retry_count's bounds were once declared that way.
+    schema = CreatePaymentRequest.model_json_schema()
+    assert not _keywords(schema) & {"ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of"}
+    assert schema["properties"]["retry_count"] | {"default": 0} == {
+        "default": 0,
+        "minimum": 0,
+        "maximum": 1000,
+        "title": "Retry Count",
+        "type": "integer",
+    }
+
+
+def test_amounts_are_numbers_or_decimal_strings_in_and_numbers_out() -> None:
+    request = CreatePaymentRequest.model_json_schema()
+    for schema in (request["properties"]["price"], request["$defs"]["PaymentItem"]["properties"]["price"]):
+        assert [s["type"] for s in schema["anyOf"]] == ["number", "string"]
+        assert "a string in plain decimal notation" in schema["description"]
+    response = PaymentResponse.model_json_schema(mode="serialization")
+    assert response["properties"]["price"]["type"] == "number"
+    assert response["properties"]["paid_price"]["type"] == "number"
+
+
+def test_docs_api_md_states_the_bounds_the_code_enforces() -> None:
+    from pathlib import Path
+
+    from payments_core import money
+    from payments_core.domain.auth import MAX_AUTHORIZATION
+    from payments_core.domain.payments import MAX_PER_PAGE
+    from payments_core.models import payments as models
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    bounds = doc[doc.index("## Bounds of a request") :]
+    bounds = " ".join(bounds[: bounds.index("\n## ")].split())  # one line: the prose wraps anywhere
+    retry = CreatePaymentRequest.model_json_schema()["properties"]["retry_count"]
+    stated = [
+        f"At most {money.MAX_DIGITS} significant digits, less than 10^{money.MAX_DIGITS} and at most "
+        f"{money.MAX_DECIMALS} decimals",
+        f"10^{money.MAX_DIGITS} - 1 smallest units: `{money.default_max_amount(6)}` for a 6-decimal token",
+        f"`retry_count` {retry['minimum']}-{retry['maximum']}; `page` 1-100000, `per_page` 1-{MAX_PER_PAGE}",
+        f"at most {json_codec.MAX_DEPTH} levels of nesting",
+        f"1-{models.MAX_TEXT} characters",
+        f"`member.address` {models.MAX_ADDRESS_TEXT}; `metadata` {models.MAX_METADATA}",
+        f"`payment_address` 10-{models.MAX_TEXT}; `items` 1-{models.MAX_ITEMS}",
+        f"at most {MAX_AUTHORIZATION} characters",
+    ]
+    assert [s for s in stated if s not in bounds] == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "code"), [("1" + "0" * 5000, "less_than_equal"), ("-" + "9" * 5000, "greater_than_equal")]
+)
+def test_an_integer_literal_of_any_length_is_refused_by_its_bound(literal: str, code: str) -> None:
+    text = json_codec.dumps(payload(retry_count=0)).replace('"retry_count":0', f'"retry_count":{literal}')
+    assert literal in text
+    with pytest.raises(ValidationError) as info:
+        CreatePaymentRequest.model_validate(json_codec.loads(text))
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("retry_count",), code)]

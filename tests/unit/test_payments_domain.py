@@ -23,6 +23,7 @@ from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 USDT = "0xdAC17F958D2ee523a2206206994597C13D831ec7"
+DIAMOND = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
 
 def new_id() -> str:
@@ -70,8 +71,20 @@ def world() -> World:
     catalog.add("chain", {"id": chain, "name": "Ethereum"})
     catalog.add("chain", {"id": other_chain, "name": "Tron"})
     network, other_network = new_id(), new_id()
-    catalog.add("network", {"id": network, "chain_id": chain, "name": "mainnet", "evm_chain_id": Decimal(1)})
-    catalog.add("network", {"id": other_network, "chain_id": other_chain, "name": "tron", "evm_chain_id": Decimal(2)})
+    catalog.add(
+        "network",
+        {"id": network, "chain_id": chain, "name": "mainnet", "evm_chain_id": Decimal(1), "diamond_address": DIAMOND},
+    )
+    catalog.add(
+        "network",
+        {
+            "id": other_network,
+            "chain_id": other_chain,
+            "name": "tron",
+            "evm_chain_id": Decimal(2),
+            "diamond_address": DIAMOND,
+        },
+    )
     currency, cents, fiat = new_id(), new_id(), new_id()
     # DynamoDB gives numbers back as Decimal: keep that in the fake catalog.
     catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: USDT}})

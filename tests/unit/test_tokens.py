@@ -480,6 +480,7 @@ def test_allow_policy_covers_the_stage_only() -> None:
         ("bearer abc.def.ghi", "abc.def.ghi"),
         ("BEARER abc.def.ghi", "abc.def.ghi"),
         ("  Bearer   abc.def.ghi  ", "abc.def.ghi"),
+        ("Bearer pwt_0123abcd_A-b~c+d/e==", "pwt_0123abcd_A-b~c+d/e=="),  # RFC 6750's b64token characters
     ],
 )
 def test_bearer_token_parsing(header: str, token: str) -> None:
@@ -496,9 +497,23 @@ def test_bearer_token_parsing(header: str, token: str) -> None:
         ("Bearer", "not a bearer token"),
         ("Bearer    ", "not a bearer token"),
         ("Token abc.def.ghi", "not a bearer token"),
+        ("Bearer Bearer abc.def.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi, Basic dXNlcjpwYXNz", "not a bearer token"),
+        ("Basic dXNlcjpwYXNz, Bearer abc.def.ghi", "not a bearer token"),
+        ("Bearer\tabc.def.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi\t", "not a bearer token"),
+        ("Bearer abc.def.ghi\n", "not a bearer token"),
+        ("Bearer abc.déf.ghi", "not a bearer token"),
+        ("Bearer abc.def.ghi\udc80", "not a bearer token"),
+        ("Bearer \uff41bc.def.ghi", "not a bearer token"),  # a full-width letter
+        ("Bearer abc def", "not a bearer token"),
+        ("Bearer =abc", "not a bearer token"),
+        ("Bearer " + "a" * 5000, "too long"),
+        (7, "no Authorization header"),
+        (["Bearer abc.def.ghi"], "no Authorization header"),
     ],
 )
-def test_bearer_token_rejects(header: str | None, reason: str) -> None:
+def test_bearer_token_rejects(header: object, reason: str) -> None:
     with pytest.raises(InvalidToken, match=reason):
         auth.bearer_token(header)
 
@@ -508,3 +523,30 @@ def test_public_jwks_model(key: dict[str, Any]) -> None:
     assert [k.kid for k in jwks.keys] == [key["kid"]]
     assert jwks.keys[0].x == key["x"]
     assert auth.public_jwks(CachedValue(lambda: None, ttl=60)).keys == []
+
+
+@pytest.mark.parametrize("tail", ["é", "\U0001f600", "\udc80"])
+def test_a_widget_token_with_non_ascii_characters_is_refused_not_a_type_error(tail: str) -> None:
+    # The authorizer's bearer_token refuses these first; widget.authorize must refuse them alone too
+    # (hmac.compare_digest raises TypeError on non-ASCII str: a 500, were it reached).
+    import uuid
+    from datetime import timedelta
+
+    from payments_core.domain import widget
+    from payments_core.domain.payments import PaymentDeps, new_access_token
+    from payments_core.models.common import utcnow
+    from tests.unit.fakes import FakeDealQueue, FakePaymentStore
+
+    payment_id = str(uuid.uuid4())
+    token = new_access_token(payment_id)
+    store = FakePaymentStore()
+    store.items[payment_id] = {
+        "id": payment_id,
+        "access_token": token,
+        "expires_at": (utcnow() + timedelta(hours=1)).isoformat(),
+    }
+    deps = PaymentDeps(catalog=FakeCatalog(), payments=store, create_queue=FakeDealQueue())
+    assert widget.authorize(deps, token, payment_id) == payment_id
+    for forged in (token[:-1] + tail, token + tail):
+        with pytest.raises(Unauthorized):
+            widget.authorize(deps, forged, payment_id)

@@ -6,7 +6,7 @@
     paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL
                                [--diamond ADDR] [--confirmations 12]
     paymentsctl network set-wallet --network ID --wallet WALLET_ID
-    paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...]
+    paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...] [--max-amount 1000000]
     paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
     paymentsctl member create --node ID [--email ..] [--name ..] [--surname ..]
     paymentsctl integration create --node ID --name "Acme backend"    (prints the secret once)
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--symbol", required=True)
     a.add_argument("--decimals", type=int, required=True)
     a.add_argument("--token", action="append", default=[], metavar="NETWORK_ID=ADDRESS")
+    a.add_argument(
+        "--max-amount",
+        type=Decimal,
+        help="the largest amount a payment may have (default: the most whose smallest unit DynamoDB stores, "
+        "38 nines of smallest units)",
+    )
     a = kind("wallet").add_parser("create")
     a.add_argument("--node", required=True)
     a.add_argument("--address", required=True)
@@ -147,7 +154,11 @@ def run(args: argparse.Namespace) -> Any:
         )
     if args.kind == "currency":
         tokens = dict(t.split("=", 1) for t in args.token)
-        return admin.public(admin.create_currency(cat, symbol=args.symbol, decimals=args.decimals, tokens=tokens))
+        return admin.public(
+            admin.create_currency(
+                cat, symbol=args.symbol, decimals=args.decimals, tokens=tokens, max_amount=args.max_amount
+            )
+        )
     if args.kind == "wallet":
         return admin.public(
             admin.create_wallet(

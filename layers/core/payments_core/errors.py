@@ -170,9 +170,12 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: ("415", "a body that is not `application/json`"),
     ErrorCode.VALIDATION_ERROR: (
         "422",
-        "a bad field; each one in `details` with its own code (types, enums, `too_many_decimals`, "
-        "`items_total_mismatch`, `duplicate_item_external_id`, `member_conflict`, `currency_not_on_network`, "
-        "`network_not_on_chain`, `wallet_not_on_network`, ...)",
+        "a bad field; each one in `details` with its own code (types, enums, `json_invalid` for a body that is "
+        "not JSON or nests too deeply, `too_many_decimals`, `too_many_digits`, `amount_too_large`, "
+        "`decimal_parsing`, `datetime_out_of_range`, `invalid_address`, `address_checksum_mismatch`, "
+        "`zero_address`, `items_total_mismatch`, `duplicate_item_external_id`, `member_conflict`, "
+        "`currency_not_on_network`, `network_has_no_diamond`, `network_not_on_chain`, `wallet_not_on_network`, "
+        "...; the bounds: docs/api.md)",
     ),
     ErrorCode.WALLET_NOT_ON_NETWORK: ("422", "operator CLI: the platform wallet is on another network"),
     ErrorCode.THROTTLED: ("429", "over the stage's rate; retry with backoff (answered by API Gateway)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -120,13 +121,25 @@ class JwksVerifier:
         return Principal(actor_type="integration", actor_id=claims["sub"], node_id=claims["node_id"])
 
 
-def bearer_token(header: str | None) -> str:
-    if not header:
+MAX_AUTHORIZATION = 4096
+"""The longest Authorization header read (an integrator JWT is ~600 characters, a widget token ~80)."""
+
+# RFC 6750: `Bearer` (any case), one or more spaces, a b64token (ASCII letters, digits, -._~+/, then = padding).
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
+
+
+def bearer_token(header: object) -> str:
+    """The token of an `Authorization: Bearer <token>` header; InvalidToken for anything else (missing, empty,
+    another scheme, several, non-ASCII, tabs, `Bearer` twice, longer than MAX_AUTHORIZATION), never another
+    error: the authorizers answer 401 to whatever a caller sends."""
+    if not isinstance(header, str) or not header:
         raise tokens.InvalidToken("no Authorization header")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if len(header) > MAX_AUTHORIZATION:
+        raise tokens.InvalidToken("Authorization header too long")
+    m = _BEARER.fullmatch(header.strip(" "))
+    if m is None:
         raise tokens.InvalidToken("not a bearer token")
-    return token.strip()
+    return m.group(1)
 
 
 def allow_policy(principal: Principal, method_arn: str, resource: str = "*/*") -> dict[str, Any]:

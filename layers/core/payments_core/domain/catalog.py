@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from payments_core import money
 from payments_core.errors import NotFound, ValidationFailed
 from payments_core.models.common import utcnow
 from payments_core.security import passwords
@@ -64,13 +65,25 @@ def create_network(
 
 
 def create_currency(
-    catalog: CatalogStore, *, symbol: str, decimals: int, tokens: dict[str, str] | None = None
+    catalog: CatalogStore,
+    *,
+    symbol: str,
+    decimals: int,
+    tokens: dict[str, str] | None = None,
+    max_amount: Decimal | None = None,
 ) -> dict[str, Any]:
-    if not 0 <= decimals <= 36:
-        raise ValidationFailed("decimals must be between 0 and 36")
+    """A currency. `max_amount`: the largest amount of a payment in it; None means the default, the largest
+    whose smallest-unit value DynamoDB stores exactly (money.default_max_amount: 10^38 - 1 smallest units)."""
+    if not 0 <= decimals <= money.MAX_DECIMALS:
+        raise ValidationFailed(f"decimals must be between 0 and {money.MAX_DECIMALS}")
+    if max_amount is not None:
+        ceiling = money.default_max_amount(decimals)
+        if not max_amount.is_finite() or not 0 < max_amount <= ceiling or not money.check_scale(max_amount, decimals):
+            raise ValidationFailed(f"max_amount must be positive, at most {ceiling}, with at most {decimals} decimals")
+        max_amount = money.canonical(max_amount)
     for network_id in tokens or {}:
         _require(catalog, "network", network_id)
-    currency = _new(symbol=symbol, decimals=decimals, tokens=dict(tokens or {}))
+    currency = _new(symbol=symbol, decimals=decimals, tokens=dict(tokens or {}), max_amount=max_amount)
     catalog.put_new("currency", currency)
     return currency
 

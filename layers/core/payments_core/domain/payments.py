@@ -62,15 +62,23 @@ def iso(value: datetime) -> str:
 
 
 def _check_references(
-    req: CreatePaymentRequest, found: dict[tuple[str, str], dict[str, Any]]
+    req: CreatePaymentRequest, found: dict[tuple[str, str], dict[str, Any]], principal: Principal
 ) -> dict[str, dict[str, Any]]:
-    """The catalog entries the request names (kind -> entry), read before; 404 for the first missing."""
+    """The catalog entries the request names (kind -> entry), read before; 404 for the first missing.
+
+    The node comes first: unknown is 404, one the integration does not reach is 403 (the seed's rule).
+    Only then the others, in the order of _REFERENCES, so that nothing about another tenant's entries is
+    learnt from a node one does not reach. A wallet or member serves its own node and the nodes below it:
+    one of another branch of the tree is answered exactly as an unknown id (same status, code, message
+    and details), so that ids of other tenants reveal nothing."""
     refs: dict[str, dict[str, Any]] = {}
     for field, kind in _REFERENCES:
         value = getattr(req, field)
         if value is None:
             continue
         entry = found.get((kind, str(value)))
+        if entry is not None and kind in ("wallet", "member") and entry.get("node_id") not in refs["node"]["path"]:
+            entry = None
         if entry is None:
             raise NotFound(
                 f"{kind.capitalize()} {value} not found",
@@ -78,20 +86,9 @@ def _check_references(
                 details=[field_error(f"body.{field}", "not_found", f"no {kind} with this id")],
             )
         refs[kind] = entry
+        if kind == "node":
+            ensure_reaches(principal, entry["path"])
     return refs
-
-
-def _check_ownership(node: dict[str, Any], refs: dict[str, dict[str, Any]]) -> None:
-    """A wallet or member serves its own node and the nodes below it. One of another branch of the
-    tree is answered as unknown (404), so that ids of other tenants reveal nothing."""
-    for field, kind in (("wallet_id", "wallet"), ("member_id", "member")):
-        entry = refs.get(kind)
-        if entry is not None and entry.get("node_id") not in node["path"]:
-            raise NotFound(
-                f"{kind.capitalize()} {entry['id']} not found",
-                code=f"{kind}_not_found",
-                details=[field_error(f"body.{field}", "not_found", f"no {kind} with this id for this node")],
-            )
 
 
 def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -99,17 +96,15 @@ def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]
     problems: list[dict[str, Any]] = []
     network, currency = refs["network"], refs["currency"]
     decimals = int(currency["decimals"])
-    for field in ("price", "paid_price"):
-        if not money.check_scale(getattr(req, field), decimals):
+    max_amount = money.max_amount_of(decimals, currency.get("max_amount"))
+    amounts = [("body.price", req.price), ("body.paid_price", req.paid_price)]
+    amounts += [(f"body.items.{i}.price", item.price) for i, item in enumerate(req.items or [])]
+    for field, amount in amounts:
+        if not money.check_scale(amount, decimals):
+            problems.append(field_error(field, "too_many_decimals", f"{currency['symbol']} has {decimals} decimals"))
+        elif amount > max_amount:
             problems.append(
-                field_error(f"body.{field}", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals")
-            )
-    for i, item in enumerate(req.items or []):
-        if not money.check_scale(item.price, decimals):
-            problems.append(
-                field_error(
-                    f"body.items.{i}.price", "too_many_decimals", f"{currency['symbol']} has {decimals} decimals"
-                )
+                field_error(field, "amount_too_large", f"{currency['symbol']} amounts are at most {max_amount}")
             )
     if req.chain_id is not None and network.get("chain_id") != str(req.chain_id):
         problems.append(field_error("body.chain_id", "network_not_on_chain", "the network is not on this chain"))
@@ -117,6 +112,10 @@ def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]
     if wallet is not None and wallet.get("network_id") not in (None, str(req.network_id)):
         problems.append(field_error("body.wallet_id", "wallet_not_on_network", "the wallet is on another network"))
     token_address = (currency.get("tokens") or {}).get(str(req.network_id))
+    if req.payment_method is PaymentMethod.WEB3 and not network.get("diamond_address"):
+        problems.append(
+            field_error("body.network_id", "network_has_no_diamond", "web3 payments are not open on this network")
+        )
     if req.payment_method is PaymentMethod.WEB3 and not token_address:
         problems.append(
             field_error("body.currency_id", "currency_not_on_network", "the currency has no token on this network")
@@ -136,10 +135,8 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
             str(req.node_id), str(req.wallet_id) if req.wallet_id else None, str(req.network_id)
         ),
     )
-    refs = _check_references(req, found)
+    refs = _check_references(req, found, principal)
     node = refs["node"]
-    ensure_reaches(principal, node["path"])
-    _check_ownership(node, refs)
     chain_facts = _check_consistency(req, refs)
 
     now = utcnow()

@@ -51,7 +51,9 @@ def authorize(deps: PaymentDeps, token: str, path_payment_id: str) -> str:
     if bound is None or bound != requested:
         raise Unauthorized("Invalid widget access token")
     record = deps.payments.get(bound)
-    if record is None or not hmac.compare_digest(str(record.get("access_token", "")), token):
+    # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal)
+    stored = str(record.get("access_token", "")) if record is not None else ""
+    if record is None or not hmac.compare_digest(stored.encode(), token.encode("utf-8", "surrogatepass")):
         raise Unauthorized("Invalid widget access token")
     if datetime.fromisoformat(record["expires_at"]) <= utcnow():
         raise Unauthorized("The widget access token has expired")

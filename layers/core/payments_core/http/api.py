@@ -90,14 +90,18 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     details = []
     for err in errors:
         loc = list(err.get("loc", ()))
+        code = str(err.get("type", "invalid"))
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if code == "json_invalid":
+            # The resolver's loc is ("body", character offset) and its message a constant; the decoder's reason
+            # (json_codec's or the standard library's: never a value from the body) says what is wrong.
+            reason = (err.get("ctx") or {}).get("error")
+            position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            loc = loc[:1]
+            if reason:
+                message = f"{message}: {reason}" + (f" (at character {position})" if position else "")
         # pydantic puts the model-level validator's errors at the body root; keep it readable.
-        details.append(
-            {
-                "field": _location(loc) or "body",
-                "code": str(err.get("type", "invalid")),
-                "message": str(err.get("msg", "invalid value")).removeprefix("Value error, "),
-            }
-        )
+        details.append({"field": _location(loc) or "body", "code": code, "message": message})
     return details
 
 

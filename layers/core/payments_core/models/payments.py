@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal
@@ -22,10 +22,31 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from payments_core import money
-from payments_core.models.common import ApiModel, Model, Money, PositiveMoney, Timestamp, utcnow
+from payments_core import evm, money
+from payments_core.models.common import (
+    AMOUNT_DESCRIPTION,
+    TIMESTAMP_DESCRIPTION,
+    ApiModel,
+    Model,
+    Money,
+    PositiveMoney,
+    RequestTimestamp,
+    Timestamp,
+    utcnow,
+)
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# The bounds of a create body. A payment is one DynamoDB item (at most 400 KB): the largest valid body (every
+# text at its longest, in 4-byte UTF-8 characters, and MAX_ITEMS items) is stored in about 250 KB, which
+# leaves more than 100 KB for what the platform adds later (deal, deposit, confirmations, last event, ...).
+# tests/integration/test_item_size.py builds that body and measures its item by DynamoDB's rules.
+MAX_TEXT = 255
+"""Characters of a short text field (external ids, names, member fields)."""
+MAX_ITEMS = 100
+MAX_METADATA = 8192
+MAX_ADDRESS_TEXT = 1000
+_BOUNDS = "characters (each counts, whatever its UTF-8 size)"
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -59,18 +80,6 @@ class PaymentStatus(StrEnum):
     FAILED_TRANSFERS = "failed-transfers"
 
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
-
-
-def _rfc3339_text(value: Any) -> Any:
-    # Only RFC 3339 text with a date, a time and an offset; no epoch numbers, no naive times.
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 date-time string")
-    if not _RFC3339.fullmatch(value):
-        raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2030-01-31T23:59:59Z")
-    return value
-
-
 def _text(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be a string")
@@ -83,31 +92,46 @@ def _in_future(value: datetime) -> datetime:
     return value
 
 
-ExpiresAt = Annotated[
-    Timestamp,
-    BeforeValidator(_rfc3339_text),
-    AfterValidator(_in_future),
-]
+ExpiresAt = Annotated[RequestTimestamp, AfterValidator(_in_future)]
+
+
+def _count(low: int, high: int) -> Any:
+    """An integer field's check before its type: a JSON integer too long for an int arrives as a Decimal
+    (json_codec), refused here by its bound rather than as "not an integer"."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            raise PydanticCustomError(
+                "less_than_equal" if value > 0 else "greater_than_equal", f"must be between {low} and {high}"
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+_SHORT = f"At most {MAX_TEXT} {_BOUNDS}, surrounding spaces trimmed"
 
 
 class Member(ApiModel):
     """Inline member (payer) data, as the Turkish card providers take it."""
 
-    external_id: ShortText | None = None
-    name: ShortText | None = None
-    surname: ShortText | None = None
-    email: Email | None = None
+    external_id: ShortText | None = Field(default=None, description=_SHORT)
+    name: ShortText | None = Field(default=None, description=_SHORT)
+    surname: ShortText | None = Field(default=None, description=_SHORT)
+    email: Email | None = Field(default=None, description="At most 254 characters")
     phone_number: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
-    identity_number: ShortText | None = None
-    address: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    city: ShortText | None = None
-    country: ShortText | None = None
+    identity_number: ShortText | None = Field(default=None, description=_SHORT)
+    address: Annotated[str, StringConstraints(max_length=MAX_ADDRESS_TEXT)] | None = Field(
+        default=None, description=f"At most {MAX_ADDRESS_TEXT} {_BOUNDS}"
+    )
+    city: ShortText | None = Field(default=None, description=_SHORT)
+    country: ShortText | None = Field(default=None, description=_SHORT)
 
 
 class PaymentItem(ApiModel):
-    name: ShortText
-    price: PositiveMoney
-    external_id: ShortText
+    name: ShortText = Field(description=_SHORT)
+    price: PositiveMoney = Field(description=AMOUNT_DESCRIPTION)
+    external_id: ShortText = Field(description=f"Unique within the payment. {_SHORT}")
 
 
 EXAMPLE_IDS = {
@@ -132,29 +156,51 @@ CREATE_EXAMPLE: dict[str, Any] = {
 
 
 class CreatePaymentRequest(ApiModel):
+    """A new payment. Every amount, text and list is bounded (see each field), so that a payment always fits
+    in one stored item; a body beyond a bound is refused (422) naming the field."""
+
     # The spec's example (Swagger UI's "Try it out" body): valid as it is but for the ids (EXAMPLE_IDS).
     model_config = ConfigDict(
         extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [CREATE_EXAMPLE]}
     )
 
-    external_id: ShortText = Field(description="Unique per node")
+    external_id: ShortText = Field(description=f"Unique per node. {_SHORT}")
     node_id: UUID
     chain_id: UUID | None = None
-    network_id: UUID
-    wallet_id: UUID | None = None
-    member_id: UUID | None = None
+    network_id: UUID = Field(description="A web3 payment's network must have a diamond contract")
+    wallet_id: UUID | None = Field(
+        default=None, description="A wallet of the node or of a node above it; any other is answered as unknown"
+    )
+    member_id: UUID | None = Field(
+        default=None, description="A member of the node or of a node above it; any other is answered as unknown"
+    )
     member: Member | None = None
-    currency_id: UUID
-    price: PositiveMoney = Field(description="Basket total; equals the sum of the items' prices when items are given")
-    paid_price: PositiveMoney = Field(description="What the payer is charged")
+    currency_id: UUID = Field(description="A web3 payment's currency must have a token on the network")
+    price: PositiveMoney = Field(
+        description="Basket total; equals the sum of the items' prices (exactly) when items are given. "
+        "At most the currency's maximum amount. " + AMOUNT_DESCRIPTION
+    )
+    paid_price: PositiveMoney = Field(
+        description="What the payer is charged. At most the currency's maximum amount. " + AMOUNT_DESCRIPTION
+    )
     payment_method: PaymentMethod
     payment_group: PaymentGroup
-    payment_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=255)]
-    items: Annotated[list[PaymentItem], Field(min_length=1, max_length=500)] | None = None
-    metadata: Annotated[str, StringConstraints(max_length=8192)] | None = None
-    expires_at: ExpiresAt = Field(description="RFC 3339 date-time in the future")
+    payment_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=MAX_TEXT)] = (
+        Field(
+            description="Where the payment goes. web3: the payee's EVM address (0x and 40 hex digits; mixed case "
+            "must be its EIP-55 checksum; not the zero address). Others: 10 to "
+            f"{MAX_TEXT} {_BOUNDS}"
+        )
+    )
+    items: Annotated[list[PaymentItem], Field(min_length=1, max_length=MAX_ITEMS)] | None = Field(
+        default=None, description=f"1 to {MAX_ITEMS} items, each external_id unique"
+    )
+    metadata: Annotated[str, StringConstraints(max_length=MAX_METADATA)] | None = Field(
+        default=None, description=f"Free text (JSON text, say) of at most {MAX_METADATA} {_BOUNDS}"
+    )
+    expires_at: ExpiresAt = Field(description="In the future. " + TIMESTAMP_DESCRIPTION)
     retry: StrictBool = False
-    retry_count: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    retry_count: Annotated[StrictInt, Field(ge=0, le=1000), _count(0, 1000)] = 0  # _count runs first
     client_ip: Annotated[IPv4Address, BeforeValidator(_text)] | None = None
 
     # The cross-field rules are checked on the later of the two fields (pydantic validates fields in the
@@ -165,6 +211,15 @@ class CreatePaymentRequest(ApiModel):
         if member is not None and info.data.get("member_id") is not None:
             raise PydanticCustomError("member_conflict", "give either member_id or member, not both")
         return member
+
+    @field_validator("payment_address")
+    @classmethod
+    def _evm_address_for_web3(cls, address: str, info: ValidationInfo) -> str:
+        if info.data.get("payment_method") is PaymentMethod.WEB3:
+            problem = evm.address_problem(address)
+            if problem is not None:
+                raise PydanticCustomError(*problem)
+        return address
 
     @field_validator("items")
     @classmethod
