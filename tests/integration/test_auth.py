@@ -55,6 +55,11 @@ def test_widget_access_token_is_useless_on_the_integrator_api(api: Api) -> None:
     assert r.status == 401
 
 
+def rotate_once_allowed() -> None:
+    """A rotation as soon as the fixture's key is past its signing grace (a rotation sooner is RotationTooSoon)."""
+    keys.rotate_now(deps.key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
+
+
 def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from devstack import runtime
 
@@ -65,7 +70,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     # This process's authorizer has verified a token: its JWKS cache predates the rotation below.
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
 
-    keys.rotate_now(deps.key_store())
+    rotate_once_allowed()
     deps.signing_key.cache_clear()  # a new token endpoint container; the authorizer keeps its cache
     # In the new key's first minute the previous key signs, so that authorizer (which reloads the JWKS
     # on an unknown kid at most every 30 s) accepts every new token.
@@ -87,9 +92,10 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
 
-    # A second rotation right after the first: the first key may have signed a token a moment ago (the grace,
-    # a token endpoint's cached key), so it stays published as long as such a token may be valid.
-    keys.rotate_now(deps.key_store())
+    # A second rotation as soon as one is allowed (the grace after the first): the first key may have signed a
+    # token a moment ago (the grace, a token endpoint's cached key), so it stays published as long as such a
+    # token may be valid.
+    keys.rotate_now(deps.key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
     runtime.reset_process_caches()
     assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 3
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
@@ -110,7 +116,7 @@ def test_retire_previous_stops_the_previous_key_at_once(api: Api) -> None:
 
     node = api.demo["nodes"]["root"]
     old = api.token()
-    keys.rotate_now(deps.key_store())
+    rotate_once_allowed()
     runtime.reset_process_caches()
     during_grace = api.token()  # still signed with the previous key: the new one is seconds old
     assert tokens.unverified_kid(during_grace) == tokens.unverified_kid(old)

@@ -9,6 +9,7 @@ import pytest
 
 from devstack.provision import Stack
 from payments_core import cli, deps
+from payments_core.domain import keys
 from payments_core.security import passwords
 
 
@@ -62,8 +63,18 @@ def test_unknown_parent_is_an_error_not_a_record(stack: Stack, capsys: pytest.Ca
     assert run(capsys, "node", "list") == []
 
 
-def test_keys_rotate_publishes_a_new_key(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_keys_rotate_publishes_a_new_key(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = run(capsys, "keys", "rotate")
+    # A second rotation while the first key is in its signing grace is refused, and changes nothing.
+    assert cli.main(["keys", "rotate"]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["code"] == "rotation_too_soon"
+    assert "rotate again in" in error["message"]
+    assert run(capsys, "keys", "show") == first["jwks"]
+    assert deps.key_store().read(stage="AWSPENDING") is None
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # the minute has passed
     second = run(capsys, "keys", "rotate")
     assert len(first["jwks"]["keys"]) == 1
     assert len(second["jwks"]["keys"]) == 2
@@ -157,7 +168,10 @@ def test_integration_disable_and_enable(stack: Stack, capsys: pytest.CaptureFixt
     assert deps.catalog().get("integration", "ci_nobody") is None
 
 
-def test_keys_retire_previous_leaves_only_the_current_key(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_keys_retire_previous_leaves_only_the_current_key(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # two rotations a minute apart
     run(capsys, "keys", "rotate")
     second = run(capsys, "keys", "rotate")
     assert len(second["jwks"]["keys"]) == 2

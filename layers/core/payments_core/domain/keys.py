@@ -1,6 +1,7 @@
 """Signing key rotation without downtime, on Secrets Manager's four rotation steps.
 
-- createSecret: a new ES256 key becomes AWSPENDING.
+- createSecret: a new ES256 key becomes AWSPENDING; refused (RotationTooSoon) while AWSCURRENT is younger
+                than SIGNING_GRACE_SECONDS, so the key a rotation demotes is always known to every verifier.
 - setSecret:    its public key is published in the JWKS (beside AWSCURRENT's and AWSPREVIOUS's)
                 before anything is signed with it, so every verifier can already check it.
 - testSecret:   a token signed with it verifies against the published JWKS.
@@ -32,6 +33,7 @@ from typing import Any
 
 from jwt import PyJWK
 
+from payments_core.errors import Conflict, ErrorCode
 from payments_core.security import tokens
 from payments_core.store.keys import KeyStore
 
@@ -62,6 +64,15 @@ def signing_key(store: KeyStore, now: datetime) -> Any:
         return current
     previous = store.read(stage="AWSPREVIOUS")
     return previous if tokens.is_signing_key(previous) else current
+
+
+class RotationTooSoon(Conflict):
+    """A rotation asked for while the current key is younger than SIGNING_GRACE_SECONDS: the key it would make
+    AWSPREVIOUS may not be known to every verifier yet, and it would sign during the new key's grace. The
+    operator CLI answers it like any domain error; in the rotation function it fails the step, and Secrets
+    Manager tries the rotation again later."""
+
+    code = ErrorCode.ROTATION_TOO_SOON
 
 
 def _valid(value: Any) -> dict[str, Any] | None:
@@ -107,6 +118,20 @@ def _current_version(store: KeyStore) -> str | None:
     return None
 
 
+def _refuse_too_soon(store: KeyStore, now: datetime) -> None:
+    """Two rotations less than SIGNING_GRACE_SECONDS apart would make a key published seconds ago the one that
+    signs during the newer key's grace, before every verifier (or the public JWKS's caches) has it: refused.
+    A rotation that already made its pending version (Secrets Manager calling createSecret again) goes on."""
+    current, created = store.read_dated(stage="AWSCURRENT")
+    if _valid(current) is None or created is None:
+        return
+    age = (now - created).total_seconds()
+    if age < SIGNING_GRACE_SECONDS:
+        raise RotationTooSoon(
+            f"the current signing key is {max(age, 0):.0f} s old; rotate again in {SIGNING_GRACE_SECONDS - age:.0f} s"
+        )
+
+
 def rotation_step(
     store: KeyStore, token: str, step: str, *, now: datetime | None = None, token_ttl_seconds: int = 3600
 ) -> None:
@@ -115,6 +140,7 @@ def rotation_step(
     at = datetime.now(UTC) if now is None else now
     if step == "createSecret":
         if _valid(store.read(version_id=token, stage="AWSPENDING")) is None:
+            _refuse_too_soon(store, at)
             store.put_pending(token, tokens.generate_signing_key())
     elif step == "setSecret":
         keep = [
