@@ -1,6 +1,6 @@
 """The AWS operations each function makes, recorded from botocore's `before-parameter-build` events (the
-call's own parameters; `before-call` sees them serialized), and the IAM
-statements template.yaml grants each function, evaluated against them (docs/decisions/0035-least-privilege-recorded-calls.md).
+call's own parameters; `before-call` sees them serialized), and the IAM statements template.yaml grants
+each function, evaluated against them (docs/decisions/0035-least-privilege-recorded-calls.md).
 
 A call is attributed to the function whose invocation (`devstack.lambdas.invoke`) runs on its thread; a
 thread started during an invocation (the token endpoint's key load) gets it while it is the one running.
