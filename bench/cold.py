@@ -332,7 +332,8 @@ def _chain_for_the_watcher(bench: BenchStack) -> Any:
     bench.use_in_process("ChainWatcherFunction")
     catalog = deps.catalog()
     network = catalog.get("network", bench.demo["network_id"]) or {}
-    catalog.put("network", {**network, "rpc_url": anvil.url, "diamond_address": deployment.diamond_address})
+    catalog.put("network", {**network, "diamond_address": deployment.diamond_address})
+    deps.rpc_urls().put(bench.demo["network_id"], anvil.url)
     return anvil
 
 

@@ -26,7 +26,9 @@ moto_patches.apply()
 # The running local stack's fixtures (`stack`, `client`, ...: tests/e2e/fixtures.py) serve tests/e2e and
 # tests/devstack alike, one session-scoped stack for both; tests/integration and tests/devstack/emulator
 # override `stack` with the in-process moto stack in their own conftest.
-pytest_plugins = ["tests.e2e.fixtures"]
+# tests/integration/iam.py records the AWS calls of every function across the integration tests and, after a
+# run of all of them, compares them with template.yaml's grants (its hooks must be seen by xdist's controller).
+pytest_plugins = ["tests.e2e.fixtures", "tests.integration.iam"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from payments_core.security.tokens import InvalidToken
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         token = auth.bearer_token(event.get("authorizationToken"))
-        principal = deps.verifier().principal(token)
+        principal = auth.authorize(deps.verifier(), deps.integration_statuses(), token)
     except InvalidToken as exc:
         # The reason goes to the log, never the token; API Gateway answers 401.
         logger.info("token refused", extra={"reason": str(exc)})

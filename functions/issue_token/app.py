@@ -25,7 +25,9 @@ app = make_resolver()
     responses=responses(200, TokenResponse, 401, 415, 422, 503),
 )
 def issue_token(body: Annotated[TokenRequest, Body()]) -> Response[Any]:
-    return json_response(200, auth.issue_token(deps.catalog(), deps.signing_key(), deps.token_policy(), body))
+    return json_response(
+        200, auth.issue_token(deps.catalog(), deps.secret_hashes(), deps.signing_key(), deps.token_policy(), body)
+    )
 
 
 handler = lambda_handler(app)

@@ -265,6 +265,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="anvil also mines a block every N seconds, so confirmations grow (default 1; 0: automine only)",
     )
+    p.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter (e.g. IntegrationStatusCacheSeconds=2); repeatable",
+    )
     p.add_argument("--no-chain", action="store_true", help="no anvil, no contracts (the catalog keeps its addresses)")
     p.add_argument(
         "--no-workers",
@@ -325,7 +332,12 @@ def main(argv: list[str] | None = None) -> int:
             # Deployed while moto is provisioned (most of it is importing web3).
             deploying = Future()
             threading.Thread(target=_deploy_into, args=(rpc_url, deploying), name="deploy", daemon=True).start()
-        stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url)
+        parameters = dict(item.split("=", 1) for item in args.parameter)
+        unknown = set(parameters) - set(tpl.parameter_defaults())
+        if unknown:
+            print(f"devstack: template.yaml has no parameter {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url, parameters=parameters)
         aws = aws_environment(moto_url)
         environments = {name: {**stack.environment(name), **aws} for name in tpl.functions()}
         merged: dict[str, str] = {}

@@ -99,7 +99,13 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _start(
-    data_dir: Path, log_file: Path, timeout: float, *, chain: bool = True, workers: bool = True
+    data_dir: Path,
+    log_file: Path,
+    timeout: float,
+    *,
+    chain: bool = True,
+    workers: bool = True,
+    parameters: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     api_port, moto_port, anvil_port = _free_ports(3)
     api_url = f"http://127.0.0.1:{api_port}"
@@ -117,6 +123,7 @@ def _start(
         str(data_dir),
         *(["--anvil-port", str(anvil_port)] if chain else ["--no-chain"]),
         *([] if workers else ["--no-workers"]),
+        *(f"--parameter={name}={value}" for name, value in (parameters or {}).items()),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log_file.open("ab") as log:
@@ -136,18 +143,24 @@ def _start(
 
 @contextmanager
 def local_stack(
-    data_dir: Path | str, *, timeout: float = STARTUP_TIMEOUT, chain: bool = True, workers: bool = True
+    data_dir: Path | str,
+    *,
+    timeout: float = STARTUP_TIMEOUT,
+    chain: bool = True,
+    workers: bool = True,
+    parameters: dict[str, str] | None = None,
 ) -> Iterator[LocalStackInfo]:
     """Run `python -m devstack` on free ports until the block ends; yields where it is and its demo.
     `chain=False`: without anvil (--no-chain), for tests that need no chain;
-    `workers=False`: the SQS queues are not consumed (--no-workers), for tests that read them."""
+    `workers=False`: the SQS queues are not consumed (--no-workers), for tests that read them;
+    `parameters`: template parameters (--parameter NAME=VALUE), e.g. shorter caches for quick tests."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.json", "stack.json", "env.json"):
         (data_dir / stale).unlink(missing_ok=True)
     log_file = data_dir / "devstack.log"
     for attempt in range(_START_ATTEMPTS):
-        proc, api_url = _start(data_dir, log_file, timeout, chain=chain, workers=workers)
+        proc, api_url = _start(data_dir, log_file, timeout, chain=chain, workers=workers, parameters=parameters)
         if proc.poll() is None:
             break
         if attempt == _START_ATTEMPTS - 1:

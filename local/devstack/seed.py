@@ -6,10 +6,14 @@ one integration per node.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
+
+if TYPE_CHECKING:
+    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.store.rpc_urls import RpcUrlStore
 
 # Where devstack.chain.deploy puts MockUSDT and the diamond on a fresh anvil (the deployer's nonces 0 and 1).
 DEMO_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"  # noqa: S105 - an ERC-20 address
@@ -24,13 +28,22 @@ def seed_demo(
     rpc_url: str = "http://127.0.0.1:8545",
     diamond_address: str = DEMO_DIAMOND_ADDRESS,
     token_address: str = DEMO_TOKEN_ADDRESS,
+    secret_hashes: SecretHashStore | None = None,
+    rpc_urls: RpcUrlStore | None = None,
 ) -> dict[str, Any]:
+    """The demo catalog; integrations' secret hashes and the network's RPC URL go to their own stores (by
+    default the process's: `deps.secret_hashes()`, `deps.rpc_urls()`)."""
+    from payments_core import deps
+
+    hashes = secret_hashes or deps.secret_hashes()
+    urls = rpc_urls or deps.rpc_urls()
     root = admin.create_node(catalog, "Demo root")
     child = admin.create_node(catalog, "Demo child", root["id"])
     other = admin.create_node(catalog, "Demo other")
     chain = admin.create_chain(catalog, "Ethereum")
     network = admin.create_network(
         catalog,
+        urls,
         chain_id=chain["id"],
         name="anvil",
         evm_chain_id=31337,
@@ -49,7 +62,7 @@ def seed_demo(
     admin.set_platform_wallet(catalog, network_id=network["id"], wallet_id=wallet["id"])
     integrations = {}
     for name, node in (("root", root), ("child", child), ("other", other)):
-        integration, secret = admin.create_integration(catalog, node_id=node["id"], name=f"Demo {name}")
+        integration, secret = admin.create_integration(catalog, hashes, node_id=node["id"], name=f"Demo {name}")
         integrations[name] = {"client_id": integration["id"], "client_secret": secret}
     return {
         "api_url": api_url,

@@ -18,8 +18,11 @@ import pytest
 from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
+from payments_core.store.integration_secrets import SecretHashStore
+from payments_core.store.integrations import IntegrationStatusStore
 from payments_core.store.keys import KeyStore
 from payments_core.store.payments import PaymentStore
+from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
     DEAL_QUEUES,
     Client,
@@ -72,6 +75,24 @@ def quiet_client(quiet_stack: LocalStackInfo, quiet_http: httpx.Client) -> Clien
 def catalog(stack: LocalStackInfo) -> CatalogStore:
     """The stack's catalog table, as the operator CLI (`paymentsctl --local`) reaches it."""
     return CatalogStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
+
+
+@pytest.fixture(scope="session")
+def rpc_urls(stack: LocalStackInfo) -> RpcUrlStore:
+    """The stack's RPC URLs (Secrets Manager), as the operator CLI writes them."""
+    return RpcUrlStore(aws_client(stack, "secretsmanager"), stack.environment["RPC_SECRET_PREFIX"])
+
+
+@pytest.fixture(scope="session")
+def secret_hashes(stack: LocalStackInfo) -> SecretHashStore:
+    """The stack's integration secrets table, as the operator CLI writes it."""
+    return SecretHashStore(aws_client(stack, "dynamodb"), stack.environment["INTEGRATION_SECRETS_TABLE"])
+
+
+@pytest.fixture(scope="session")
+def integration_statuses(stack: LocalStackInfo) -> IntegrationStatusStore:
+    """Integrations' status in the stack's catalog, as `paymentsctl integration disable|enable` sets it."""
+    return IntegrationStatusStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
 
 
 @pytest.fixture(scope="session")

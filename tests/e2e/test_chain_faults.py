@@ -41,6 +41,7 @@ from devstack.launch import LocalStackInfo
 from payments_core.domain import catalog as admin
 from payments_core.domain.payments import deal_ref
 from payments_core.store.catalog import CatalogStore
+from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
     DEAL_STATUS,
     Client,
@@ -182,12 +183,15 @@ class RpcProxy:
 
 
 # ------------------------------------------------------------------------------------------------ catalog
-def own_network(client: Client, catalog: CatalogStore, *, rpc_url: str, confirmations: int) -> dict[str, str]:
+def own_network(
+    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, *, rpc_url: str, confirmations: int
+) -> dict[str, str]:
     """A network of the test's own over the demo chain's anvil and diamond (reached at `rpc_url`), with the demo
     token as its currency."""
     demo = client.demo
     network = admin.create_network(
         catalog,
+        rpc_urls,
         chain_id=demo["chain_id"],
         name=f"e2e faults {uuid.uuid4().hex[:6]}",
         evm_chain_id=demo["evm_chain_id"],
@@ -207,11 +211,13 @@ def retire_network(catalog: CatalogStore, network_id: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def proxy_network(client: Client, catalog: CatalogStore, chain_w3: Any) -> Iterator[dict[str, Any]]:
+def proxy_network(
+    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
+) -> Iterator[dict[str, Any]]:
     """A network whose RPC is an RpcProxy in front of the stack's anvil (2 confirmations, like the demo)."""
     proxy = RpcProxy(str(client.demo["rpc_url"]))
     try:
-        network = own_network(client, catalog, rpc_url=proxy.url, confirmations=2)
+        network = own_network(client, catalog, rpc_urls, rpc_url=proxy.url, confirmations=2)
         yield {**network, "proxy": proxy}
         retire_network(catalog, network["network_id"])
     finally:
@@ -219,10 +225,12 @@ def proxy_network(client: Client, catalog: CatalogStore, chain_w3: Any) -> Itera
 
 
 @pytest.fixture(scope="module")
-def slow_network(client: Client, catalog: CatalogStore, chain_w3: Any) -> Iterator[dict[str, str]]:
+def slow_network(
+    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
+) -> Iterator[dict[str, str]]:
     """The stack's anvil and diamond as a network that needs 100 confirmations (a real chain's finality rather
     than the demo's 2): a deposit stays `paid` for ~100 s, time to reorganise it away."""
-    network = own_network(client, catalog, rpc_url=str(client.demo["rpc_url"]), confirmations=100)
+    network = own_network(client, catalog, rpc_urls, rpc_url=str(client.demo["rpc_url"]), confirmations=100)
     yield network
     retire_network(catalog, network["network_id"])
 

@@ -11,6 +11,7 @@ import pytest
 
 from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
+from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import Client, assert_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -95,10 +96,12 @@ def test_body_that_is_not_utf8_is_422(client: Client, path: str) -> None:
 
 # ------------------------------------------------------------------------------------------ list
 @pytest.fixture
-def listed(client: Client, catalog: CatalogStore, fresh_node: dict[str, Any]) -> dict[str, Any]:
+def listed(client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, fresh_node: dict[str, Any]) -> dict[str, Any]:
     """Three payments of a fresh node: two on the demo network (one with a wallet), one on another."""
     chain = admin.create_chain(catalog, "e2e chain")
-    network2 = admin.create_network(catalog, chain_id=chain["id"], name="e2e net", evm_chain_id=1, rpc_url="http://x")
+    network2 = admin.create_network(
+        catalog, rpc_urls, chain_id=chain["id"], name="e2e net", evm_chain_id=1, rpc_url="http://x"
+    )
     wallet = admin.create_wallet(
         catalog, node_id=fresh_node["id"], network_id=client.demo["network_id"], address="0x" + "1" * 40
     )

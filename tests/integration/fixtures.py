@@ -14,6 +14,7 @@ from devstack import runtime
 from devstack.gateway import Gateway
 from devstack.provision import Stack, provision
 from devstack.seed import seed_demo
+from tests.integration import iam
 from tests.integration.helpers import Api
 
 
@@ -22,7 +23,8 @@ def stack() -> Iterator[Stack]:
     with mock_aws():
         st = provision(boto3.session.Session())
         runtime.apply_environment(st.environment("CreatePaymentFunction"))
-        yield st
+        with iam.recording(st):  # the AWS calls each function makes (tests/integration/iam.py)
+            yield st
         runtime.reset_process_caches()
 
 

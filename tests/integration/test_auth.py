@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,12 +30,15 @@ def test_token_shape_and_bad_credentials(api: Api) -> None:
     assert api.call("POST", "/api/v1/auth/token", json_body={"client_id": "x"}).status == 422
 
 
-def test_client_secret_is_stored_only_as_a_salted_slow_hash(api: Api) -> None:
+def test_client_secret_is_stored_only_as_a_salted_slow_hash_outside_the_catalog(api: Api) -> None:
     creds = api.demo["integrations"]["root"]
     stored = deps.catalog().get("integration", creds["client_id"])
     assert stored is not None
-    assert creds["client_secret"] not in str(stored)
-    assert stored["secret_hash"].startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+    assert "secret_hash" not in stored  # the catalog, which every function reads parts of, holds no hash
+    stored_hash = deps.secret_hashes().read_hash(creds["client_id"]).run()
+    assert stored_hash is not None
+    assert creds["client_secret"] not in stored_hash
+    assert stored_hash.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
 
 
 def test_missing_or_garbage_bearer_is_401_in_the_error_shape(api: Api) -> None:
@@ -51,6 +55,11 @@ def test_widget_access_token_is_useless_on_the_integrator_api(api: Api) -> None:
     assert r.status == 401
 
 
+def rotate_once_allowed() -> None:
+    """A rotation as soon as the fixture's key is past its signing grace (a rotation sooner is RotationTooSoon)."""
+    keys.rotate_now(deps.key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
+
+
 def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from devstack import runtime
 
@@ -61,7 +70,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     # This process's authorizer has verified a token: its JWKS cache predates the rotation below.
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
 
-    keys.rotate_now(deps.key_store())
+    rotate_once_allowed()
     deps.signing_key.cache_clear()  # a new token endpoint container; the authorizer keeps its cache
     # In the new key's first minute the previous key signs, so that authorizer (which reloads the JWKS
     # on an unknown kid at most every 30 s) accepts every new token.
@@ -83,10 +92,76 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
 
-    keys.rotate_now(deps.key_store())  # the first key is retired now
+    # A second rotation as soon as one is allowed (the grace after the first): the first key may have signed a
+    # token a moment ago (the grace, a token endpoint's cached key), so it stays published as long as such a
+    # token may be valid.
+    keys.rotate_now(deps.key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
     runtime.reset_process_caches()
-    assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
+    assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 3
+    assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
     assert api.call("GET", "/api/v1/payments", token=new, query={"node_id": node}).status == 200
+
+    # Once no token it signed can be valid, the next rotation retires it.
+    later = datetime.now(UTC) + timedelta(seconds=keys.retention_seconds(deps.token_policy().ttl_seconds))
+    keys.rotate_now(deps.key_store(), now=later)
+    runtime.reset_process_caches()
+    assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 2
+    assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
+
+
+def test_retire_previous_stops_the_previous_key_at_once(api: Api) -> None:
+    """A compromised key: `keys retire-previous` takes every key but the current one out of the JWKS and out of
+    signing; an authorizer drops it at its next read of the JWKS (JWKS_CACHE_SECONDS; a fresh one here)."""
+    from devstack import runtime
+
+    node = api.demo["nodes"]["root"]
+    old = api.token()
+    rotate_once_allowed()
+    runtime.reset_process_caches()
+    during_grace = api.token()  # still signed with the previous key: the new one is seconds old
+    assert tokens.unverified_kid(during_grace) == tokens.unverified_kid(old)
+    assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
+
+    retired = keys.retire_previous(deps.key_store())
+    assert retired == [tokens.unverified_kid(old)]
+    runtime.reset_process_caches()
+    for token in (old, during_grace):
+        assert api.call("GET", "/api/v1/payments", token=token, query={"node_id": node}).status == 401
+    # The token endpoint signs with the current key at once, grace or not: its tokens verify.
+    fresh = api.token()
+    assert tokens.unverified_kid(fresh) != tokens.unverified_kid(old)
+    assert api.call("GET", "/api/v1/payments", token=fresh, query={"node_id": node}).status == 200
+    published = [k["kid"] for k in api.call("GET", "/.well-known/jwks.json").json()["keys"]]
+    assert published == [tokens.unverified_kid(fresh)]
+
+
+def test_a_disabled_integration_gets_no_token_and_its_tokens_are_refused(api: Api) -> None:
+    from payments_core.domain import catalog as admin
+
+    creds = api.demo["integrations"]["child"]
+    node = api.demo["nodes"]["child"]
+    token = api.token("child")
+    assert api.call("GET", "/api/v1/payments", token=token, query={"node_id": node}).status == 200
+
+    admin.set_integration_status(
+        deps.catalog(), deps.integration_status_store(), integration_id=creds["client_id"], status="disabled"
+    )
+    refused = api.call("POST", "/api/v1/auth/token", json_body=creds)
+    assert (refused.status, refused.json()["error"]["code"]) == (401, "invalid_client")
+    # This authorizer container read the status seconds ago: it trusts it for INTEGRATION_STATUS_CACHE_SECONDS
+    # (the bound is proven on an injected clock in tests/unit/test_revocation.py); a new container refuses now.
+    deps.integration_statuses.cache_clear()
+    r = api.call("GET", "/api/v1/payments", token=token, query={"node_id": node})
+    assert (r.status, r.json()["error"]["code"]) == (401, "unauthorized")
+    # Other integrations are untouched.
+    assert api.call("GET", "/api/v1/payments", token=api.token(), query={"node_id": node}).status == 200
+
+    admin.set_integration_status(
+        deps.catalog(), deps.integration_status_store(), integration_id=creds["client_id"], status="active"
+    )
+    deps.integration_statuses.cache_clear()
+    assert api.call("GET", "/api/v1/payments", token=token, query={"node_id": node}).status == 200
+    assert api.call("POST", "/api/v1/auth/token", json_body=creds).status == 200
 
 
 def test_a_token_accepted_once_is_refused_once_it_expires(api: Api) -> None:

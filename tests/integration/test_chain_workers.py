@@ -150,6 +150,26 @@ def test_cancel_of_an_open_deal_voids_it_on_chain(api: Api, evm: System, pollers
         evm.payments.functions.deposit(1).transact({"from": evm.payer})
 
 
+def test_cancel_worker_retries_a_failed_rpc_call_from_a_container_of_its_own(
+    api: Api, evm: System, pollers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancel worker loads its own wallet key and RPC URL (a container of its own, not the create worker's
+    caches), and a failed chain call comes back through the queue's visibility: tests/integration/iam.py sees
+    the calls its grants are for."""
+    token = api.token()
+    p = _create(api, token)
+    drain(pollers)
+    workers.chain_deps.cache_clear()
+    deps.rpc_urls.cache_clear()
+    down = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))
+    answers = iter([down])
+    monkeypatch.setattr(workers, "web3_for", lambda url: next(answers, evm.w3))  # down once, then back
+    assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
+    drain(pollers)
+    assert _get(api, token, p["id"])["status"] == "cancelled"
+    assert _deal(evm, 1)[7] == 3  # Cancelled
+
+
 def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers: list[Any]) -> None:
     token = api.token()
     p = _create(api, token, price=7, paid_price=7)

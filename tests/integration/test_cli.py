@@ -9,6 +9,7 @@ import pytest
 
 from devstack.provision import Stack
 from payments_core import cli, deps
+from payments_core.domain import keys
 from payments_core.security import passwords
 
 
@@ -50,7 +51,10 @@ def test_integration_secret_is_printed_once_and_stored_hashed(stack: Stack, caps
     assert all("secret_hash" not in i for i in listed)
     stored = deps.catalog().get("integration", created["id"])
     assert stored is not None
-    assert passwords.verify_secret(secret, stored["secret_hash"])
+    assert "secret_hash" not in stored
+    stored_hash = deps.secret_hashes().read_hash(created["id"]).run()
+    assert stored_hash is not None
+    assert passwords.verify_secret(secret, stored_hash)
 
 
 def test_unknown_parent_is_an_error_not_a_record(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,8 +63,18 @@ def test_unknown_parent_is_an_error_not_a_record(stack: Stack, capsys: pytest.Ca
     assert run(capsys, "node", "list") == []
 
 
-def test_keys_rotate_publishes_a_new_key(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_keys_rotate_publishes_a_new_key(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = run(capsys, "keys", "rotate")
+    # A second rotation while the first key is in its signing grace is refused, and changes nothing.
+    assert cli.main(["keys", "rotate"]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["code"] == "rotation_too_soon"
+    assert "rotate again in" in error["message"]
+    assert run(capsys, "keys", "show") == first["jwks"]
+    assert deps.key_store().read(stage="AWSPENDING") is None
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # the minute has passed
     second = run(capsys, "keys", "rotate")
     assert len(first["jwks"]["keys"]) == 1
     assert len(second["jwks"]["keys"]) == 2
@@ -80,6 +94,8 @@ def test_stack_option_reads_table_names_from_the_stack_outputs(
         "PaymentKeysTableName": stack.physical["PaymentKeysTable"],
         "SigningKeysSecretId": stack.physical["SigningKeysSecret"],
         "JwksParameterName": stack.physical["JwksParameter"],
+        "IntegrationSecretsTableName": stack.physical["IntegrationSecretsTable"],
+        "RpcSecretPrefix": "payments-prod-rpc-",
     }
     deployed = {
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
@@ -87,7 +103,10 @@ def test_stack_option_reads_table_names_from_the_stack_outputs(
     }
     boto3.client("cloudformation").create_stack(StackName="payments-prod", TemplateBody=json.dumps(deployed))
     # A shell with nothing configured: only the stack name says where the tables are.
-    for name in ("CATALOG_TABLE", "PAYMENTS_TABLE", "PAYMENT_KEYS_TABLE", "SIGNING_KEYS_SECRET_ID"):
+    for name in (
+        "CATALOG_TABLE", "PAYMENTS_TABLE", "PAYMENT_KEYS_TABLE", "SIGNING_KEYS_SECRET_ID", "INTEGRATION_SECRETS_TABLE",
+        "RPC_SECRET_PREFIX",
+    ):  # fmt: skip
         monkeypatch.delenv(name)
     runtime.reset_process_caches()
     node = run(capsys, "--stack", "payments-prod", "--region", "us-east-1", "node", "create", "--name", "Prod root")
@@ -116,3 +135,63 @@ def test_network_platform_wallet(stack: Stack, capsys: pytest.CaptureFixture[str
     updated = run(capsys, "network", "set-wallet", "--network", net["id"], "--wallet", wallet["id"])
     assert updated["platform_wallet_id"] == wallet["id"]
     assert [n.get("platform_wallet_id") for n in run(capsys, "network", "list")] == [wallet["id"]]
+
+
+def test_network_rpc_url_lives_in_secrets_manager_never_the_catalog(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = run(capsys, "chain", "create", "--name", "Ethereum")
+    url = "https://rpc.example/v2/sk_live_provider_key"
+    net = run(
+        capsys, "network", "create", "--chain", chain["id"], "--name", "n", "--evm-chain-id", "1", "--rpc-url", url
+    )
+    assert url not in json.dumps(net)
+    stored = deps.catalog().get("network", net["id"])
+    assert stored is not None
+    assert url not in json.dumps(stored, default=str)
+    assert deps.rpc_urls().get(net["id"]) == url
+    assert url not in json.dumps(run(capsys, "network", "list"))
+    run(capsys, "network", "set-rpc-url", "--network", net["id"], "--rpc-url", "https://rpc2.example")
+    deps.rpc_urls.cache_clear()  # a fresh container (a warm one sees it within store.rpc_urls.CACHE_SECONDS)
+    assert deps.rpc_urls().get(net["id"]) == "https://rpc2.example"
+
+
+def test_integration_disable_and_enable(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    node = run(capsys, "node", "create", "--name", "Acme")
+    created = run(capsys, "integration", "create", "--node", node["id"], "--name", "backend")
+    assert run(capsys, "integration", "disable", created["id"])["status"] == "disabled"
+    assert deps.integration_status_store().status(created["id"]) == "disabled"
+    assert run(capsys, "integration", "enable", created["id"])["status"] == "active"
+    assert deps.integration_status_store().status(created["id"]) == "active"
+    assert cli.main(["integration", "disable", "ci_nobody"]) == 2  # never creates an entry
+    assert json.loads(capsys.readouterr().err)["error"]["code"] == "integration_not_found"
+    assert deps.catalog().get("integration", "ci_nobody") is None
+
+
+def test_keys_retire_previous_leaves_only_the_current_key(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # two rotations a minute apart
+    run(capsys, "keys", "rotate")
+    second = run(capsys, "keys", "rotate")
+    assert len(second["jwks"]["keys"]) == 2
+    retired = run(capsys, "keys", "retire-previous")
+    current = deps.key_store().read(stage="AWSCURRENT")
+    assert retired["jwks"]["keys"] == [{k: current[k] for k in ("kty", "crv", "x", "y", "kid", "alg", "use")}]
+    assert [k["kid"] for k in second["jwks"]["keys"] if k["kid"] != current["kid"]] == retired["retired_kids"]
+    assert deps.key_store().read(stage="AWSPREVIOUS") is None  # no longer signs in a rotation's grace
+
+
+def test_migrate_secrets_moves_hashes_and_rpc_urls_out_of_the_catalog(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat = deps.catalog()
+    cat.put("integration", {"id": "ci_old", "node_id": "n", "status": "active", "secret_hash": "$argon2id$old"})
+    cat.put("network", {"id": "net-old", "name": "old", "rpc_url": "https://old.example/key"})
+    moved = run(capsys, "migrate-secrets")
+    assert moved == {"integrations": ["ci_old"], "networks": ["net-old"]}
+    assert "secret_hash" not in (cat.get("integration", "ci_old") or {"secret_hash": 1})
+    assert "rpc_url" not in (cat.get("network", "net-old") or {"rpc_url": 1})
+    assert deps.secret_hashes().read_hash("ci_old").run() == "$argon2id$old"
+    assert deps.rpc_urls().get("net-old") == "https://old.example/key"
+    assert run(capsys, "migrate-secrets") == {"integrations": [], "networks": []}  # idempotent

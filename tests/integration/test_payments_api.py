@@ -121,7 +121,7 @@ def test_list_filters_by_wallet_and_network_with_exact_totals(api: Api) -> None:
     token = api.token()
     cat = deps.catalog()
     other_net = admin.create_network(
-        cat, chain_id=api.demo["chain_id"], name="second", evm_chain_id=5, rpc_url="http://127.0.0.1:1"
+        cat, deps.rpc_urls(), chain_id=api.demo["chain_id"], name="second", evm_chain_id=5, rpc_url="http://127.0.0.1:1"
     )
     other_cur = admin.create_currency(cat, symbol="USDC", decimals=6, tokens={other_net["id"]: "0x" + "ab" * 20})
     wallet = api.demo["wallet_id"]

@@ -289,7 +289,7 @@ def test_one_networks_rpc_failure_does_not_stop_the_others(
 
     demo = deps.catalog().get("network", _network_id()) or {}
     broken = admin.create_network(
-        deps.catalog(), chain_id=demo["chain_id"], name="down", evm_chain_id=1, rpc_url="http://127.0.0.1:9",
+        deps.catalog(), deps.rpc_urls(), chain_id=demo["chain_id"], name="down", evm_chain_id=1, rpc_url="http://127.0.0.1:9",
         diamond_address=evm.payments.address,
     )  # fmt: skip
     down = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))

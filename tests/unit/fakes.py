@@ -15,6 +15,8 @@ from typing import Any
 
 from payments_core.store.batch import PendingRead
 from payments_core.store.catalog import CatalogStore
+from payments_core.store.integration_secrets import SecretHashStore
+from payments_core.store.integrations import IntegrationStatusStore
 from payments_core.store.keys import KeyStore
 from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, listings_of
 from payments_core.store.queues import DealQueue
@@ -52,6 +54,39 @@ class FakeCatalog(CatalogStore):
 
     def list(self, kind: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(v) for (k, _), v in self.entries.items() if k == kind]
+
+
+class FakeSecretHashes(SecretHashStore):
+    """The integration secrets table as a dict: client id -> hash."""
+
+    def __init__(self) -> None:
+        self.hashes: dict[str, str] = {}
+
+    def put_new(self, client_id: str, secret_hash: str) -> None:
+        if client_id in self.hashes:
+            raise AssertionError(f"{client_id} already has a hash")
+        self.hashes[client_id] = secret_hash
+
+    def read_hash(self, client_id: str) -> PendingRead[str | None]:
+        return PendingRead.ready(self.hashes.get(client_id))
+
+
+class FakeIntegrationStatuses(IntegrationStatusStore):
+    """Integrations' statuses as a dict; counts the reads (what the authorizer's cache saves)."""
+
+    def __init__(self, statuses: dict[str, str] | None = None) -> None:
+        self.statuses: dict[str, str] = dict(statuses or {})
+        self.reads: list[str] = []
+
+    def status(self, integration_id: str) -> str | None:
+        self.reads.append(integration_id)
+        return self.statuses.get(integration_id)
+
+    def set_status(self, integration_id: str, status: str) -> bool:
+        if integration_id not in self.statuses:
+            return False
+        self.statuses[integration_id] = status
+        return True
 
 
 @dataclass
@@ -204,6 +239,11 @@ class FakeKeyStore(KeyStore):
             self._move("AWSPREVIOUS", holder)
         self._move("AWSCURRENT", version_id)
         self.labels[version_id].discard("AWSPENDING")
+
+    def remove_stage(self, stage: str, version_id: str) -> None:
+        if stage not in self.labels.get(version_id, set()):
+            raise StageError(f"{stage} is not on version {version_id}")
+        self.labels[version_id].discard(stage)
 
     def read_jwks(self) -> dict[str, Any]:
         self.jwks_reads += 1

@@ -240,3 +240,41 @@ def test_every_gateway_made_answer_is_in_the_error_shape() -> None:
         assert re.fullmatch(r"[a-z_]+", body["error"]["code"]), kind
         assert isinstance(body["error"]["message"], str), kind
         assert body["error"]["details"] == [], kind
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    policies = tpl.load()["Resources"][function]["Properties"].get("Policies", [])
+    return [s for p in policies for s in p.get("Statement", [])]
+
+
+@pytest.mark.parametrize("name", sorted(tpl.functions()))
+def test_each_function_is_granted_named_actions_on_named_resources(name: str) -> None:
+    """Inline statements only (no SAM policy template grants more than a function calls); no wildcard action;
+    tests/integration/iam.py checks each one against the calls the function makes."""
+    policies = tpl.load()["Resources"][name]["Properties"].get("Policies", [])
+    assert all(set(p) == {"Statement"} for p in policies), policies
+    for statement in _statements(name):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in a for a in actions), actions
+        assert statement["Resource"] != "*"
+
+
+def test_only_the_token_endpoint_reads_secret_hashes_and_only_chain_functions_rpc_urls() -> None:
+    def reads(name: str, needle: str) -> bool:
+        return needle in json.dumps(_statements(name))
+
+    secrets = {n for n in tpl.functions() if reads(n, "IntegrationSecretsTable")}
+    assert secrets == {"IssueTokenFunction"}
+    rpc = {n for n in tpl.functions() if reads(n, "-rpc-*")}
+    assert rpc == {"CreateDealWorkerFunction", "CancelDealWorkerFunction", "ChainWatcherFunction"}
+    assert rpc == {n for n in tpl.functions() if "ChainLayer" in tpl.layers_of(n)}
+
+
+def test_every_catalog_read_is_narrowed_to_the_kinds_it_needs() -> None:
+    """A statement on the catalog table carries LeadingKeys (only the by_kind index, keyed by kind, has none)."""
+    for name in tpl.functions():
+        for statement in _statements(name):
+            if json.dumps(statement["Resource"]) == json.dumps({"Fn::GetAtt": ["CatalogTable", "Arn"]}):
+                keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                assert keys
+                assert all(re.fullmatch(r"[a-z]+#\*", k) for k in keys), keys

@@ -21,7 +21,7 @@ from payments_core.errors import ServiceUnavailable, Unauthorized
 from payments_core.models.auth import TokenRequest
 from payments_core.security import passwords, tokens
 from payments_core.security.tokens import InvalidToken
-from tests.unit.fakes import FakeCatalog, FakeClock
+from tests.unit.fakes import FakeCatalog, FakeClock, FakeSecretHashes
 
 ISSUER = "https://auth.test.example"
 AUDIENCE = "payments-api-test"
@@ -155,22 +155,27 @@ def test_token_picks_its_key_by_kid(key: dict[str, Any], other_key: dict[str, An
 @pytest.fixture
 def integrations() -> FakeCatalog:
     catalog = FakeCatalog()
-    for cid, status in (("ci_1", "active"), ("ci_off", "disabled")):
-        catalog.add(
-            "integration",
-            {
-                "id": cid,
-                "node_id": NODE,
-                "status": status,
-                "secret_hash": passwords.hash_secret("cs_s", memory_kib=256, time_cost=1),
-            },
-        )
+    for cid, status in (("ci_1", "active"), ("ci_off", "disabled"), ("ci_nohash", "active")):
+        catalog.add("integration", {"id": cid, "node_id": NODE, "status": status})
     return catalog
 
 
-def test_issue_token_end_to_end_with_verifier(key: dict[str, Any], integrations: FakeCatalog) -> None:
+@pytest.fixture
+def hashes() -> FakeSecretHashes:
+    """The secrets table: the hashes live apart from the catalog entries (ci_nohash has none)."""
+    store = FakeSecretHashes()
+    for cid in ("ci_1", "ci_off", "ci_orphan"):
+        store.put_new(cid, passwords.hash_secret("cs_s", memory_kib=256, time_cost=1))
+    return store
+
+
+def test_issue_token_end_to_end_with_verifier(
+    key: dict[str, Any], integrations: FakeCatalog, hashes: FakeSecretHashes
+) -> None:
     signing = CachedValue(lambda: key, ttl=300)
-    issued = auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+    issued = auth.issue_token(
+        integrations, hashes, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s")
+    )
     assert issued.token_type == "Bearer"
     assert issued.expires_in == 3600
     assert jwt.get_unverified_header(issued.access_token)["kid"] == key["kid"]
@@ -180,11 +185,24 @@ def test_issue_token_end_to_end_with_verifier(key: dict[str, Any], integrations:
 
 @pytest.mark.parametrize(
     ("client_id", "secret"),
-    [("ci_1", "wrong"), ("ci_unknown", "cs_s"), ("ci_off", "cs_s"), ("ci_1", "")],
-    ids=["wrong-secret", "unknown-client", "disabled", "empty-secret"],
+    [
+        ("ci_1", "wrong"),
+        ("ci_unknown", "cs_s"),
+        ("ci_off", "cs_s"),
+        ("ci_1", ""),
+        ("ci_nohash", "cs_s"),
+        ("ci_orphan", "cs_s"),
+    ],
+    ids=["wrong-secret", "unknown-client", "disabled", "empty-secret", "entry-without-hash", "hash-without-entry"],
 )
 def test_issue_token_refuses_bad_credentials_alike(
-    key: dict[str, Any], integrations: FakeCatalog, client_id: str, secret: str, monkeypatch: pytest.MonkeyPatch
+    key: dict[str, Any],
+    *,
+    integrations: FakeCatalog,
+    hashes: FakeSecretHashes,
+    client_id: str,
+    secret: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     signing = CachedValue(lambda: key, ttl=300)
     request = TokenRequest.model_construct(client_id=client_id, client_secret=secret)
@@ -202,7 +220,7 @@ def test_issue_token_refuses_bad_credentials_alike(
     monkeypatch.setattr(tokens, "sign", sign)
     monkeypatch.setattr(passwords, "verify_secret", verify)
     with pytest.raises(Unauthorized) as info:
-        auth.issue_token(integrations, signing, POLICY, request)
+        auth.issue_token(integrations, hashes, signing, POLICY, request)
     assert info.value.status_code == 401
     assert info.value.code == "invalid_client"
     assert info.value.message == "Invalid client credentials"  # the same answer whatever was wrong
@@ -210,10 +228,12 @@ def test_issue_token_refuses_bad_credentials_alike(
 
 
 @pytest.mark.parametrize("current", [{}, None, {"kty": "EC", "kid": "k"}])
-def test_issue_token_without_a_signing_key_is_503(integrations: FakeCatalog, current: Any) -> None:
+def test_issue_token_without_a_signing_key_is_503(
+    integrations: FakeCatalog, hashes: FakeSecretHashes, current: Any
+) -> None:
     signing = CachedValue(lambda: current, ttl=300)
     with pytest.raises(ServiceUnavailable) as info:
-        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+        auth.issue_token(integrations, hashes, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
     assert info.value.status_code == 503
     assert info.value.code == "signing_key_unavailable"
 
@@ -226,13 +246,15 @@ def _failing_key() -> Any:
     raise KeyStoreDown("Secrets Manager is unreachable")
 
 
-def test_a_signing_key_that_fails_to_load_is_not_reported_to_bad_credentials(integrations: FakeCatalog) -> None:
+def test_a_signing_key_that_fails_to_load_is_not_reported_to_bad_credentials(
+    integrations: FakeCatalog, hashes: FakeSecretHashes
+) -> None:
     # The key is loaded while the secret is checked; a wrong secret is still a plain 401.
     signing = CachedValue(_failing_key, ttl=300)
     with pytest.raises(Unauthorized):
-        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="wrong"))
+        auth.issue_token(integrations, hashes, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="wrong"))
     with pytest.raises(KeyStoreDown):
-        auth.issue_token(integrations, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
+        auth.issue_token(integrations, hashes, signing, POLICY, TokenRequest(client_id="ci_1", client_secret="cs_s"))
 
 
 # --------------------------------------------------------------------------- rejections

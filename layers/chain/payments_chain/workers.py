@@ -28,8 +28,9 @@ BACKOFF_MAX_SECONDS = 300
 
 
 def diamond_for(network: dict[str, Any]) -> DiamondClient:
-    """A network's diamond: what the workers sign with (`Chain`) and what the watcher reads (`WatchedChain`)."""
-    return DiamondClient(web3_for(network["rpc_url"]), network["diamond_address"])
+    """A network's diamond: what the workers sign with (`Chain`) and what the watcher reads (`WatchedChain`).
+    Its RPC URL comes from Secrets Manager (`deps.rpc_urls`), never from the catalog."""
+    return DiamondClient(web3_for(deps.rpc_urls().get(str(network["id"]))), network["diamond_address"])
 
 
 @cache

@@ -6,11 +6,14 @@
     paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL
                                [--diamond ADDR] [--confirmations 12]
     paymentsctl network set-wallet --network ID --wallet WALLET_ID
+    paymentsctl network set-rpc-url --network ID --rpc-url URL         (Secrets Manager, never the catalog)
     paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...] [--max-amount 1000000]
     paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
     paymentsctl member create --node ID [--email ..] [--name ..] [--surname ..]
     paymentsctl integration create --node ID --name "Acme backend"    (prints the secret once)
-    paymentsctl keys rotate | keys show
+    paymentsctl integration disable ID | integration enable ID          (tokens refused within 60 s)
+    paymentsctl keys rotate | keys retire-previous | keys show
+    paymentsctl migrate-secrets      (a stack from before the secrets table: hashes and RPC URLs leave the catalog)
 
 Where the tables are:
 - `--local` (default when `.dev/stack.json` exists): the local stack that `make dev` runs.
@@ -49,6 +52,8 @@ def _configure(args: argparse.Namespace) -> None:
             PAYMENT_KEYS_TABLE=outputs["PaymentKeysTableName"],
             SIGNING_KEYS_SECRET_ID=outputs["SigningKeysSecretId"],
             JWKS_PARAMETER_NAME=outputs["JwksParameterName"],
+            INTEGRATION_SECRETS_TABLE=outputs["IntegrationSecretsTableName"],
+            RPC_SECRET_PREFIX=outputs["RpcSecretPrefix"],
         )
         if args.region:
             os.environ["AWS_DEFAULT_REGION"] = args.region
@@ -91,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = network.add_parser("set-wallet", help="the platform wallet that signs deals of payments that name no wallet")
     a.add_argument("--network", required=True)
     a.add_argument("--wallet", required=True)
+    a = network.add_parser("set-rpc-url", help="replace the network's RPC URL (kept in Secrets Manager)")
+    a.add_argument("--network", required=True)
+    a.add_argument("--rpc-url", required=True)
     a = kind("currency").add_parser("create")
     a.add_argument("--symbol", required=True)
     a.add_argument("--decimals", type=int, required=True)
@@ -111,12 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--node", required=True)
     for f in ("external-id", "name", "surname", "email"):
         a.add_argument(f"--{f}")
-    a = kind("integration").add_parser("create")
+    integration = kind("integration")
+    a = integration.add_parser("create")
     a.add_argument("--node", required=True)
     a.add_argument("--name", required=True)
+    a = integration.add_parser("disable", help="no new token; its tokens are refused within 60 s")
+    a.add_argument("id")
+    a = integration.add_parser("enable", help="undo disable (seen by the authorizers within 60 s)")
+    a.add_argument("id")
     keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="rotate the token signing key now (the previous key keeps verifying)")
+    keys.add_parser(
+        "retire-previous",
+        help="a compromised key: every key but the current one stops signing and verifying (within 20 s)",
+    )
     keys.add_parser("show", help="print the published JWKS")
+    sub.add_parser("migrate-secrets", help="move secret hashes and RPC URLs still in the catalog to their stores")
     return p
 
 
@@ -124,14 +142,20 @@ def run(args: argparse.Namespace) -> Any:
     from payments_core import deps
     from payments_core.domain import catalog as admin
     from payments_core.domain import keys as key_admin
+    from payments_core.settings import get_settings
 
     cat = deps.catalog()
     if args.kind == "keys":
         store = deps.key_store()
         if args.action == "rotate":
-            version = key_admin.rotate_now(store)
+            version = key_admin.rotate_now(store, token_ttl_seconds=get_settings().token_ttl_seconds)
             return {"rotated": True, "version_id": version, "jwks": store.read_jwks()}
+        if args.action == "retire-previous":
+            retired = key_admin.retire_previous(store)
+            return {"retired_kids": retired, "jwks": store.read_jwks()}
         return store.read_jwks()
+    if args.kind == "migrate-secrets":
+        return admin.move_secrets_out_of_the_catalog(cat, deps.secret_hashes(), deps.rpc_urls())
     if args.action == "list":
         return [admin.public(i) for i in cat.list(args.kind)]
     if args.kind == "node":
@@ -140,10 +164,13 @@ def run(args: argparse.Namespace) -> Any:
         return admin.public(admin.create_chain(cat, args.name))
     if args.kind == "network" and args.action == "set-wallet":
         return admin.public(admin.set_platform_wallet(cat, network_id=args.network, wallet_id=args.wallet))
+    if args.kind == "network" and args.action == "set-rpc-url":
+        return admin.public(admin.set_rpc_url(cat, deps.rpc_urls(), network_id=args.network, rpc_url=args.rpc_url))
     if args.kind == "network":
         return admin.public(
             admin.create_network(
                 cat,
+                deps.rpc_urls(),
                 chain_id=args.chain,
                 name=args.name,
                 evm_chain_id=args.evm_chain_id,
@@ -181,8 +208,13 @@ def run(args: argparse.Namespace) -> Any:
                 email=args.email,
             )
         )
+    if args.kind == "integration" and args.action in ("disable", "enable"):
+        status = "disabled" if args.action == "disable" else "active"
+        return admin.public(
+            admin.set_integration_status(cat, deps.integration_status_store(), integration_id=args.id, status=status)
+        )
     if args.kind == "integration":
-        integration, secret = admin.create_integration(cat, node_id=args.node, name=args.name)
+        integration, secret = admin.create_integration(cat, deps.secret_hashes(), node_id=args.node, name=args.name)
         return {**admin.public(integration), "client_secret": secret, "note": "the secret is shown only once"}
     raise SystemExit(f"unknown command {args.kind} {args.action}")
 

@@ -14,15 +14,25 @@ from payments_core.settings import get_settings
 from payments_core.store import aws
 
 if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
-    from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
+    from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
     from payments_core.domain.payments import PaymentDeps
     from payments_core.store.catalog import CatalogStore
+    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.store.integrations import IntegrationStatusStore
     from payments_core.store.keys import KeyStore
     from payments_core.store.logs import LogStore
     from payments_core.store.payments import PaymentStore
     from payments_core.store.queues import DealQueue
+    from payments_core.store.rpc_urls import RpcUrlStore
 
-KEY_CACHE_SECONDS = 300
+# The token endpoint's copy of its signing key (domain.keys.SIGNING_KEY_CACHE_SECONDS, repeated here so that
+# the JWKS function and the authorizer need not import domain.keys; a unit test keeps them equal).
+SIGNING_KEY_CACHE_SECONDS = 30
+# The JWKS setting's ceiling (domain.keys.JWKS_CACHE_MAX_SECONDS): shorter than the signing grace whatever
+# the environment says.
+JWKS_CACHE_MAX_SECONDS = 20
+# Disabling an integration refuses its tokens within this, whatever the environment says (issue 10: 60 s).
+INTEGRATION_STATUS_CACHE_MAX_SECONDS = 60.0
 
 
 @cache
@@ -95,7 +105,7 @@ def signing_key() -> CachedValue:
         store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
         return keys.signing_key(store, datetime.now(UTC))
 
-    return CachedValue(load, ttl=KEY_CACHE_SECONDS)
+    return CachedValue(load, ttl=SIGNING_KEY_CACHE_SECONDS)
 
 
 @cache
@@ -105,7 +115,7 @@ def jwks() -> CachedValue:
 
     s = get_settings()
     store = KeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
-    return CachedValue(store.read_jwks, ttl=KEY_CACHE_SECONDS)
+    return CachedValue(store.read_jwks, ttl=min(s.jwks_cache_seconds, JWKS_CACHE_MAX_SECONDS))
 
 
 @cache
@@ -113,6 +123,40 @@ def verifier() -> JwksVerifier:
     from payments_core.domain.auth import JwksVerifier
 
     return JwksVerifier(jwks=jwks(), policy=token_policy())
+
+
+@cache
+def secret_hashes() -> SecretHashStore:
+    """Integrations' secret hashes: the token endpoint's (and the operator CLI's) only."""
+    from payments_core.store.integration_secrets import SecretHashStore
+
+    return SecretHashStore(aws.dynamodb(), get_settings().integration_secrets_table)
+
+
+@cache
+def integration_status_store() -> IntegrationStatusStore:
+    from payments_core.store.integrations import IntegrationStatusStore
+
+    return IntegrationStatusStore(aws.dynamodb(), get_settings().catalog_table)
+
+
+@cache
+def integration_statuses() -> IntegrationStatuses:
+    """The integrator authorizer's view of which integrations are active (cached per container)."""
+    from payments_core.domain.auth import IntegrationStatuses
+
+    store = integration_status_store()
+    return IntegrationStatuses(
+        store.status, ttl=min(get_settings().integration_status_cache_seconds, INTEGRATION_STATUS_CACHE_MAX_SECONDS)
+    )
+
+
+@cache
+def rpc_urls() -> RpcUrlStore:
+    """Networks' RPC URLs (Secrets Manager): the chain functions' (and the operator CLI's) only."""
+    from payments_core.store.rpc_urls import RpcUrlStore
+
+    return RpcUrlStore(aws.secretsmanager(), get_settings().rpc_secret_prefix)
 
 
 @cache

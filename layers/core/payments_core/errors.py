@@ -91,6 +91,7 @@ class ErrorCode(StrEnum):
     WALLET_NOT_FOUND = "wallet_not_found"
     MEMBER_NOT_FOUND = "member_not_found"
     INTEGRATION_NOT_FOUND = "integration_not_found"
+    ROTATION_TOO_SOON = "rotation_too_soon"
     BAD_REQUEST = "bad_request"
     PAYMENT_NOT_WEB3 = "payment_not_web3"
     PAYMENT_HAS_DEAL = "payment_has_deal"
@@ -145,6 +146,10 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
         "the `member_id` names no member, or one of another branch of the node tree (indistinguishable)",
     ),
     ErrorCode.INTEGRATION_NOT_FOUND: ("404", "operator CLI: no integration with this id"),
+    ErrorCode.ROTATION_TOO_SOON: (
+        "409",
+        "operator CLI: `keys rotate` while the current signing key is younger than the 60 s signing grace",
+    ),
     ErrorCode.BAD_REQUEST: ("400", "generic bad request (not answered by any route today)"),
     ErrorCode.PAYMENT_NOT_WEB3: ("400", "retry-send of a payment that is not web3"),
     ErrorCode.PAYMENT_HAS_DEAL: ("400", "retry-send of a payment whose deal exists or is being created"),

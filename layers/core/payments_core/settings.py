@@ -29,6 +29,12 @@ class Settings(NamedTuple):
     token_ttl_seconds: int
     region: str
     endpoint_url: str | None
+    integration_secrets_table: str = ""
+    rpc_secret_prefix: str = ""
+    # How long an authorizer container trusts an integration's status (disable -> its tokens refused).
+    integration_status_cache_seconds: float = 30.0
+    # How long the JWKS (SSM) is cached per container, by the authorizer and the JWKS function.
+    jwks_cache_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -50,6 +56,10 @@ class Settings(NamedTuple):
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             # Only set locally (moto server); on AWS the SDK finds its endpoints itself.
             endpoint_url=e.get("LOCAL_ENDPOINT_URL") or e.get("AWS_ENDPOINT_URL") or None,
+            integration_secrets_table=e.get("INTEGRATION_SECRETS_TABLE", ""),
+            rpc_secret_prefix=e.get("RPC_SECRET_PREFIX", ""),
+            integration_status_cache_seconds=float(e.get("INTEGRATION_STATUS_CACHE_SECONDS", "30")),
+            jwks_cache_seconds=float(e.get("JWKS_CACHE_SECONDS", "15")),
         )
 
 

@@ -17,6 +17,10 @@ from payments_core.security import tokens
 
 if TYPE_CHECKING:
     from payments_core.store.catalog import CatalogStore
+    from payments_core.store.integration_secrets import SecretHashStore
+
+
+ACTIVE = "active"
 
 
 class TokenPolicy(NamedTuple):
@@ -47,9 +51,14 @@ class CachedValue:
 
 
 def issue_token(
-    catalog: CatalogStore, signing_key: CachedValue, policy: TokenPolicy, req: TokenRequest
+    catalog: CatalogStore,
+    secret_hashes: SecretHashStore,
+    signing_key: CachedValue,
+    policy: TokenPolicy,
+    req: TokenRequest,
 ) -> TokenResponse:
     from payments_core.security import passwords  # the hasher only where secrets are checked (cold start)
+    from payments_core.store.batch import read_both
 
     # The token is signed while the secret is checked, and handed out only if the check passes. The slow hash
     # runs in C without the GIL; on a container's first request, loading the key (building the Secrets
@@ -59,11 +68,16 @@ def issue_token(
     # a token signed (for no one) while it runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
         key_load = pool.submit(signing_key.get)
-        integration = catalog.get("integration", req.client_id)
+        # The entry (status, node) and the hash, kept in a table of its own: one BatchGetItem.
+        integration, stored_hash = read_both(
+            catalog.read_one("integration", req.client_id), secret_hashes.read_hash(req.client_id)
+        )
+        if stored_hash is None:
+            integration = None
         signed = pool.submit(_signed_token, key_load, integration or _NO_INTEGRATION, policy)
-        encoded = integration["secret_hash"] if integration else passwords.DUMMY_HASH
+        encoded = stored_hash if integration is not None and stored_hash else passwords.DUMMY_HASH
         valid = passwords.verify_secret(req.client_secret, encoded)
-        if integration is None or not valid or integration.get("status", "active") != "active":
+        if integration is None or not valid or integration.get("status", "active") != ACTIVE:
             raise Unauthorized("Invalid client credentials", code="invalid_client")
         return TokenResponse(access_token=signed.result(), expires_in=policy.ttl_seconds)
 
@@ -119,6 +133,50 @@ class JwksVerifier:
             raise tokens.InvalidToken("unknown kid")
         claims = tokens.verify(token, key, issuer=self.policy.issuer, audience=self.policy.audience)
         return Principal(actor_type="integration", actor_id=claims["sub"], node_id=claims["node_id"])
+
+
+class IntegrationStatuses:
+    """Whether an integration is active, as the integrator authorizer asks for every token it accepts.
+
+    Read from the catalog (`read(id)` -> its status, None for no such integration) and trusted for `ttl`
+    seconds per container, answers for unknown or disabled integrations included: once an operator disables
+    an integration, its tokens are refused within `ttl` seconds (API Gateway's own authorizer cache adds
+    nothing: ReauthorizeEvery is 0), and enabling it takes as long to be seen. At most `max_entries`
+    integrations are remembered (the oldest answers are dropped first).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[str], str | None],
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._read = read
+        self.ttl = ttl
+        self._clock = clock
+        self._max = max_entries
+        self._known: dict[str, tuple[float, bool]] = {}
+
+    def active(self, integration_id: str) -> bool:
+        now = self._clock()
+        cached = self._known.get(integration_id)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        is_active = self._read(integration_id) == ACTIVE
+        self._known.pop(integration_id, None)
+        if len(self._known) >= self._max:
+            del self._known[next(iter(self._known))]  # insertion order: the oldest answer
+        self._known[integration_id] = (now, is_active)
+        return is_active
+
+
+def authorize(verifier: JwksVerifier, statuses: IntegrationStatuses, token: str) -> Principal:
+    """The integrator authorizer's decision: a valid token of an integration that is still active."""
+    principal = verifier.principal(token)
+    if not statuses.active(principal.actor_id):
+        raise tokens.InvalidToken("the integration is not active")
+    return principal
 
 
 MAX_AUTHORIZATION = 4096

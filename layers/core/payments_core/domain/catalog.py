@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from payments_core import money
 from payments_core.errors import NotFound, ValidationFailed
 from payments_core.models.common import utcnow
 from payments_core.security import passwords
 from payments_core.store.catalog import CatalogStore
+
+if TYPE_CHECKING:
+    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.store.integrations import IntegrationStatusStore
+    from payments_core.store.rpc_urls import RpcUrlStore
+
+INTEGRATION_STATUSES = ("active", "disabled")
 
 
 def _new(**fields: Any) -> dict[str, Any]:
@@ -41,6 +49,7 @@ def create_chain(catalog: CatalogStore, name: str) -> dict[str, Any]:
 
 def create_network(
     catalog: CatalogStore,
+    rpc_urls: RpcUrlStore,
     *,
     chain_id: str,
     name: str,
@@ -56,11 +65,20 @@ def create_network(
         chain_id=chain_id,
         name=name,
         evm_chain_id=evm_chain_id,
-        rpc_url=rpc_url,
         diamond_address=diamond_address,
         required_confirmations=required_confirmations,
     )
+    # The RPC URL (often with a provider's API key) goes to Secrets Manager, never the catalog; first, so that
+    # no network is ever listed without one.
+    rpc_urls.put(network["id"], rpc_url)
     catalog.put_new("network", network)
+    return network
+
+
+def set_rpc_url(catalog: CatalogStore, rpc_urls: RpcUrlStore, *, network_id: str, rpc_url: str) -> dict[str, Any]:
+    """Replace a network's RPC URL (a warm chain function sees it within store.rpc_urls.CACHE_SECONDS)."""
+    network = _require(catalog, "network", network_id)
+    rpc_urls.put(network_id, rpc_url)
     return network
 
 
@@ -125,22 +143,62 @@ def create_member(catalog: CatalogStore, *, node_id: str, **fields: Any) -> dict
     return member
 
 
-def create_integration(catalog: CatalogStore, *, node_id: str, name: str) -> tuple[dict[str, Any], str]:
-    """A new integration of `node_id`; returns it and its client secret (shown once, stored hashed)."""
+def create_integration(
+    catalog: CatalogStore, secret_hashes: SecretHashStore, *, node_id: str, name: str
+) -> tuple[dict[str, Any], str]:
+    """A new integration of `node_id`; returns it and its client secret (shown once, stored hashed in the
+    secrets table, which only the token endpoint reads; the catalog entry holds no hash)."""
     _require(catalog, "node", node_id)
     client_id = f"ci_{secrets.token_hex(12)}"
     client_secret = f"cs_{secrets.token_urlsafe(32)}"
-    integration = _new(node_id=node_id, name=name, status="active", secret_hash=passwords.hash_secret(client_secret))
+    integration = _new(node_id=node_id, name=name, status="active")
     integration["id"] = client_id
+    # The hash first: an entry without a hash would be an integration no one can use; a hash without an
+    # entry (a crash in between) opens nothing, the token endpoint needs both.
+    secret_hashes.put_new(client_id, passwords.hash_secret(client_secret))
     catalog.put_new("integration", integration)
     return integration, client_secret
+
+
+def set_integration_status(
+    catalog: CatalogStore, statuses: IntegrationStatusStore, *, integration_id: str, status: str
+) -> dict[str, Any]:
+    """Disable or enable an integration. Disabled: no new token, and the integrator authorizer refuses its
+    existing tokens within its status cache (INTEGRATION_STATUS_CACHE_SECONDS, at most 60 s)."""
+    if status not in INTEGRATION_STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(INTEGRATION_STATUSES)}")
+    if not statuses.set_status(integration_id, status):
+        raise NotFound(f"integration {integration_id} not found", code="integration_not_found")
+    return _require(catalog, "integration", integration_id)
+
+
+def move_secrets_out_of_the_catalog(
+    catalog: CatalogStore, secret_hashes: SecretHashStore, rpc_urls: RpcUrlStore
+) -> dict[str, list[str]]:
+    """A stack deployed before the secrets table: every integration's `secret_hash` and every network's
+    `rpc_url` still in the catalog move to their stores and leave the catalog. Idempotent."""
+    from payments_core.store.integration_secrets import SecretHashExists
+
+    moved: dict[str, list[str]] = {"integrations": [], "networks": []}
+    for integration in catalog.list("integration"):
+        if "secret_hash" in integration:
+            with contextlib.suppress(SecretHashExists):  # moved by a run that stopped before the catalog write
+                secret_hashes.put_new(integration["id"], integration["secret_hash"])
+            catalog.put("integration", {k: v for k, v in integration.items() if k not in ("secret_hash", "pk", "kind")})
+            moved["integrations"].append(integration["id"])
+    for network in catalog.list("network"):
+        if "rpc_url" in network:
+            rpc_urls.put(network["id"], network["rpc_url"])
+            catalog.put("network", {k: v for k, v in network.items() if k not in ("rpc_url", "pk", "kind")})
+            moved["networks"].append(network["id"])
+    return moved
 
 
 def public(item: dict[str, Any]) -> dict[str, Any]:
     """An entry as the CLI shows it: no keys, no secret hashes, numbers as plain numbers."""
     out = {}
     for k, v in item.items():
-        if k in ("pk", "kind", "secret_hash"):
+        if k in ("pk", "kind", "secret_hash", "rpc_url"):
             continue
         out[k] = (int(v) if v == v.to_integral_value() else str(v)) if isinstance(v, Decimal) else v
     return out

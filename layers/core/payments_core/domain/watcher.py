@@ -531,7 +531,7 @@ def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
     report: list[dict[str, Any]] = []
     networks = sorted(deps.catalog.list("network"), key=lambda n: str(n["id"]))
     for network in networks:
-        if not network.get("diamond_address") or not network.get("rpc_url"):
+        if not network.get("diamond_address"):
             continue
         try:
             report.append({**watch_network(deps, network, now).as_dict(), "ok": True})

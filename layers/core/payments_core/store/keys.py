@@ -84,6 +84,13 @@ class KeyStore:
             SecretId=self._secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version_id
         )
 
+    def remove_stage(self, stage: str, version_id: str) -> None:
+        """Take a staging label off a version (AWSPREVIOUS, when the previous key is retired)."""
+        assert self._sm is not None
+        self._sm.update_secret_version_stage(
+            SecretId=self._secret_id, VersionStage=stage, RemoveFromVersionId=version_id
+        )
+
     # -- published public keys
     def read_jwks(self) -> dict[str, Any]:
         assert self._ssm is not None
