@@ -208,7 +208,12 @@ def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_curren
 
     catalog = deps.catalog()
     bare = admin.create_network(
-        catalog, deps.rpc_urls(), chain_id=api.demo["chain_id"], name="no diamond", evm_chain_id=5, rpc_url="http://127.0.0.1:1"
+        catalog,
+        deps.rpc_urls(),
+        chain_id=api.demo["chain_id"],
+        name="no diamond",
+        evm_chain_id=5,
+        rpc_url="http://127.0.0.1:1",
     )
     coin = admin.create_currency(catalog, symbol="C", decimals=2, tokens={bare["id"]: "0x" + "2" * 40})
     error = _refused(api, json.dumps(api.payment_body(network_id=bare["id"], currency_id=coin["id"])))
