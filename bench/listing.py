@@ -141,10 +141,10 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
         deps.catalog(), node_id=node["id"], network_id=demo["network_id"], address=f"0x{uuid.uuid4().hex:0>40}"
     )
     principal = Principal(actor_type="integration", actor_id=f"ci_bench_{uuid.uuid4().hex[:12]}", node_id=node["id"])
-    real = deps.payments()
+    real = deps.payment_deps()
     catalog = _read_once_catalog(real.catalog)
     recorded = RecordedWrites(real.payments._db)
-    tables = (real.payments._payments, real.payments._keys)
+    tables = (real.payments._payments, real.payments._index)
 
     def deps_with(client: Any) -> Any:
         store = PaymentStore(client, *tables)

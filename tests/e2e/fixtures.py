@@ -20,7 +20,7 @@ from payments_core.domain import catalog as admin
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.integration_secrets import SecretHashStore
 from payments_core.store.integrations import IntegrationStatusStore
-from payments_core.store.keys import KeyStore
+from payments_core.store.keys import SigningKeyStore
 from payments_core.store.payments import PaymentStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
@@ -96,9 +96,9 @@ def integration_statuses(stack: LocalStackInfo) -> IntegrationStatusStore:
 
 
 @pytest.fixture(scope="session")
-def key_store(stack: LocalStackInfo) -> KeyStore:
+def signing_key_store(stack: LocalStackInfo) -> SigningKeyStore:
     env = stack.environment
-    return KeyStore(
+    return SigningKeyStore(
         aws_client(stack, "secretsmanager"),
         aws_client(stack, "ssm"),
         env["SIGNING_KEYS_SECRET_ID"],

@@ -57,7 +57,7 @@ def test_widget_access_token_is_useless_on_the_integrator_api(api: Api) -> None:
 
 def rotate_once_allowed() -> None:
     """A rotation as soon as the fixture's key is past its signing grace (a rotation sooner is RotationTooSoon)."""
-    keys.rotate_now(deps.key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
+    keys.rotate_now(deps.signing_key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
 
 
 def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +95,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     # A second rotation as soon as one is allowed (the grace after the first): the first key may have signed a
     # token a moment ago (the grace, a token endpoint's cached key), so it stays published as long as such a
     # token may be valid.
-    keys.rotate_now(deps.key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
+    keys.rotate_now(deps.signing_key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
     runtime.reset_process_caches()
     assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 3
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
@@ -103,7 +103,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
 
     # Once no token it signed can be valid, the next rotation retires it.
     later = datetime.now(UTC) + timedelta(seconds=keys.retention_seconds(deps.token_policy().ttl_seconds))
-    keys.rotate_now(deps.key_store(), now=later)
+    keys.rotate_now(deps.signing_key_store(), now=later)
     runtime.reset_process_caches()
     assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 2
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
@@ -122,7 +122,7 @@ def test_retire_previous_stops_the_previous_key_at_once(api: Api) -> None:
     assert tokens.unverified_kid(during_grace) == tokens.unverified_kid(old)
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
 
-    retired = keys.retire_previous(deps.key_store())
+    retired = keys.retire_previous(deps.signing_key_store())
     assert retired == [tokens.unverified_kid(old)]
     runtime.reset_process_caches()
     for token in (old, during_grace):

@@ -84,7 +84,7 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
     record = deps.payment_store().get(p["id"]) or {}
     from payments_core.domain.payments import create_deal_message, signing_group
 
-    deps.payments().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
+    deps.payment_deps().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
     drain(pollers)
     assert _get(api, token, p["id"])["deal_id"] == 1
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == 1

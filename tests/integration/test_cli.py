@@ -73,7 +73,7 @@ def test_keys_rotate_publishes_a_new_key(
     assert error["code"] == "rotation_too_soon"
     assert "rotate again in" in error["message"]
     assert run(capsys, "keys", "show") == first["jwks"]
-    assert deps.key_store().read(stage="AWSPENDING") is None
+    assert deps.signing_key_store().read(stage="AWSPENDING") is None
     monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # the minute has passed
     second = run(capsys, "keys", "rotate")
     assert len(first["jwks"]["keys"]) == 1
@@ -176,10 +176,10 @@ def test_keys_retire_previous_leaves_only_the_current_key(
     second = run(capsys, "keys", "rotate")
     assert len(second["jwks"]["keys"]) == 2
     retired = run(capsys, "keys", "retire-previous")
-    current = deps.key_store().read(stage="AWSCURRENT")
+    current = deps.signing_key_store().read(stage="AWSCURRENT")
     assert retired["jwks"]["keys"] == [{k: current[k] for k in ("kty", "crv", "x", "y", "kid", "alg", "use")}]
     assert [k["kid"] for k in second["jwks"]["keys"] if k["kid"] != current["kid"]] == retired["retired_kids"]
-    assert deps.key_store().read(stage="AWSPREVIOUS") is None  # no longer signs in a rotation's grace
+    assert deps.signing_key_store().read(stage="AWSPREVIOUS") is None  # no longer signs in a rotation's grace
 
 
 def test_migrate_secrets_moves_hashes_and_rpc_urls_out_of_the_catalog(

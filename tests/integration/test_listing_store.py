@@ -53,7 +53,7 @@ class CountingClient:
 def store(api: Api) -> PaymentStore:
     from payments_core import deps
 
-    return deps.payments().payments
+    return deps.payment_deps().payments
 
 
 def test_pages_read_by_key_whatever_their_number(store: PaymentStore) -> None:
@@ -62,7 +62,7 @@ def test_pages_read_by_key_whatever_their_number(store: PaymentStore) -> None:
     for item in items:
         store.insert(item)
     counting = CountingClient(store._db)
-    reader = PaymentStore(counting, store._payments, store._keys)  # type: ignore[arg-type]
+    reader = PaymentStore(counting, store._payments, store._index)  # type: ignore[arg-type]
     newest_first = [i["id"] for i in reversed(items)]
 
     for page, per_page in ((1, 10), (3, 10), (5, 10), (2, 20), (1, 100)):
@@ -121,7 +121,7 @@ def test_a_create_that_keeps_losing_the_race_is_503_within_its_budget(
 ) -> None:
     monkeypatch.setattr(store_module, "_INSERT_BUDGET_S", 0.3)
     raced = AlwaysRaced(store._db)
-    contended = PaymentStore(raced, store._payments, store._keys)  # type: ignore[arg-type]
+    contended = PaymentStore(raced, store._payments, store._index)  # type: ignore[arg-type]
     node = str(uuid.uuid4())
     with pytest.raises(CreateContended) as info:
         contended.insert(_item(node, 1))
@@ -148,7 +148,7 @@ class AnswerLost:
 def test_a_create_whose_committed_answer_was_lost_is_done_once(store: PaymentStore) -> None:
     node = str(uuid.uuid4())
     item = _item(node, 1)
-    PaymentStore(AnswerLost(store._db), store._payments, store._keys).insert(item)  # type: ignore[arg-type]
+    PaymentStore(AnswerLost(store._db), store._payments, store._index).insert(item)  # type: ignore[arg-type]
     total, records = store.page(listing_for(node), 0, 10)
     assert (total, [r["id"] for r in records]) == (1, [item["id"]])
     with pytest.raises(ExternalIdTaken):  # someone else's create of the same external id is still refused

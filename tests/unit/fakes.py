@@ -17,7 +17,7 @@ from payments_core.store.batch import PendingRead
 from payments_core.store.catalog import CatalogStore
 from payments_core.store.integration_secrets import SecretHashStore
 from payments_core.store.integrations import IntegrationStatusStore
-from payments_core.store.keys import KeyStore
+from payments_core.store.keys import SigningKeyStore
 from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, listings_of
 from payments_core.store.queues import DealQueue
 
@@ -164,7 +164,7 @@ class StageError(Exception):
     """What Secrets Manager would answer with an InvalidParameter/ResourceExists error."""
 
 
-class FakeKeyStore(KeyStore):
+class FakeSigningKeyStore(SigningKeyStore):
     """Secrets Manager staging labels and the JWKS parameter, in memory.
 
     Semantics kept from Secrets Manager:
@@ -200,7 +200,7 @@ class FakeKeyStore(KeyStore):
     def value(self, stage: str) -> Any:
         return self.read(stage=stage)
 
-    # -- KeyStore interface (its `read` is KeyStore's: the value of `read_dated`)
+    # -- SigningKeyStore interface (its `read` is SigningKeyStore's: the value of `read_dated`)
     def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]:
         if version_id:
             if version_id not in self.versions:

@@ -31,7 +31,7 @@ from payments_core.errors import (
     field_error,
 )
 from payments_core.http import json_codec
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal
+from payments_core.http.api import json_response, make_resolver, principal
 from payments_core.models.payments import CreatePaymentRequest
 from payments_core.store.payments import CreateContended
 from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
@@ -349,10 +349,10 @@ def test_non_json_body_is_415(app: APIGatewayRestResolver, content_type: str) ->
         ("Application/JSON", 201),
     ],
 )
-def test_lambda_handler_checks_the_media_type_first(
-    app: APIGatewayRestResolver, content_type: str, status: int
-) -> None:
-    handler = lambda_handler(app)
+def test_api_handler_checks_the_media_type_first(app: APIGatewayRestResolver, content_type: str, status: int) -> None:
+    from payments_core import handlers  # here: importing it pauses the collector until a handler is built
+
+    handler = handlers.api(app)
     context = SimpleNamespace(
         function_name="unit",
         memory_limit_in_mb=128,
@@ -446,7 +446,7 @@ def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
     catalog.add("network", {"id": network, "chain_id": str(uuid.uuid4()), "name": "n", "diamond_address": "0xD"})
     catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: "0xT"}})
     built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), create_queue=FakeDealQueue())
-    monkeypatch.setattr(deps, "payments", lambda: built)
+    monkeypatch.setattr(deps, "payment_deps", lambda: built)
     return built
 
 

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.stub import Stubber
 
 from payments_chain.workers import message_correlation_id
-from payments_core import metrics
+from payments_core import handlers, metrics
 from payments_core.domain import lifecycle, logs
 from payments_core.errors import NotFound
 from payments_core.http import json_codec
-from payments_core.http.api import json_response, lambda_handler, make_resolver
+from payments_core.http.api import json_response, make_resolver
 from payments_core.observability import (
     correlation_id,
     correlation_of,
@@ -230,7 +230,7 @@ def app() -> APIGatewayRestResolver:
 def test_a_5xx_names_our_innermost_frame_and_the_aws_operation_and_code(
     app: APIGatewayRestResolver, caplog: pytest.LogCaptureFixture, lines: list[dict[str, Any]]
 ) -> None:
-    result = lambda_handler(app)(rest_event("GET", "/aws"), CONTEXT)
+    result = handlers.api(app)(rest_event("GET", "/aws"), CONTEXT)
     assert result["statusCode"] == 500
     (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
     fields = record.__dict__
@@ -247,7 +247,7 @@ def test_a_5xx_names_our_innermost_frame_and_the_aws_operation_and_code(
 def test_a_library_error_names_the_frame_of_ours_that_called_the_library(
     app: APIGatewayRestResolver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lambda_handler(app)(rest_event("GET", "/json"), CONTEXT)
+    handlers.api(app)(rest_event("GET", "/json"), CONTEXT)
     (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
     assert record.__dict__["error_type"] == "JSONDecodeError"
     assert record.__dict__["raised_at"].startswith("http/json_codec.py:")  # not json/decoder.py
@@ -272,7 +272,7 @@ def test_error_fields_find_a_client_error_raised_from(caplog: pytest.LogCaptureF
 def test_a_refused_request_is_counted_by_route_and_code(
     app: APIGatewayRestResolver, lines: list[dict[str, Any]]
 ) -> None:
-    result = lambda_handler(app)(rest_event("GET", "/refused"), CONTEXT)
+    result = handlers.api(app)(rest_event("GET", "/refused"), CONTEXT)
     assert result["statusCode"] == 404
     doc = find(lines, "RequestsRefused")
     assert (doc["operation"], doc["error_code"]) == ("GET /refused", "payment_not_found")
@@ -329,7 +329,7 @@ def test_the_api_handler_sets_the_request_id_for_the_invocation_only(app: APIGat
         seen.append(correlation_id())
         return json_response(200, {})
 
-    lambda_handler(app)(rest_event("GET", "/seen"), CONTEXT)
+    handlers.api(app)(rest_event("GET", "/seen"), CONTEXT)
     assert seen == ["req-1"]  # the event's requestContext.requestId
     assert correlation_id() is None
 
@@ -341,7 +341,7 @@ def test_the_5xx_line_carries_it(app: APIGatewayRestResolver) -> None:
     capture.emit = lambda record: lines.append(capture.format(record))  # type: ignore[method-assign]
     logger._logger.addHandler(capture)
     try:
-        lambda_handler(app)(rest_event("GET", "/aws"), CONTEXT)
+        handlers.api(app)(rest_event("GET", "/aws"), CONTEXT)
     finally:
         logger._logger.removeHandler(capture)
     (line,) = [json.loads(line) for line in lines if '"unhandled error"' in line]

@@ -38,7 +38,7 @@ def chain_deps() -> ChainDeps:
     return ChainDeps(
         payments=deps.payment_store(),
         catalog=deps.catalog(),
-        keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
+        wallet_keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
         chain_for=diamond_for,
         worker="chain-worker",
     )
@@ -49,7 +49,7 @@ def watcher_deps() -> WatcherDeps:
     return WatcherDeps(
         payments=deps.payment_store(),
         catalog=deps.catalog(),
-        cursors=CursorStore(aws.dynamodb(), get_settings().payment_keys_table),
+        cursors=CursorStore(aws.dynamodb(), get_settings().payment_index_table),
         cancel_queue=deps.cancel_queue(),
         create_queue=deps.create_queue(),
         chain_for=diamond_for,

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> Any:
 
     cat = deps.catalog()
     if args.kind == "keys":
-        store = deps.key_store()
+        store = deps.signing_key_store()
         if args.action == "rotate":
             version = key_admin.rotate_now(store, token_ttl_seconds=get_settings().token_ttl_seconds)
             return {"rotated": True, "version_id": version, "jwks": store.read_jwks()}

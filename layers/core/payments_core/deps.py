@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # each module is imported by the dependency that builds it (c
     from payments_core.store.catalog import CatalogStore
     from payments_core.store.integration_secrets import SecretHashStore
     from payments_core.store.integrations import IntegrationStatusStore
-    from payments_core.store.keys import KeyStore
+    from payments_core.store.keys import SigningKeyStore
     from payments_core.store.logs import LogStore
     from payments_core.store.payments import PaymentStore
     from payments_core.store.queues import DealQueue
@@ -47,11 +47,11 @@ def payment_store() -> PaymentStore:
     from payments_core.store.payments import PaymentStore
 
     s = get_settings()
-    return PaymentStore(aws.dynamodb(), s.payments_table, s.payment_keys_table)
+    return PaymentStore(aws.dynamodb(), s.payments_table, s.payment_index_table)
 
 
 @cache
-def payments() -> PaymentDeps:
+def payment_deps() -> PaymentDeps:
     from payments_core.domain.payments import PaymentDeps
 
     return PaymentDeps(
@@ -93,7 +93,7 @@ def token_policy() -> TokenPolicy:
 @cache
 def signing_key() -> CachedValue:
     from payments_core.domain.auth import CachedValue
-    from payments_core.store.keys import KeyStore
+    from payments_core.store.keys import SigningKeyStore
 
     s = get_settings()
 
@@ -102,7 +102,7 @@ def signing_key() -> CachedValue:
 
         # The Secrets Manager client is built at the first load, not here: the token endpoint loads the
         # key in a thread while it checks the credentials (domain.auth.issue_token).
-        store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
+        store = SigningKeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
         return keys.signing_key(store, datetime.now(UTC))
 
     return CachedValue(load, ttl=SIGNING_KEY_CACHE_SECONDS)
@@ -111,10 +111,10 @@ def signing_key() -> CachedValue:
 @cache
 def jwks() -> CachedValue:
     from payments_core.domain.auth import CachedValue
-    from payments_core.store.keys import KeyStore
+    from payments_core.store.keys import SigningKeyStore
 
     s = get_settings()
-    store = KeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    store = SigningKeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
     return CachedValue(store.read_jwks, ttl=min(s.jwks_cache_seconds, JWKS_CACHE_MAX_SECONDS))
 
 
@@ -160,8 +160,8 @@ def rpc_urls() -> RpcUrlStore:
 
 
 @cache
-def key_store() -> KeyStore:
-    from payments_core.store.keys import KeyStore
+def signing_key_store() -> SigningKeyStore:
+    from payments_core.store.keys import SigningKeyStore
 
     s = get_settings()
-    return KeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    return SigningKeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)

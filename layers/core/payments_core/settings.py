@@ -15,7 +15,7 @@ class Settings(NamedTuple):
     """Immutable, built once (a NamedTuple: defining a frozen dataclass costs a cold start ~1 ms more)."""
 
     payments_table: str
-    payment_keys_table: str
+    payment_index_table: str
     catalog_table: str
     payment_logs_table: str
     create_deal_queue_url: str
@@ -41,7 +41,7 @@ class Settings(NamedTuple):
         e = os.environ if env is None else env
         return cls(
             payments_table=e.get("PAYMENTS_TABLE", ""),
-            payment_keys_table=e.get("PAYMENT_KEYS_TABLE", ""),
+            payment_index_table=e.get("PAYMENT_KEYS_TABLE", ""),
             catalog_table=e.get("CATALOG_TABLE", ""),
             payment_logs_table=e.get("PAYMENT_LOGS_TABLE", ""),
             create_deal_queue_url=e.get("CREATE_DEAL_QUEUE_URL", ""),

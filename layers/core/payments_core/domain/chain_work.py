@@ -91,7 +91,7 @@ class WalletKeys(Protocol):
 class ChainDeps:
     payments: PaymentStore
     catalog: CatalogStore
-    keys: WalletKeys
+    wallet_keys: WalletKeys
     chain_for: Callable[[dict[str, Any]], Chain]  # network record -> its diamond
     worker: str = "chain-worker"
     _networks: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -156,7 +156,7 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
         fresh = deps.payments.get(payment_id) or record
         if fresh["status"] != S.SENDING.value:
             return create_deal(deps, payment_id)  # cancelled meanwhile: do not create
-        key = deps.keys.private_key(signing_wallet_id(deps, record))
+        key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
         try:
             created = chain.create_deal(
                 key,
@@ -183,7 +183,7 @@ def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) 
         if S(current["status"]) in (S.CANCELLED, S.EXPIRED):
             # The cancel worker found no deal and finished; this late deal must not stay open.
             chain = deps.chain_for(deps.network(current["network_id"]))
-            key = deps.keys.private_key(signing_wallet_id(deps, current))
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, current))
             sent = chain.cancel_deal(key, created.deal_id)
             lifecycle.move(
                 deps.payments, current, to=None, actor=Actor("chain", deps.worker), event_type="deal_created",
@@ -237,7 +237,7 @@ def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
     else:
         deal = chain.get_deal(deal_id)
         if deal.status in (DealStatus.OPEN, DealStatus.PAID):
-            key = deps.keys.private_key(signing_wallet_id(deps, record))
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
             tx_hash = chain.cancel_deal(key, deal_id).transaction_hash
             refunded = deal.status is DealStatus.PAID
         else:  # already done on chain (a redelivery after the transaction was mined)

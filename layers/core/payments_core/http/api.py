@@ -8,7 +8,7 @@ A handler module does only this:
     def get_payment(id: str) -> Response:
         return json_response(200, payments.get_payment(deps(), principal(app), id))
 
-    handler = lambda_handler(app)
+    handler = handlers.api(app)  # payments_core.handlers: the one handler convention
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from payments_core.domain.access import Principal
 from payments_core.errors import DomainError, ErrorCode, Unauthorized
 from payments_core.http import json_codec
 from payments_core.models.common import ErrorResponse
-from payments_core.observability import error_fields, logger, set_correlation_id
+from payments_core.observability import error_fields, logger
 
 JSON = "application/json"
 _MEDIA_TYPE_MESSAGE = "Send the body as application/json"
@@ -221,26 +221,21 @@ def widget_payment_id(app: APIGatewayRestResolver, path_id: str) -> str:
     return path_id
 
 
-def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        # The request id (correlation_paths.API_GATEWAY_REST) follows the work it causes: messages, changes.
-        set_correlation_id(logger.get_correlation_id())
-        if _unsupported_media_type(event):
-            metrics.count("RequestsRefused", operation=f"{event.get('httpMethod')} {event.get('resource')}",
-                          error_code="unsupported_media_type")  # fmt: skip
-            return {
-                "statusCode": 415,
-                "headers": {"Content-Type": JSON},
-                "body": json_codec.dumps(
-                    {"error": {"code": "unsupported_media_type", "message": _MEDIA_TYPE_MESSAGE, "details": []}}
-                ),
-                "isBase64Encoded": False,
-            }
-        return app.resolve(event, context)
-
-    return handler
+def handle_request(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One API Gateway event through `app`: a body that is not JSON is answered 415 before the resolver
+    sees it. The Lambda handler around it is built by payments_core.handlers.api."""
+    if _unsupported_media_type(event):
+        metrics.count("RequestsRefused", operation=f"{event.get('httpMethod')} {event.get('resource')}",
+                      error_code="unsupported_media_type")  # fmt: skip
+        return {
+            "statusCode": 415,
+            "headers": {"Content-Type": JSON},
+            "body": json_codec.dumps(
+                {"error": {"code": "unsupported_media_type", "message": _MEDIA_TYPE_MESSAGE, "details": []}}
+            ),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
 
 
 def method_not_allowed_handler(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
-class KeyStore:
+class SigningKeyStore:
     def __init__(
         self,
         secrets: SecretsManagerClient | None,
