@@ -101,8 +101,8 @@ def signing_key_store(stack: LocalStackInfo) -> SigningKeyStore:
     return SigningKeyStore(
         aws_client(stack, "secretsmanager"),
         aws_client(stack, "ssm"),
-        env["SIGNING_KEYS_SECRET_ID"],
-        env["JWKS_PARAMETER_NAME"],
+        secret_id=env["SIGNING_KEYS_SECRET_ID"],
+        jwks_parameter=env["JWKS_PARAMETER_NAME"],
     )
 
 

@@ -116,8 +116,8 @@ def test_retire_previous_stops_a_token_of_the_previous_key_at_once(
     store = SigningKeyStore(
         aws_client(short_stack, "secretsmanager"),
         aws_client(short_stack, "ssm"),
-        env["SIGNING_KEYS_SECRET_ID"],
-        env["JWKS_PARAMETER_NAME"],
+        secret_id=env["SIGNING_KEYS_SECRET_ID"],
+        jwks_parameter=env["JWKS_PARAMETER_NAME"],
     )
     node = short_stack.demo["nodes"]["root"]
     credentials = short_stack.demo["integrations"]["root"]

@@ -115,6 +115,7 @@ def test_the_deployed_bound_is_at_most_60_seconds(monkeypatch: pytest.MonkeyPatc
     authorizer = tpl.authorizers()["IntegratorAuthorizer"]
     assert authorizer["Identity"]["ReauthorizeEvery"] == 0
     monkeypatch.setenv("INTEGRATION_STATUS_CACHE_SECONDS", "3600")  # a misconfigured environment
+    monkeypatch.setenv("CATALOG_TABLE", "catalog")  # the authorizer's (template.yaml)
     from devstack import runtime
 
     runtime.reset_process_caches()

@@ -102,7 +102,7 @@ def signing_key() -> CachedValue:
 
         # The Secrets Manager client is built at the first load, not here: the token endpoint loads the
         # key in a thread while it checks the credentials (domain.auth.issue_token).
-        store = SigningKeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
+        store = SigningKeyStore(aws.secretsmanager(), None, secret_id=s.signing_keys_secret_id)
         return keys.signing_key(store, datetime.now(UTC))
 
     return CachedValue(load, ttl=SIGNING_KEY_CACHE_SECONDS)
@@ -114,15 +114,19 @@ def jwks() -> CachedValue:
     from payments_core.store.keys import SigningKeyStore
 
     s = get_settings()
-    store = SigningKeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    store = SigningKeyStore(None, aws.ssm(), jwks_parameter=s.jwks_parameter_name)
     return CachedValue(store.read_jwks, ttl=min(s.jwks_cache_seconds, JWKS_CACHE_MAX_SECONDS))
 
 
 @cache
 def verifier() -> JwksVerifier:
-    from payments_core.domain.auth import JwksVerifier
+    from payments_core.domain.auth import JwksVerifier, TokenPolicy
 
-    return JwksVerifier(jwks=jwks(), policy=token_policy())
+    s = get_settings()
+    # Verifying needs no lifetime (a token's own `exp` says when it ends): the authorizer is not given one.
+    return JwksVerifier(
+        jwks=jwks(), policy=TokenPolicy(issuer=s.token_issuer, audience=s.token_audience, ttl_seconds=0)
+    )
 
 
 @cache
@@ -164,4 +168,6 @@ def signing_key_store() -> SigningKeyStore:
     from payments_core.store.keys import SigningKeyStore
 
     s = get_settings()
-    return SigningKeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    return SigningKeyStore(
+        aws.secretsmanager(), aws.ssm(), secret_id=s.signing_keys_secret_id, jwks_parameter=s.jwks_parameter_name
+    )
