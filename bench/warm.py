@@ -84,7 +84,7 @@ class RawCreate:
 
 
 def _take_positions(actions: list[dict[str, Any]], counts: dict[str, int]) -> None:
-    """Each recorded (counter, position) pair made again from the counts just read, as PaymentStore.insert
+    """Each recorded (counter, position) pair made again from the counts just read, as DynamoPaymentStore.insert
     makes it (`position_actions`)."""
     from payments_core.store.payments import Listing, position_actions
 

@@ -9,6 +9,7 @@ import pytest
 
 from payments_core import deps
 from payments_core.domain import keys
+from payments_core.domain.entities import Integration
 from payments_core.security import tokens
 from tests.integration.helpers import Api
 
@@ -32,7 +33,7 @@ def test_token_shape_and_bad_credentials(api: Api) -> None:
 
 def test_client_secret_is_stored_only_as_a_salted_slow_hash_outside_the_catalog(api: Api) -> None:
     creds = api.demo["integrations"]["root"]
-    stored = deps.catalog().get("integration", creds["client_id"])
+    stored = deps.catalog().get(Integration, creds["client_id"])
     assert stored is not None
     assert "secret_hash" not in stored  # the catalog, which every function reads parts of, holds no hash
     stored_hash = deps.secret_hashes().read_hash(creds["client_id"]).run()
@@ -167,14 +168,14 @@ def test_a_disabled_integration_gets_no_token_and_its_tokens_are_refused(api: Ap
 def test_a_token_accepted_once_is_refused_once_it_expires(api: Api) -> None:
     """No authorizer answer outlives its token (the integrator authorizer is asked on every request)."""
     creds = api.demo["integrations"]["root"]
-    integration = deps.catalog().get("integration", creds["client_id"])
+    integration = deps.catalog().get(Integration, creds["client_id"])
     assert integration is not None
     policy = deps.token_policy()
     now = int(time.time())
     # Expiring now: accepted within the verifier's 5 s leeway, refused once past it.
     claims = tokens.integrator_claims(
-        integration_id=integration["id"],
-        node_id=integration["node_id"],
+        integration_id=integration.id,
+        node_id=integration.node_id,
         issuer=policy.issuer,
         audience=policy.audience,
         ttl=100,

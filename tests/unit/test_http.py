@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments_core import deps
 from payments_core.domain import payments
+from payments_core.domain.entities import Currency, Network, Node
 from payments_core.domain.payments import PaymentDeps
 from payments_core.errors import (
     Conflict,
@@ -441,10 +442,10 @@ def load_function(name: str) -> ModuleType:
 @pytest.fixture
 def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
     catalog = FakeCatalog()
-    catalog.add("node", {"id": NODE, "name": "root", "path": [NODE]})
+    catalog.add(Node(id=NODE, name="root", path=(NODE,)))
     network, currency = str(uuid.uuid4()), str(uuid.uuid4())
-    catalog.add("network", {"id": network, "chain_id": str(uuid.uuid4()), "name": "n", "diamond_address": "0xD"})
-    catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: "0xT"}})
+    catalog.add(Network(id=network, chain_id=str(uuid.uuid4()), name="n", evm_chain_id=1, diamond_address="0xD"))
+    catalog.add(Currency(id=currency, symbol="USDT", decimals=6, tokens={network: "0xT"}))
     built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), create_queue=FakeDealQueue())
     monkeypatch.setattr(deps, "payment_deps", lambda: built)
     return built
@@ -452,9 +453,9 @@ def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
 
 def ids_of(d: PaymentDeps) -> tuple[str, str]:
     assert isinstance(d.catalog, FakeCatalog)
-    network = next(i for (k, i) in d.catalog.entries if k == "network")
-    currency = next(i for (k, i) in d.catalog.entries if k == "currency")
-    return network, currency
+    (network,) = d.catalog.list(Network)
+    (currency,) = d.catalog.list(Currency)
+    return network.id, currency.id
 
 
 def test_real_list_route_caps_per_page_at_100(fake_deps: PaymentDeps) -> None:

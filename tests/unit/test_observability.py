@@ -29,9 +29,9 @@ from payments_core.observability import (
     logger,
     set_correlation_id,
 )
-from payments_core.store.logs import LogStore
-from payments_core.store.payments import PaymentStore
-from payments_core.store.queues import DealQueue
+from payments_core.store.logs import DynamoLogStore
+from payments_core.store.payments import DynamoPaymentStore
+from payments_core.store.queues import SqsDealQueue
 from tests.unit.test_http import rest_event
 from tests.unit.test_payments_domain import World, create, world  # noqa: F401 - the fixture
 
@@ -195,7 +195,7 @@ CONTEXT = cast(
 )
 
 
-def _store_that_throttles(message: str) -> tuple[PaymentStore, Stubber]:
+def _store_that_throttles(message: str) -> tuple[DynamoPaymentStore, Stubber]:
     client = boto3.client(
         "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
@@ -204,7 +204,7 @@ def _store_that_throttles(message: str) -> tuple[PaymentStore, Stubber]:
         "get_item", service_error_code="ProvisionedThroughputExceededException", service_message=message
     )
     stubber.activate()
-    return PaymentStore(client, "payments", "keys"), stubber
+    return DynamoPaymentStore(client, "payments", "keys"), stubber
 
 
 @pytest.fixture
@@ -293,7 +293,7 @@ class FakeSqs:
 
 def test_a_message_carries_the_correlation_id_in_effect() -> None:
     sqs = FakeSqs()
-    queue = DealQueue(cast(Any, sqs), "https://sqs/q.fifo")
+    queue = SqsDealQueue(cast(Any, sqs), "https://sqs/q.fifo")
     set_correlation_id("req-abc")
     try:
         queue.send({"payment_id": "p"}, group="g", dedup_id="d")
@@ -367,7 +367,7 @@ def test_a_log_entry_not_written_is_counted_and_logged_by_type_and_aws_code(
     }
     record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"NewImage": new}}
     with correlation_scope(), metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
-        logs.write_log(LogStore(client, "logs"), record)
+        logs.write_log(DynamoLogStore(client, "logs"), record)
     assert find(lines, "LogWriterFailures")["LogWriterFailures"] == [1.0]
     (logged,) = [r for r in caplog.records if r.getMessage() == "payment log entry not written"]
     assert (logged.__dict__["aws_operation"], logged.__dict__["aws_error_code"]) == (

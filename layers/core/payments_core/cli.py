@@ -157,7 +157,9 @@ def run(args: argparse.Namespace) -> Any:
     if args.kind == "migrate-secrets":
         return admin.move_secrets_out_of_the_catalog(cat, deps.secret_hashes(), deps.rpc_urls())
     if args.action == "list":
-        return [admin.public(i) for i in cat.list(args.kind)]
+        from payments_core.domain.entities import ENTITIES
+
+        return [admin.public(i) for i in cat.list(ENTITIES[args.kind])]
     if args.kind == "node":
         return admin.public(admin.create_node(cat, args.name, args.parent))
     if args.kind == "chain":

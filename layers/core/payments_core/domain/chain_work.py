@@ -12,11 +12,11 @@ from typing import Any, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
+from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.lifecycle import Actor
+from payments_core.domain.stores import CatalogStore, PaymentStore, StaleWrite
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.payments import PaymentStore, StaleWrite
 
 
 class ChainError(Exception):
@@ -92,13 +92,13 @@ class ChainDeps:
     payments: PaymentStore
     catalog: CatalogStore
     wallet_keys: WalletKeys
-    chain_for: Callable[[dict[str, Any]], Chain]  # network record -> its diamond
+    chain_for: Callable[[Network], Chain]  # a network -> its diamond
     worker: str = "chain-worker"
-    _networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _networks: dict[str, Network] = field(default_factory=dict)
 
-    def network(self, network_id: str) -> dict[str, Any]:
+    def network(self, network_id: str) -> Network:
         if network_id not in self._networks:
-            found = self.catalog.get("network", network_id)
+            found = self.catalog.get(Network, network_id)
             if found is None:
                 raise ChainError(f"network {network_id} not found", reverted=True)
             self._networks[network_id] = found
@@ -109,14 +109,14 @@ def signing_wallet_id(deps: ChainDeps, record: dict[str, Any]) -> str:
     """The payment's wallet (its owner wallet where one is set), else the network's platform wallet."""
     wallet_id = record.get("wallet_id")
     if wallet_id:
-        wallet = deps.catalog.get("wallet", wallet_id)
-        if wallet and wallet.get("owner_wallet_id"):
-            return str(wallet["owner_wallet_id"])
+        wallet = deps.catalog.get(Wallet, wallet_id)
+        if wallet and wallet.owner_wallet_id:
+            return wallet.owner_wallet_id
         return str(wallet_id)
-    platform = deps.network(record["network_id"]).get("platform_wallet_id")
+    platform = deps.network(record["network_id"]).platform_wallet_id
     if not platform:
         raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
-    return str(platform)
+    return platform
 
 
 def _expires_at(record: dict[str, Any]) -> int:

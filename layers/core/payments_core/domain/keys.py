@@ -33,9 +33,9 @@ from typing import Any
 
 from jwt import PyJWK
 
+from payments_core.domain.stores import SigningKeyStore
 from payments_core.errors import Conflict, ErrorCode
 from payments_core.security import tokens
-from payments_core.store.keys import SigningKeyStore
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 

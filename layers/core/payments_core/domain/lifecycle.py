@@ -19,13 +19,13 @@ from payments_core.domain.payments import (
     signing_group,
     to_response,
 )
+from payments_core.domain.stores import DealQueue, PaymentStore, StaleWrite
 from payments_core.errors import Conflict, DomainError
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentResponse
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_id
-from payments_core.store.payments import PaymentStore, StaleWrite, watch_attributes
-from payments_core.store.queues import DealQueue
+from payments_core.store.payments import watch_attributes
 
 MAX_RACE_ATTEMPTS = 5
 RETRY_SEND_DEDUP = timedelta(seconds=10)

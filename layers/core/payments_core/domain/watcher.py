@@ -51,15 +51,14 @@ from typing import Any, Protocol
 from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
+from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
+from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore, StaleWrite
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_of, logger, set_correlation_id
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.cursors import BlockCursor, CursorStore
-from payments_core.store.payments import PaymentStore, StaleWrite
-from payments_core.store.queues import DealQueue
+from payments_core.store.cursors import BlockCursor
 
 MAX_BLOCKS_PER_RUN = 2_000
 LOG_CHUNK_BLOCKS = 500  # many RPC providers refuse wider eth_getLogs ranges
@@ -102,7 +101,7 @@ class WatcherDeps:
     cursors: CursorStore
     cancel_queue: DealQueue
     create_queue: DealQueue
-    chain_for: Callable[[dict[str, Any]], WatchedChain]  # network record -> its diamond
+    chain_for: Callable[[Network], WatchedChain]  # a network -> its diamond
     worker: str = "chain-watcher"
 
 
@@ -156,7 +155,7 @@ def confirmation_status(required: int, confirmations: int, block_seconds: float)
 class _Run:
     deps: WatcherDeps
     chain: WatchedChain
-    network: dict[str, Any]
+    network: Network
     head: int
     now: datetime
     summary: WatchSummary
@@ -166,11 +165,11 @@ class _Run:
 
     @property
     def network_id(self) -> str:
-        return str(self.network["id"])
+        return self.network.id
 
     @property
     def required(self) -> int:
-        return max(1, int(self.network.get("required_confirmations") or 1))
+        return max(1, self.network.required_confirmations)
 
     @property
     def chain_actor(self) -> Actor:
@@ -196,17 +195,17 @@ class _Run:
         if self._block_seconds is None:
             window = min(AVERAGE_WINDOW_BLOCKS, self.head)
             measured = (self.timestamp(self.head) - self.timestamp(self.head - window)) / window if window else 0.0
-            fallback = float(self.network.get("block_time_seconds") or DEFAULT_BLOCK_SECONDS)
+            fallback = float(self.network.block_time_seconds or DEFAULT_BLOCK_SECONDS)
             self._block_seconds = measured if measured > 0 else fallback
         return self._block_seconds
 
 
 # ---------------------------------------------------------------------------------------------- one network
-def watch_network(deps: WatcherDeps, network: dict[str, Any], now: datetime) -> WatchSummary:
+def watch_network(deps: WatcherDeps, network: Network, now: datetime) -> WatchSummary:
     """One run for one network (see the module docstring). Raises on an RPC failure: nothing half-done
     is lost, the next run reads the same range again."""
     chain = deps.chain_for(network)
-    run = _Run(deps, chain, network, head=chain.head(), now=now, summary=WatchSummary(str(network["id"])))
+    run = _Run(deps, chain, network, head=chain.head(), now=now, summary=WatchSummary(network.id))
     run.summary.head = run.head
 
     cursor = deps.cursors.get(run.network_id)
@@ -247,7 +246,7 @@ NATIVE_DECIMALS = 18  # an EVM chain's native coin (ether, POL, ...) in wei
 
 def _report(run: _Run) -> None:
     """The run's metrics, per network (and rolled up, for the alarms): see docs/operations.md."""
-    name, summary = str(run.network.get("name") or run.network_id), run.summary
+    name, summary = run.network.name or run.network_id, run.summary
     for metric, value in (
         ("DepositsSeen", summary.deposits + summary.redeposits),
         ("Confirmations", summary.confirmed),
@@ -256,12 +255,12 @@ def _report(run: _Run) -> None:
     ):
         metrics.count(metric, value, network=name, rollup=True)
     metrics.gauge("WatcherLagBlocks", summary.lag_blocks, unit=metrics.COUNT, network=name, rollup=True)
-    wallet_id = run.network.get("platform_wallet_id")
-    wallet = run.deps.catalog.get("wallet", str(wallet_id)) if wallet_id else None
-    if not wallet or not wallet.get("address"):
+    wallet_id = run.network.platform_wallet_id
+    wallet = run.deps.catalog.get(Wallet, wallet_id) if wallet_id else None
+    if not wallet or not wallet.address:
         return
     try:
-        wei = run.chain.balance(str(wallet["address"]))
+        wei = run.chain.balance(wallet.address)
     except ChainError as exc:  # reported; the deposits and confirmations above are done
         logger.warning("platform wallet balance not read", extra={"network_id": run.network_id, "error": str(exc)})
         return
@@ -529,9 +528,9 @@ def _resend_creates(run: _Run) -> None:
 def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
     """A run for every network with a diamond; one network's failure (its RPC down) never stops the others."""
     report: list[dict[str, Any]] = []
-    networks = sorted(deps.catalog.list("network"), key=lambda n: str(n["id"]))
+    networks = sorted(deps.catalog.list(Network), key=lambda n: n.id)
     for network in networks:
-        if not network.get("diamond_address"):
+        if not network.diamond_address:
             continue
         try:
             report.append({**watch_network(deps, network, now).as_dict(), "ok": True})
@@ -539,7 +538,7 @@ def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
             # ChainError messages are redacted by the client (no RPC URL); of anything else only the type.
             error = f"ChainError: {exc}" if isinstance(exc, ChainError) else type(exc).__name__
             set_correlation_id(None)
-            logger.error("chain watch failed", extra={"network_id": network["id"], "error": error})
-            metrics.count("WatchFailures", network=str(network.get("name") or network["id"]), rollup=True)
-            report.append({"network_id": str(network["id"]), "ok": False, "error": error})
+            logger.error("chain watch failed", extra={"network_id": network.id, "error": error})
+            metrics.count("WatchFailures", network=network.name or network.id, rollup=True)
+            report.append({"network_id": network.id, "ok": False, "error": error})
     return {"networks": report}

@@ -30,7 +30,9 @@ class BlockCursor:
     block_hash: str | None
 
 
-class CursorStore:
+class DynamoCursorStore:
+    """Implements payments_core.domain.stores.CursorStore."""
+
     def __init__(self, client: DynamoDBClient, index_table: str) -> None:
         self._db = client
         self._table = index_table

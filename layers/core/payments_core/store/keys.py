@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
-class SigningKeyStore:
+class AwsSigningKeyStore:
+    """Implements payments_core.domain.stores.SigningKeyStore."""
+
     def __init__(
         self,
         secrets: SecretsManagerClient | None,

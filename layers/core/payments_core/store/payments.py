@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.stores import ExternalIdTaken, StaleWrite
 from payments_core.errors import ServiceUnavailable
 from payments_core.store.batch import PendingRead, TableRead, batch_get
 from payments_core.store.codec import from_item, s, to_item, update_expression
@@ -38,16 +39,6 @@ if TYPE_CHECKING:
 _INSERT_BUDGET_S = 8.0
 _BACKOFF_BASE_S = 0.01
 _BACKOFF_CAP_S = 0.2
-
-
-class StaleWrite(Exception):
-    """The payment was changed by someone else since it was read (status or version differ)."""
-
-
-class ExternalIdTaken(Exception):
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(payment_id)
-        self.payment_id = payment_id
 
 
 class CreateContended(ServiceUnavailable):
@@ -142,7 +133,9 @@ def watch_attributes(item: dict[str, Any]) -> dict[str, str | None]:
     return {"watch_pk": None, "watch_sk": None}
 
 
-class PaymentStore:
+class DynamoPaymentStore:
+    """Implements payments_core.domain.stores.PaymentStore on the payments and index tables."""
+
     def __init__(self, client: DynamoDBClient, payments_table: str, index_table: str) -> None:
         self._db = client
         self._payments = payments_table
