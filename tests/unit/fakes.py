@@ -8,6 +8,7 @@ protocol, with the same signature.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 from collections.abc import Sequence
@@ -15,6 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from payments_core.domain.chain_work import (
+    Chain,
+    ChainError,
+    ChainEvent,
+    CreatedDeal,
+    DealInfo,
+    DealStatus,
+    SentTransaction,
+    WalletKeys,
+)
 from payments_core.domain.entities import KINDS, CatalogEntry
 from payments_core.domain.stores import (
     CatalogEntries,
@@ -27,6 +38,7 @@ from payments_core.domain.stores import (
     SigningKeyStore,
     StaleWrite,
 )
+from payments_core.domain.watcher import WatchedChain
 from payments_core.store.batch import PendingRead
 from payments_core.store.cursors import BlockCursor
 from payments_core.store.integration_secrets import SecretHashStore
@@ -388,6 +400,98 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeChain:
+    """A diamond on a chain, in memory: deals by id and ref, blocks (hash and time by number), the events and
+    receipts the watcher reads. Implements chain_work.Chain and watcher.WatchedChain."""
+
+    def __init__(self, head: int = 100, block_seconds: int = 12) -> None:
+        self.head_block = head
+        self.block_seconds = block_seconds
+        self.deals: dict[int, DealInfo] = {}
+        self.created: dict[str, CreatedDeal] = {}  # ref -> its createDeal
+        self.hashes: dict[int, str | None] = {}  # overrides of the default hash of a block (a reorg)
+        self.logged: list[ChainEvent] = []
+        self.receipts: dict[str, tuple[int, str]] = {}
+        self.create_calls: list[str] = []  # refs
+        self.cancel_calls: list[int] = []  # deal ids
+        self.balances: dict[str, int] = {}  # native coin, in wei
+        self._tx = itertools.count(1)
+
+    def _hash(self) -> str:
+        return f"0x{next(self._tx):064x}"
+
+    # -- chain_work.Chain
+    def deal_id_of(self, ref: str) -> int:
+        found = self.created.get(ref)
+        return found.deal_id if found else 0
+
+    def find_created(self, ref: str) -> CreatedDeal | None:
+        return self.created.get(ref)
+
+    def get_deal(self, deal_id: int) -> DealInfo:
+        if deal_id not in self.deals:
+            raise ChainError(f"no deal {deal_id}", reverted=True)
+        return self.deals[deal_id]
+
+    def create_deal(
+        self, private_key: str, *, ref: str, payee: str, token: str, amount: int, expires_at: int
+    ) -> CreatedDeal:
+        self.create_calls.append(ref)
+        if ref in self.created:
+            raise ChainError("RefAlreadyUsed", reverted=True)
+        deal_id = len(self.deals) + 1
+        self.deals[deal_id] = DealInfo(
+            deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
+        )
+        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
+        return self.created[ref]
+
+    def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
+        self.cancel_calls.append(deal_id)
+        deal = self.get_deal(deal_id)
+        done = DealStatus.REFUNDED if deal.status is DealStatus.PAID else DealStatus.CANCELLED
+        self.deals[deal_id] = dataclasses.replace(deal, status=done)
+        return SentTransaction(self._hash(), self.head_block)
+
+    def pay(self, deal_id: int, *, block: int, payer: str = "0xpayer") -> ChainEvent:
+        """The payer's deposit into a deal, mined in `block`."""
+        deal = self.get_deal(deal_id)
+        self.deals[deal_id] = dataclasses.replace(deal, status=DealStatus.PAID, payer=payer)
+        tx = self._hash()
+        ev = ChainEvent(
+            "Deposited", deal_id, {"payer": payer, "amount": deal.amount}, block, self.block_hash(block) or "", tx, 0
+        )
+        self.logged.append(ev)
+        self.receipts[tx] = (block, ev.block_hash)
+        return ev
+
+    # -- watcher.WatchedChain
+    def head(self) -> int:
+        return self.head_block
+
+    def block_hash(self, number: int) -> str | None:
+        if number in self.hashes:
+            return self.hashes[number]
+        return f"0x{number:064x}" if 0 <= number <= self.head_block else None
+
+    def block_timestamp(self, number: int) -> int:
+        return 1_800_000_000 + number * self.block_seconds
+
+    def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+        return [e for e in self.logged if from_block <= e.block_number <= to_block]
+
+    def receipt_block(self, transaction_hash: str) -> tuple[int, str] | None:
+        return self.receipts.get(transaction_hash)
+
+    def balance(self, address: str) -> int:
+        return self.balances.get(address, 0)
+
+
+class FakeWalletKeys:
+    def private_key(self, wallet_id: str) -> str:
+        return f"key-of-{wallet_id}"
+
+
 def _conforms(  # noqa: PLR0917 - one argument per protocol
     catalog: FakeCatalog,
     payments: FakePaymentStore,
@@ -395,6 +499,8 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     cursors: FakeCursorStore,
     queue: FakeDealQueue,
     keys: FakeSigningKeyStore,
+    chain: FakeChain,
+    wallet_keys: FakeWalletKeys,
 ) -> None:
     """Never called: mypy checks here that each fake implements its protocol (a missing or changed method
     fails `make typecheck`, naming it)."""
@@ -404,3 +510,6 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     _cursors: CursorStore = cursors
     _queue: DealQueue = queue
     _keys: SigningKeyStore = keys
+    _chain: Chain = chain
+    _watched: WatchedChain = chain
+    _wallet_keys: WalletKeys = wallet_keys

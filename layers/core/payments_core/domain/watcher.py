@@ -54,7 +54,7 @@ from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal,
 from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
-from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore, StaleWrite
+from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_of, logger, set_correlation_id
@@ -170,6 +170,10 @@ class _Run:
     @property
     def required(self) -> int:
         return max(1, self.network.required_confirmations)
+
+    def skip(self) -> None:
+        """A payment left for the next run (it kept changing, or the node did not answer for a block)."""
+        self.summary.skipped += 1
 
     @property
     def chain_actor(self) -> Actor:
@@ -306,8 +310,8 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
         return
     payment_id = payment_id_of_ref(deal.ref)
     store = run.deps.payments
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        record = store.get(payment_id) if payment_id else None
+
+    def decide(record: dict[str, Any] | None) -> None:
         if record is not None:
             _follow(record)
         if (
@@ -319,65 +323,56 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
             run.summary.ignored_events += 1  # not one of ours (another user of the diamond, another network)
             return
         status = S(record["status"])
-        try:
-            if status is S.SENDING and record.get("deal_id") is None:
-                # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
-                created = run.chain.find_created(record["deal_ref"])
-                lifecycle.record_deal_created(
-                    store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
-                    worker=run.deps.worker,
-                )  # fmt: skip
-                continue
-            if status is S.OPEN:
-                fields = _deposit_fields(run, ev)
-                confirmations = run.head - ev.block_number + 1
-                moved = lifecycle.move(
-                    store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
-                    message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
-                    changes={
-                        **fields,
-                        "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
-                    },
-                )  # fmt: skip
-                run.summary.deposits += 1
-                _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
-                return
-            if status is S.PAID and (
-                record.get("transaction_hash") != ev.transaction_hash
-                or record.get("deposit_block_hash") != ev.block_hash
-            ):
-                # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
-                lifecycle.move(
-                    store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
-                    message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
-                    changes=_deposit_fields(run, ev),
-                )  # fmt: skip
-                run.summary.redeposits += 1
-            return  # seen before, or cancelling (the cancel worker refunds it), confirmed, final
-        except StaleWrite:
-            continue  # changed meanwhile: decide again on what it is now
-    run.summary.skipped += 1
+        if status is S.SENDING and record.get("deal_id") is None:
+            # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
+            created = run.chain.find_created(record["deal_ref"])
+            lifecycle.record_deal_created(
+                store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
+                worker=run.deps.worker,
+            )  # fmt: skip
+            raise lifecycle.ReadAgain
+        if status is S.OPEN:
+            fields = _deposit_fields(run, ev)
+            confirmations = run.head - ev.block_number + 1
+            moved = lifecycle.move(
+                store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
+                message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
+                changes={
+                    **fields,
+                    "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
+                },
+            )  # fmt: skip
+            run.summary.deposits += 1
+            _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
+            return
+        if status is S.PAID and (
+            record.get("transaction_hash") != ev.transaction_hash or record.get("deposit_block_hash") != ev.block_hash
+        ):
+            # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
+            lifecycle.move(
+                store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+                message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
+                changes=_deposit_fields(run, ev),
+            )  # fmt: skip
+            run.summary.redeposits += 1
+        # else: seen before, or cancelling (the cancel worker refunds it), confirmed, final
+
+    lifecycle.optimistic(lambda: store.get(payment_id) if payment_id else None, decide, exhausted=run.skip)
 
 
 # ---------------------------------------------------------------------------------------------- confirmations
 def _check_paid(run: _Run, record: dict[str, Any]) -> None:
-    store = run.deps.payments
+    payment_id = record["id"]
     _follow(record)
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        try:
-            _settle(run, record)
-            return
-        except StaleWrite:
-            fresh = store.get(record["id"])
-            if fresh is None or fresh["status"] != S.PAID.value:
-                return
-            record = fresh
-    run.summary.skipped += 1
+    first: dict[str, Any] | None = record  # as just read (the index, or the move that made it paid)
+    lifecycle.optimistic(
+        lambda: run.deps.payments.get(payment_id), lambda r: _settle(run, r), first=first, exhausted=run.skip
+    )
 
 
-def _settle(run: _Run, record: dict[str, Any]) -> None:
-    if record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
-        return  # a paid card payment, or a stale index entry
+def _settle(run: _Run, record: dict[str, Any] | None) -> None:
+    if record is None or record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
+        return  # gone, moved on meanwhile, a paid card payment, or a stale index entry
     store = run.deps.payments
     block = int(record["deposit_block_number"])
     stored_hash = record.get("deposit_block_hash")
@@ -447,31 +442,31 @@ def _expire_due(run: _Run, clock: int) -> None:
 
 def _expire(run: _Run, record: dict[str, Any]) -> None:
     store = run.deps.payments
-    _follow(record)
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        status = S(record["status"])
-        try:
-            if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and record.get("deal_may_exist")):
-                moved = lifecycle.move(
-                    store, record, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
-                    message=f"Expired unpaid at {record['expires_at']}; cancelDeal queued",
-                    changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
-                )  # fmt: skip
-                lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
-                run.summary.expired += 1
-            elif status is S.PENDING:
-                lifecycle.move(
-                    store, record, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
-                    message=f"Expired at {record['expires_at']} before its deal was created",
-                )  # fmt: skip
-                run.summary.expired += 1
-            return  # anything else moved on meanwhile (paid, cancelled, ...): nothing to expire
-        except StaleWrite:
-            fresh = store.get(record["id"])
-            if fresh is None:
-                return
-            record = fresh
-    run.summary.skipped += 1
+
+    def decide(current: dict[str, Any] | None) -> None:
+        if current is None:
+            return
+        _follow(current)
+        status = S(current["status"])
+        if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and current.get("deal_may_exist")):
+            moved = lifecycle.move(
+                store, current, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
+                message=f"Expired unpaid at {current['expires_at']}; cancelDeal queued",
+                changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
+            )  # fmt: skip
+            lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
+            run.summary.expired += 1
+        elif status is S.PENDING:
+            lifecycle.move(
+                store, current, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
+                message=f"Expired at {current['expires_at']} before its deal was created",
+            )  # fmt: skip
+            run.summary.expired += 1
+        # else: moved on meanwhile (paid, cancelled, ...): nothing to expire
+
+    payment_id = record["id"]
+    first: dict[str, Any] | None = record  # as the index gave it
+    lifecycle.optimistic(lambda: store.get(payment_id), decide, first=first, exhausted=run.skip)
 
 
 def _resend(
