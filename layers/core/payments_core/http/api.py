@@ -13,7 +13,7 @@ A handler module does only this:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -24,7 +24,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from payments_core import metrics
@@ -238,23 +237,17 @@ def handle_request(app: APIGatewayRestResolver, event: dict[str, Any], context: 
     return app.resolve(event, context)
 
 
-def method_not_allowed_handler(
-    allowed: Mapping[str, Sequence[str]],
-) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The handler behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
+def method_not_allowed(allowed: Mapping[str, Sequence[str]], event: dict[str, Any]) -> dict[str, Any]:
+    """The answer behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
     methods `allowed` gives the event's resource (RFC 9110 §15.5.6). The method asked is not echoed."""
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
-        logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
-        message = f"This route takes {methods} only" if methods else "This route takes no method"
-        error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
-        return {
-            "statusCode": 405,
-            "headers": {"Content-Type": JSON, "Allow": methods},
-            "body": json_codec.dumps({"error": error}),
-            "isBase64Encoded": False,
-        }
-
-    return handler
+    logger.set_correlation_id(str((event.get("requestContext") or {}).get("requestId") or "") or None)
+    methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
+    logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
+    message = f"This route takes {methods} only" if methods else "This route takes no method"
+    error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
+    return {
+        "statusCode": 405,
+        "headers": {"Content-Type": JSON, "Allow": methods},
+        "body": json_codec.dumps({"error": error}),
+        "isBase64Encoded": False,
+    }
