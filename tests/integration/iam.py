@@ -82,6 +82,7 @@ class Recorder:
             with self._lock:
                 outer = self._active.get(ident)
                 self._active[ident] = function
+                self.calls.setdefault(function, set())  # invoked, even if it calls nothing (the 405 fallback)
                 self._invokers.add(ident)
                 self._threads[ident] = {t.ident for t in threading.enumerate() if t.ident is not None}
             try:

@@ -283,3 +283,18 @@ def test_item_prices_add_up_to_price_exactly_at_any_magnitude(api: Api) -> None:
     assert b'"price":0.3,"paid_price":0.3,' in as_numbers.body
     amounts = [{k: json_codec.loads(r.body)[k] for k in ("price", "paid_price", "items")} for r in (tenths, as_numbers)]
     assert amounts[0] == amounts[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/api/v1/payments", "GET, POST"),
+        ("PUT", "/api/v1/auth/token", "POST"),
+        ("POST", "/.well-known/jwks.json", "GET"),
+    ],
+)
+def test_a_method_a_resource_does_not_have_is_405_with_allow(api: Api, method: str, path: str, allow: str) -> None:
+    r = api.call(method, path, token=api.token())
+    assert r.status == 405, r.body
+    assert r.json()["error"]["code"] == "method_not_allowed"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {m.strip() for m in allow.split(",")}
