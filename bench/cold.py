@@ -326,13 +326,15 @@ def _chain_for_the_watcher(bench: BenchStack) -> Any:
 
     from devstack import chain
     from payments_core import deps
+    from payments_core.domain.entities import Network
 
     anvil = chain.start_anvil(chain_port())
     deployment = chain.deploy(Web3(Web3.HTTPProvider(anvil.url)))
     bench.use_in_process("ChainWatcherFunction")
     catalog = deps.catalog()
-    network = catalog.get("network", bench.demo["network_id"]) or {}
-    catalog.put("network", {**network, "diamond_address": deployment.diamond_address})
+    network = catalog.get(Network, bench.demo["network_id"])
+    assert network is not None, "the demo network"
+    catalog.put(network._replace(diamond_address=deployment.diamond_address))
     deps.rpc_urls().put(bench.demo["network_id"], anvil.url)
     return anvil
 

@@ -3,7 +3,7 @@ with 20,000 payments next to one with 1,000, same table, same backend, interleav
 a deeper page.
 
 Seeding: each payment goes through the real domain code (`payments.create_payment`, with a catalog
-read once and a queue that drops messages) and the real `PaymentStore.insert`, whose transaction is
+read once and a queue that drops messages) and the real `DynamoPaymentStore.insert`, whose transaction is
 recorded instead of sent (its counter reads answered from the recorded counters); the recorded
 writes are then replayed in batches (its Puts with BatchWriteItem, its `ADD` counter updates summed
 into one UpdateItem per counter). So the items, guards, counters and list positions are whatever
@@ -38,17 +38,21 @@ _ADD = re.compile(r"^\s*ADD\s+(#?\w+)\s+(:\w+)\s*$")
 
 
 def _read_once_catalog(inner: Any) -> Any:
-    from payments_core.store.batch import PendingRead
-    from payments_core.store.catalog import CatalogStore
+    from collections.abc import Sequence
 
-    class ReadOnceCatalog(CatalogStore):
+    from payments_core.domain.entities import CatalogEntry
+    from payments_core.domain.stores import CatalogEntries
+    from payments_core.store.batch import PendingRead
+    from payments_core.store.catalog import DynamoCatalogStore
+
+    class ReadOnceCatalog(DynamoCatalogStore):
         """The real catalog, each set of references read once (the seed creates thousands)."""
 
         def __init__(self) -> None:
             super().__init__(inner._db, inner._table)
-            self._memo: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], dict[str, Any]]] = {}
+            self._memo: dict[tuple[tuple[type[CatalogEntry], str], ...], CatalogEntries] = {}
 
-        def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
+        def read_many(self, refs: Sequence[tuple[type[CatalogEntry], str]]) -> PendingRead[CatalogEntries]:
             key = tuple(refs)
             if key in self._memo:
                 return PendingRead.ready(self._memo[key])
@@ -63,7 +67,7 @@ class _DropQueue:
 
 
 class RecordedWrites:
-    """Stands in for the DynamoDB client of `PaymentStore.insert`: keeps its transactions, sends nothing."""
+    """Stands in for the DynamoDB client of `DynamoPaymentStore.insert`: keeps its transactions, sends nothing."""
 
     def __init__(self, db: Any) -> None:
         self._db = db  # read only: the counters as stored before the replay
@@ -133,27 +137,29 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
     from payments_core.domain import payments
     from payments_core.domain.access import Principal
     from payments_core.models.payments import CreatePaymentRequest
-    from payments_core.store.payments import PaymentStore
+    from payments_core.store.payments import DynamoPaymentStore
 
     demo = bench.demo
     node = admin.create_node(deps.catalog(), name)
     wallet = admin.create_wallet(
-        deps.catalog(), node_id=node["id"], network_id=demo["network_id"], address=f"0x{uuid.uuid4().hex:0>40}"
+        deps.catalog(), node_id=node.id, network_id=demo["network_id"], address=f"0x{uuid.uuid4().hex:0>40}"
     )
-    principal = Principal(actor_type="integration", actor_id=f"ci_bench_{uuid.uuid4().hex[:12]}", node_id=node["id"])
-    real = deps.payments()
+    principal = Principal(actor_type="integration", actor_id=f"ci_bench_{uuid.uuid4().hex[:12]}", node_id=node.id)
+    real = deps.payment_deps()
     catalog = _read_once_catalog(real.catalog)
-    recorded = RecordedWrites(real.payments._db)
-    tables = (real.payments._payments, real.payments._keys)
+    real_store = real.payments
+    assert isinstance(real_store, DynamoPaymentStore)
+    recorded = RecordedWrites(real_store._db)
+    tables = (real_store._payments, real_store._index)
 
     def deps_with(client: Any) -> Any:
-        store = PaymentStore(client, *tables)
+        store = DynamoPaymentStore(client, *tables)
         return payments.PaymentDeps(catalog=catalog, payments=store, create_queue=_DropQueue())  # type: ignore[arg-type]
 
-    for_real, batched = deps_with(real.payments._db), deps_with(recorded)
+    for_real, batched = deps_with(real_store._db), deps_with(recorded)
     expires = (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")
     body = {
-        "node_id": node["id"],
+        "node_id": node.id,
         "network_id": demo["network_id"],
         "currency_id": demo["currency_id"],
         "payment_method": "web3",
@@ -164,7 +170,7 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
     started = time.perf_counter()
     ids = []
     for i in range(count):
-        extra = {"wallet_id": wallet["id"]} if i % 2 == 0 else {}
+        extra = {"wallet_id": wallet.id} if i % 2 == 0 else {}
         price = Decimal(f"{10 + i % 97}.5")
         req = CreatePaymentRequest.model_validate(
             {**body, **extra, "external_id": f"seed-{i:06d}", "price": price, "paid_price": price}
@@ -172,10 +178,10 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
         # The first one for real: the reference the replayed ones are checked against.
         ids.append(str(payments.create_payment(for_real if i == 0 else batched, principal, req).id))
     built = time.perf_counter() - started
-    recorded.replay(real.payments._db)
+    recorded.replay(real_store._db)
     if count > 2:
-        _check_same_layout(real.payments._db, tables[0], ids[0], ids[2])
-    _check_positions(real.payments, node["id"], ids)
+        _check_same_layout(real_store._db, tables[0], ids[0], ids[2])
+    _check_positions(real_store, node.id, ids)
     written = time.perf_counter() - started - built
     print(f"  seeded {count} payments for {name}: built in {built:.1f}s, written in {written:.1f}s", file=sys.stderr)
     return {"node": node, "principal": principal, "count": count}
@@ -190,7 +196,7 @@ def _check_same_layout(db: Any, table: str, inserted_id: str, batched_id: str) -
 
     a, b = layout(inserted_id), layout(batched_id)
     if a != b:
-        raise RuntimeError(f"the batch path writes another layout than PaymentStore.insert: {a} vs {b}")
+        raise RuntimeError(f"the batch path writes another layout than DynamoPaymentStore.insert: {a} vs {b}")
 
 
 def _check_positions(store: Any, node_id: str, ids: list[str]) -> None:
@@ -206,7 +212,7 @@ def _check_positions(store: Any, node_id: str, ids: list[str]) -> None:
 
 def _list_event(seeded: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
     p = seeded["principal"]
-    return events.list_payments(p.actor_id, p.node_id, seeded["node"]["id"], page=page, per_page=per_page)
+    return events.list_payments(p.actor_id, p.node_id, seeded["node"].id, page=page, per_page=per_page)
 
 
 def _items_read(calls: list[Call]) -> int:

@@ -56,7 +56,7 @@ def _throughput() -> Result:
         from payments_core.models.payments import CreatePaymentRequest
 
         principal = Principal("integration", "bench", demo["nodes"]["root"])
-        payment_deps: PaymentDeps = deps.payments()
+        payment_deps: PaymentDeps = deps.payment_deps()
         expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
         records = []
         for i in range(20):

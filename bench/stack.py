@@ -72,5 +72,5 @@ def _seed(bench: BenchStack) -> dict[str, Any]:
     from payments_core import deps
     from payments_core.domain import keys
 
-    keys.ensure_signing_key(deps.key_store())
+    keys.ensure_signing_key(deps.signing_key_store())
     return seed_demo(deps.catalog(), api_url=bench.endpoint_url)

@@ -84,7 +84,7 @@ class RawCreate:
 
 
 def _take_positions(actions: list[dict[str, Any]], counts: dict[str, int]) -> None:
-    """Each recorded (counter, position) pair made again from the counts just read, as PaymentStore.insert
+    """Each recorded (counter, position) pair made again from the counts just read, as DynamoPaymentStore.insert
     makes it (`position_actions`)."""
     from payments_core.store.payments import Listing, position_actions
 
@@ -121,13 +121,13 @@ def run(bench: BenchStack, iterations: int, warmup: int = 30) -> list[Result]:
     # Both sides' payments and guards are deleted after each round (not timed), so the tables stay about
     # their size and every round meets the same backend. Their list positions (small items) stay.
     s = bench.stack
-    payments_table, keys_table = s.physical["PaymentsTable"], s.physical["PaymentKeysTable"]
+    payments_table, index_table = s.physical["PaymentsTable"], s.physical["PaymentKeysTable"]
     node = bench.demo["nodes"]["root"]
 
     def handler_wrote(answer: dict[str, Any], external_id: str) -> list[tuple[str, dict[str, Any]]]:
         payment_id = json.loads(answer["body"])["id"]
         return [
-            (keys_table, {"pk": {"S": f"ext#{node}#{external_id}"}}),
+            (index_table, {"pk": {"S": f"ext#{node}#{external_id}"}}),
             (payments_table, {"id": {"S": payment_id}}),
         ]
 

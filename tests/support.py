@@ -52,3 +52,23 @@ def spec_errors(value: Any, schema: dict[str, Any] | str) -> list[str]:
         schema, registry=_spec_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(value)]
+
+
+def point_demo_catalog(
+    catalog: Any, demo: dict[str, Any], *, diamond: str, token: str, platform: str, confirmations: int | None = None
+) -> None:
+    """The demo network, currency and platform wallet pointed at a deployed diamond, token and signer."""
+    from payments_core.domain.entities import Currency, Network, Wallet
+
+    network = catalog.get(Network, demo["network_id"])
+    currency = catalog.get(Currency, demo["currency_id"])
+    wallet = catalog.get(Wallet, demo["wallet_id"])
+    assert network is not None, "the demo catalog is seeded"
+    assert currency is not None
+    assert wallet is not None
+    network = network._replace(diamond_address=diamond)
+    if confirmations is not None:
+        network = network._replace(required_confirmations=confirmations)
+    catalog.put(network)
+    catalog.put(currency._replace(tokens={demo["network_id"]: token}))
+    catalog.put(wallet._replace(address=platform))

@@ -1,20 +1,18 @@
 """CancelDealQueue (FIFO, a group per signing wallet) -> cancelDeal, then cancelled / refunded / expired."""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from payments_chain.workers import chain_deps, run_batch
-from payments_core import deps, metrics
+from payments_core import deps
 from payments_core.domain import chain_work
-from payments_core.observability import logger
 from payments_core.settings import get_settings
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@handlers.function
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     work = chain_deps()
     return run_batch(
@@ -24,6 +22,3 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         work=lambda payment_id: chain_work.cancel_deal(work, payment_id),
         max_receives=get_settings().create_deal_max_receives,
     )
-
-
-lambda_init.done()

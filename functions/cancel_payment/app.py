@@ -1,6 +1,6 @@
 """POST /api/v1/payments/{id}/cancel"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Annotated, Any
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from payments_core import deps
 from payments_core.domain import lifecycle
-from payments_core.http.api import PaymentPathId, json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import PaymentPathId, json_response, make_resolver, principal, responses
 from payments_core.models.payments import CancelAccepted, CancelRequest
 
 app = make_resolver()
@@ -28,9 +28,8 @@ def cancel_payment(
     id: PaymentPathId,  # noqa: A002
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> Response[Any]:
-    lifecycle.cancel_payment(deps.payments(), deps.cancel_queue(), principal(app), id)
+    lifecycle.cancel_payment(deps.payment_deps(), deps.cancel_queue(), principal(app), id)
     return json_response(202, CancelAccepted())
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

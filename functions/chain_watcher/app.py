@@ -5,21 +5,15 @@ payments_core/domain/watcher.py. One network's RPC failure is reported and never
 tick is its retry.
 """
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
 from payments_chain.workers import watcher_deps
-from payments_core import metrics
 from payments_core.domain import watcher
 from payments_core.models.common import utcnow
-from payments_core.observability import logger
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@handlers.function
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return watcher.watch_all(watcher_deps(), utcnow())
-
-
-lambda_init.done()

@@ -1,30 +1,25 @@
 """CreateDealQueue (FIFO, a group per signing wallet) -> createDeal on the network's diamond."""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from payments_chain.workers import chain_deps, run_batch
-from payments_core import deps, metrics
+from payments_core import deps
 from payments_core.domain import chain_work
-from payments_core.observability import logger
 from payments_core.settings import get_settings
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@handlers.function
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     work = chain_deps()
     return run_batch(
         event,
         context,
-        queue=deps.payments().create_queue,
+        queue=deps.payment_deps().create_queue,
         work=lambda payment_id: chain_work.create_deal(work, payment_id),
         max_receives=get_settings().create_deal_max_receives,
         on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
     )
-
-
-lambda_init.done()

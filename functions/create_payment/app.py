@@ -1,6 +1,6 @@
 """POST /api/v1/payments"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Annotated, Any
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from payments_core import deps
 from payments_core.domain import payments
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import json_response, make_resolver, principal, responses
 from payments_core.models.payments import CreatePaymentRequest, PaymentResponse
 
 app = make_resolver()
@@ -24,8 +24,7 @@ app = make_resolver()
     responses=responses(201, PaymentResponse, 401, 403, 404, 409, 415, 422, 503, description="Created"),
 )
 def create_payment(body: Annotated[CreatePaymentRequest, Body()]) -> Response[Any]:
-    return json_response(201, payments.create_payment(deps.payments(), principal(app), body))
+    return json_response(201, payments.create_payment(deps.payment_deps(), principal(app), body))
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

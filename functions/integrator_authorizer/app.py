@@ -1,6 +1,6 @@
 """API Gateway TOKEN authorizer for the integrator API."""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
@@ -10,8 +10,7 @@ from payments_core.observability import logger
 from payments_core.security.tokens import InvalidToken
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@handlers.function
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         token = auth.bearer_token(event.get("authorizationToken"))
@@ -22,6 +21,3 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.count("IntegratorTokensRefused")  # the alarm on this function's errors leaves these out
         raise Exception("Unauthorized") from None  # noqa: TRY002 - API Gateway's contract for a 401
     return auth.allow_policy(principal, event["methodArn"])
-
-
-lambda_init.done()

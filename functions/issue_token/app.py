@@ -1,6 +1,6 @@
 """POST /api/v1/auth/token"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Annotated, Any
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from payments_core import deps
 from payments_core.domain import auth
-from payments_core.http.api import json_response, lambda_handler, make_resolver, responses
+from payments_core.http.api import json_response, make_resolver, responses
 from payments_core.models.auth import TokenRequest, TokenResponse
 
 app = make_resolver()
@@ -30,5 +30,4 @@ def issue_token(body: Annotated[TokenRequest, Body()]) -> Response[Any]:
     )
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

@@ -1,6 +1,6 @@
 """GET /.well-known/jwks.json"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from payments_core import deps
 from payments_core.domain import auth
-from payments_core.http.api import json_response, lambda_handler, make_resolver, responses
+from payments_core.http.api import json_response, make_resolver, responses
 from payments_core.models.auth import Jwks
 
 # How long a client may keep the answer (domain.keys.JWKS_MAX_AGE_SECONDS; a unit test keeps them equal): with
@@ -33,5 +33,4 @@ def jwks() -> Response[Any]:
     return json_response(200, auth.public_jwks(deps.jwks()), exclude_none=True)
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

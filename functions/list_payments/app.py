@@ -1,6 +1,6 @@
 """GET /api/v1/payments"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from payments_core import deps
 from payments_core.domain import payments
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import json_response, make_resolver, principal, responses
 from payments_core.models.payments import PaymentList
 
 app = make_resolver()
@@ -32,7 +32,7 @@ def list_payments(
     per_page: Annotated[int, Query(ge=1, le=payments.MAX_PER_PAGE, description="Items per page")] = 10,
 ) -> Response[Any]:
     result = payments.list_payments(
-        deps.payments(),
+        deps.payment_deps(),
         principal(app),
         node_id=str(node_id),
         wallet_id=str(wallet_id) if wallet_id else None,
@@ -43,5 +43,4 @@ def list_payments(
     return json_response(200, result)
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

@@ -1,6 +1,6 @@
 """The payments table's stream -> payment logs (idempotent, partial batch failures)."""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
@@ -8,9 +8,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from payments_core import deps, metrics
+from payments_core import deps
 from payments_core.domain import logs
-from payments_core.observability import logger
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -19,10 +18,6 @@ def record_handler(record: DynamoDBRecord) -> None:
     logs.write_log(deps.logs(), record.raw_event)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@handlers.function
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-
-
-lambda_init.done()

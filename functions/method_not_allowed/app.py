@@ -6,9 +6,11 @@ that lands here: API Gateway prefers a resource's own methods to its ANY. ALLOWE
 (tests/unit/test_template.py keeps the two equal).
 """
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
-from payments_core.http.api import method_not_allowed_handler
+from typing import Any
+
+from payments_core.http.api import method_not_allowed
 
 ALLOWED = {
     "/.well-known/jwks.json": ("GET",),
@@ -21,5 +23,7 @@ ALLOWED = {
     "/api/v1/widget/payments/{id}": ("GET",),
 }
 
-handler = method_not_allowed_handler(ALLOWED)
-lambda_init.done()
+
+@handlers.function
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return method_not_allowed(ALLOWED, event)

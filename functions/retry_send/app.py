@@ -1,6 +1,6 @@
 """POST /api/v1/payments/{id}/retry-send"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from payments_core import deps
 from payments_core.domain import lifecycle
-from payments_core.http.api import PaymentPathId, json_response, lambda_handler, make_resolver, principal, responses
+from payments_core.http.api import PaymentPathId, json_response, make_resolver, principal, responses
 from payments_core.models.payments import PaymentResponse
 
 app = make_resolver()
@@ -24,8 +24,7 @@ app = make_resolver()
     responses=responses(200, PaymentResponse, 400, 401, 403, 404, 409, 422),
 )
 def retry_send(id: PaymentPathId) -> Response[Any]:  # noqa: A002
-    return json_response(200, lifecycle.retry_send(deps.payments(), principal(app), id))
+    return json_response(200, lifecycle.retry_send(deps.payment_deps(), principal(app), id))
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

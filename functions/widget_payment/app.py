@@ -1,6 +1,6 @@
 """GET /api/v1/widget/payments/{id}"""
 
-from payments_core import lambda_init  # isort: skip - first: the collector is paused while the rest loads
+from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
 from typing import Any
 
@@ -11,7 +11,6 @@ from payments_core.domain import widget
 from payments_core.http.api import (
     PaymentPathId,
     json_response,
-    lambda_handler,
     make_resolver,
     responses,
     widget_payment_id,
@@ -36,12 +35,11 @@ app = make_resolver()
     },
 )
 def widget_payment(id: PaymentPathId) -> Response[Any]:  # noqa: A002
-    data, ready = widget.widget_data(deps.payments(), widget_payment_id(app, id))
+    data, ready = widget.widget_data(deps.payment_deps(), widget_payment_id(app, id))
     response = json_response(200 if ready else 202, data)
     if not ready:
         response.headers["Retry-After"] = str(widget.POLL_SECONDS)
     return response
 
 
-handler = lambda_handler(app)
-lambda_init.done()
+handler = handlers.api(app)

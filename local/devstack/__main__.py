@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         from payments_core import deps
         from payments_core.domain import keys
 
-        keys.ensure_signing_key(deps.key_store())
+        keys.ensure_signing_key(deps.signing_key_store())
         deployment: chain.Deployment | None = None
         if deploying is not None:
             try:

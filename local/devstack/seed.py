@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from payments_core.domain import catalog as admin
-from payments_core.store.catalog import CatalogStore
+from payments_core.domain.stores import CatalogStore
 
 if TYPE_CHECKING:
     from payments_core.store.integration_secrets import SecretHashStore
@@ -38,38 +38,38 @@ def seed_demo(
     hashes = secret_hashes or deps.secret_hashes()
     urls = rpc_urls or deps.rpc_urls()
     root = admin.create_node(catalog, "Demo root")
-    child = admin.create_node(catalog, "Demo child", root["id"])
+    child = admin.create_node(catalog, "Demo child", root.id)
     other = admin.create_node(catalog, "Demo other")
     chain = admin.create_chain(catalog, "Ethereum")
     network = admin.create_network(
         catalog,
         urls,
-        chain_id=chain["id"],
+        chain_id=chain.id,
         name="anvil",
         evm_chain_id=31337,
         rpc_url=rpc_url,
         diamond_address=diamond_address,
         required_confirmations=2,
     )
-    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network["id"]: token_address})
+    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network.id: token_address})
     wallet = admin.create_wallet(
         catalog,
-        node_id=root["id"],
-        network_id=network["id"],
+        node_id=root.id,
+        network_id=network.id,
         address=DEMO_WALLET_ADDRESS,
         name="Demo platform wallet",
     )
-    admin.set_platform_wallet(catalog, network_id=network["id"], wallet_id=wallet["id"])
+    admin.set_platform_wallet(catalog, network_id=network.id, wallet_id=wallet.id)
     integrations = {}
     for name, node in (("root", root), ("child", child), ("other", other)):
-        integration, secret = admin.create_integration(catalog, hashes, node_id=node["id"], name=f"Demo {name}")
-        integrations[name] = {"client_id": integration["id"], "client_secret": secret}
+        integration, secret = admin.create_integration(catalog, hashes, node_id=node.id, name=f"Demo {name}")
+        integrations[name] = {"client_id": integration.id, "client_secret": secret}
     return {
         "api_url": api_url,
-        "nodes": {"root": root["id"], "child": child["id"], "other": other["id"]},
+        "nodes": {"root": root.id, "child": child.id, "other": other.id},
         "integrations": integrations,
-        "network_id": network["id"],
-        "chain_id": chain["id"],
-        "currency_id": currency["id"],
-        "wallet_id": wallet["id"],
+        "network_id": network.id,
+        "chain_id": chain.id,
+        "currency_id": currency.id,
+        "wallet_id": wallet.id,
     }

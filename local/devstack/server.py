@@ -88,18 +88,26 @@ class MotoServer(ThreadedMotoServer):
 class FunctionInvoker:
     """`invoke(function, event)` with the function's environment in force.
 
-    In one process, os.environ and the cached settings/clients are shared by every function; when
-    the template gives them all the same environment it is applied once. Otherwise each invocation
-    applies its function's environment (and clears the process caches) under a lock.
+    In one process, os.environ and the cached settings/clients are shared by every function. When no
+    variable has two values across the template's functions (each function declares the settings it uses,
+    and a setting has one value per stack), their union is applied once and invocations run concurrently,
+    as separate Lambda containers do: a function reading a setting it does not declare is caught by the
+    integration stack (each invoked function gets its own environment there), not here. Otherwise each
+    invocation applies its function's environment (and clears the process caches) under a lock: one
+    invocation at a time, so one hung on the chain would stall the API.
     """
 
     def __init__(self, environments: dict[str, dict[str, str]]) -> None:
         self._envs = environments
-        distinct = {json.dumps(e, sort_keys=True) for e in environments.values()}
-        self.shared = len(distinct) <= 1
+        self.union: dict[str, str] = {}
+        self.shared = True
+        for env in environments.values():
+            for key, value in env.items():
+                if self.union.setdefault(key, value) != value:
+                    self.shared = False
         self._lock = threading.RLock()
         self._current: dict[str, str] | None = None
-        self._names = {key for env in environments.values() for key in env}
+        self._names = set(self.union)
 
     def _apply(self, function: str) -> None:
         env = self._envs.get(function, {})
@@ -112,8 +120,8 @@ class FunctionInvoker:
 
     def activate(self) -> None:
         """Apply the shared environment now (a no-op when functions differ: done per invocation)."""
-        if self.shared and self._envs:
-            self._apply(next(iter(self._envs)))
+        if self.shared:
+            runtime.apply_environment(self.union)
 
     def __call__(self, function: str, event: dict[str, Any]) -> Any:
         if self.shared:

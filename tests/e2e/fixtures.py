@@ -17,11 +17,12 @@ import pytest
 
 from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import catalog as admin
-from payments_core.store.catalog import CatalogStore
+from payments_core.domain.entities import Node
+from payments_core.store.catalog import DynamoCatalogStore
 from payments_core.store.integration_secrets import SecretHashStore
 from payments_core.store.integrations import IntegrationStatusStore
-from payments_core.store.keys import KeyStore
-from payments_core.store.payments import PaymentStore
+from payments_core.store.keys import AwsSigningKeyStore
+from payments_core.store.payments import DynamoPaymentStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
     DEAL_QUEUES,
@@ -72,9 +73,9 @@ def quiet_client(quiet_stack: LocalStackInfo, quiet_http: httpx.Client) -> Clien
 
 
 @pytest.fixture(scope="session")
-def catalog(stack: LocalStackInfo) -> CatalogStore:
+def catalog(stack: LocalStackInfo) -> DynamoCatalogStore:
     """The stack's catalog table, as the operator CLI (`paymentsctl --local`) reaches it."""
-    return CatalogStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
+    return DynamoCatalogStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
 
 
 @pytest.fixture(scope="session")
@@ -96,31 +97,31 @@ def integration_statuses(stack: LocalStackInfo) -> IntegrationStatusStore:
 
 
 @pytest.fixture(scope="session")
-def key_store(stack: LocalStackInfo) -> KeyStore:
+def signing_key_store(stack: LocalStackInfo) -> AwsSigningKeyStore:
     env = stack.environment
-    return KeyStore(
+    return AwsSigningKeyStore(
         aws_client(stack, "secretsmanager"),
         aws_client(stack, "ssm"),
-        env["SIGNING_KEYS_SECRET_ID"],
-        env["JWKS_PARAMETER_NAME"],
+        secret_id=env["SIGNING_KEYS_SECRET_ID"],
+        jwks_parameter=env["JWKS_PARAMETER_NAME"],
     )
 
 
 @pytest.fixture
-def fresh_node(catalog: CatalogStore, client: Client) -> dict[str, Any]:
+def fresh_node(catalog: DynamoCatalogStore, client: Client) -> Node:
     """A new node under the demo root: its payment listing starts empty."""
     return admin.create_node(catalog, f"e2e {uuid.uuid4().hex[:8]}", client.demo["nodes"]["root"])
 
 
 # ------------------------------------------------------------------ lifecycle: the stack's table and queues
 @pytest.fixture(scope="session")
-def payment_store(stack: LocalStackInfo) -> PaymentStore:
+def payment_store(stack: LocalStackInfo) -> DynamoPaymentStore:
     """The stack's payments table, reached through moto as a chain worker would reach it."""
     return stack_payment_store(stack)
 
 
 @pytest.fixture(scope="session")
-def quiet_payment_store(quiet_stack: LocalStackInfo) -> PaymentStore:
+def quiet_payment_store(quiet_stack: LocalStackInfo) -> DynamoPaymentStore:
     """The quiet stack's payments table."""
     return stack_payment_store(quiet_stack)
 

@@ -18,7 +18,7 @@ from devstack.launch import LocalStackInfo
 from payments_core.domain import lifecycle
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
-from payments_core.store.payments import PaymentStore
+from payments_core.store.payments import DynamoPaymentStore
 from tests.support import payment_body
 
 HTTP_TIMEOUT = 30.0
@@ -83,12 +83,12 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return dict(error)
 
 
-def stack_payment_store(stack: LocalStackInfo) -> PaymentStore:
+def stack_payment_store(stack: LocalStackInfo) -> DynamoPaymentStore:
     env = stack.environment
-    return PaymentStore(aws_client(stack, "dynamodb"), env["PAYMENTS_TABLE"], env["PAYMENT_KEYS_TABLE"])
+    return DynamoPaymentStore(aws_client(stack, "dynamodb"), env["PAYMENTS_TABLE"], env["PAYMENT_KEYS_TABLE"])
 
 
-def force_status(store: PaymentStore, payment_id: str, status: str, **changes: Any) -> dict[str, Any]:
+def force_status(store: DynamoPaymentStore, payment_id: str, status: str, **changes: Any) -> dict[str, Any]:
     """Put a payment in `status` as a worker would (conditional on what was read; with its own event)."""
     record = store.get(payment_id)
     assert record is not None, payment_id

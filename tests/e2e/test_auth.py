@@ -13,7 +13,7 @@ import pytest
 
 from devstack.launch import LocalStackInfo
 from payments_core.security import tokens
-from payments_core.store.keys import KeyStore
+from payments_core.store.keys import AwsSigningKeyStore
 from tests.e2e.helpers import Client, assert_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -60,9 +60,9 @@ def test_unknown_client_is_401(client: Client) -> None:
 
 # ------------------------------------------------------------------------------ refused tokens
 @pytest.fixture(scope="module")
-def signing_key(key_store: KeyStore) -> dict[str, Any]:
+def signing_key(signing_key_store: AwsSigningKeyStore) -> dict[str, Any]:
     """The real current signing key, read from the stack's secret (as an attacker never could)."""
-    key = key_store.read(stage="AWSCURRENT")
+    key = signing_key_store.read(stage="AWSCURRENT")
     assert tokens.is_signing_key(key)
     return dict(key)
 

@@ -21,7 +21,8 @@ from devstack import chain
 from devstack import template as tpl
 from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import catalog as admin
-from payments_core.store.catalog import CatalogStore
+from payments_core.domain.entities import Currency, Network, Wallet
+from payments_core.store.catalog import DynamoCatalogStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import Client, aws_client
 
@@ -92,23 +93,25 @@ def test_payer_got_a_million_usdt(stack: LocalStackInfo, w3: Web3) -> None:
     assert w3.eth.get_balance(Web3.to_checksum_address(ACCOUNT1)) > 10**18
 
 
-def test_demo_catalog_points_at_the_chain(stack: LocalStackInfo, catalog: CatalogStore, rpc_urls: RpcUrlStore) -> None:
+def test_demo_catalog_points_at_the_chain(
+    stack: LocalStackInfo, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore
+) -> None:
     demo = stack.demo
-    network = catalog.get("network", demo["network_id"])
+    network = catalog.get(Network, demo["network_id"])
     assert network is not None
-    assert network["evm_chain_id"] == 31337
-    assert network["diamond_address"] == demo["diamond_address"]
-    assert "rpc_url" not in network  # Secrets Manager holds it, read by the chain functions only
+    assert network.evm_chain_id == 31337
+    assert network.diamond_address == demo["diamond_address"]
+    assert network.rpc_url is None  # Secrets Manager holds it, read by the chain functions only
     assert rpc_urls.get(demo["network_id"]) == demo["rpc_url"]
-    assert network["required_confirmations"] == 2
-    currency = catalog.get("currency", demo["currency_id"])
+    assert network.required_confirmations == 2
+    currency = catalog.get(Currency, demo["currency_id"])
     assert currency is not None
-    assert currency["decimals"] == 6
-    assert currency["tokens"][demo["network_id"]] == demo["token_address"]
-    wallet = catalog.get("wallet", demo["wallet_id"])
+    assert currency.decimals == 6
+    assert currency.tokens[demo["network_id"]] == demo["token_address"]
+    wallet = catalog.get(Wallet, demo["wallet_id"])
     assert wallet is not None
-    assert wallet["address"] == ACCOUNT0
-    assert wallet["network_id"] == demo["network_id"]
+    assert wallet.address == ACCOUNT0
+    assert wallet.network_id == demo["network_id"]
 
 
 def test_platform_wallet_key_is_in_secrets_manager(stack: LocalStackInfo) -> None:
@@ -123,16 +126,18 @@ def test_platform_wallet_key_is_in_secrets_manager(stack: LocalStackInfo) -> Non
     assert ACCOUNT0_KEY.removeprefix("0x") not in json.dumps(stack.demo)
 
 
-def test_pay_refuses_a_payment_without_a_deal(stack: LocalStackInfo, client: Client, catalog: CatalogStore) -> None:
+def test_pay_refuses_a_payment_without_a_deal(
+    stack: LocalStackInfo, client: Client, catalog: DynamoCatalogStore
+) -> None:
     # A wallet whose key is nowhere: the create-deal worker cannot sign for it, so its payment never gets a deal.
     node = admin.create_node(catalog, f"e2e pay {uuid.uuid4().hex[:8]}", stack.demo["nodes"]["root"])
     wallet = admin.create_wallet(
         catalog,
-        node_id=node["id"],
+        node_id=node.id,
         network_id=stack.demo["network_id"],
         address=Web3.to_checksum_address("0x" + uuid.uuid4().hex + "0" * 8),
     )
-    r = client.create(node_id=node["id"], wallet_id=wallet["id"])
+    r = client.create(node_id=node.id, wallet_id=wallet.id)
     assert r.status_code == 201, r.text
     result = pay(stack, r.json()["id"])
     assert result.returncode == 1, result.stdout + result.stderr

@@ -39,8 +39,9 @@ import pytest
 from devstack import chain
 from devstack.launch import LocalStackInfo
 from payments_core.domain import catalog as admin
+from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.payments import deal_ref
-from payments_core.store.catalog import CatalogStore
+from payments_core.store.catalog import DynamoCatalogStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
     DEAL_STATUS,
@@ -184,7 +185,7 @@ class RpcProxy:
 
 # ------------------------------------------------------------------------------------------------ catalog
 def own_network(
-    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, *, rpc_url: str, confirmations: int
+    client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, *, rpc_url: str, confirmations: int
 ) -> dict[str, str]:
     """A network of the test's own over the demo chain's anvil and diamond (reached at `rpc_url`), with the demo
     token as its currency."""
@@ -199,20 +200,20 @@ def own_network(
         diamond_address=demo["diamond_address"],
         required_confirmations=confirmations,
     )
-    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network["id"]: demo["token_address"]})
-    return {"network_id": str(network["id"]), "currency_id": str(currency["id"])}
+    currency = admin.create_currency(catalog, symbol="USDT", decimals=6, tokens={network.id: demo["token_address"]})
+    return {"network_id": network.id, "currency_id": currency.id}
 
 
-def retire_network(catalog: CatalogStore, network_id: str) -> None:
+def retire_network(catalog: DynamoCatalogStore, network_id: str) -> None:
     """Without a diamond the watcher leaves the network alone (after the test's proxy is gone)."""
-    network = catalog.get("network", network_id)
+    network = catalog.get(Network, network_id)
     assert network is not None
-    catalog.put("network", {**network, "diamond_address": None})
+    catalog.put(network._replace(diamond_address=None))
 
 
 @pytest.fixture(scope="module")
 def proxy_network(
-    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
+    client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
 ) -> Iterator[dict[str, Any]]:
     """A network whose RPC is an RpcProxy in front of the stack's anvil (2 confirmations, like the demo)."""
     proxy = RpcProxy(str(client.demo["rpc_url"]))
@@ -226,7 +227,7 @@ def proxy_network(
 
 @pytest.fixture(scope="module")
 def slow_network(
-    client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
+    client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
 ) -> Iterator[dict[str, str]]:
     """The stack's anvil and diamond as a network that needs 100 confirmations (a real chain's finality rather
     than the demo's 2): a deposit stays `paid` for ~100 s, time to reorganise it away."""
@@ -236,10 +237,10 @@ def slow_network(
 
 
 @pytest.fixture
-def own_wallet(client: Client, catalog: CatalogStore) -> Callable[[str], str]:
+def own_wallet(client: Client, catalog: DynamoCatalogStore) -> Callable[[str], str]:
     """A new wallet of the demo root on a network, owned by the demo platform wallet (whose key signs): the
     payments naming it are a FIFO message group of their own."""
-    owner = catalog.get("wallet", client.demo["wallet_id"])
+    owner = catalog.get(Wallet, client.demo["wallet_id"])
     assert owner is not None
 
     def make(network_id: str) -> str:
@@ -247,11 +248,11 @@ def own_wallet(client: Client, catalog: CatalogStore) -> Callable[[str], str]:
             catalog,
             node_id=client.demo["nodes"]["root"],
             network_id=network_id,
-            address=str(owner["address"]),
-            owner_wallet_id=str(owner["id"]),
+            address=owner.address,
+            owner_wallet_id=owner.id,
             name=f"e2e faults {uuid.uuid4().hex[:8]}",
         )
-        return str(wallet["id"])
+        return wallet.id
 
     return make
 

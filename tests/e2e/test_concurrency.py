@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from payments_core.domain.entities import Node
 from tests.e2e.helpers import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -16,8 +17,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 CALLERS = 50
 
 
-def test_fifty_concurrent_creates_of_one_external_id(client: Client, fresh_node: dict[str, Any]) -> None:
-    body = client.payment_body(node_id=fresh_node["id"])
+def test_fifty_concurrent_creates_of_one_external_id(client: Client, fresh_node: Node) -> None:
+    body = client.payment_body(node_id=fresh_node.id)
     headers = client.auth("root")
     start = threading.Barrier(CALLERS, timeout=30)
 
@@ -36,7 +37,7 @@ def test_fifty_concurrent_creates_of_one_external_id(client: Client, fresh_node:
     assert {e["code"] for e in conflicts} == {"payment_already_exists"}
     assert {e["payment_id"] for e in conflicts} == {created_id}
 
-    listing = client.http.get("/api/v1/payments", params={"node_id": fresh_node["id"]}, headers=headers)
+    listing = client.http.get("/api/v1/payments", params={"node_id": fresh_node.id}, headers=headers)
     assert listing.status_code == 200, listing.text
     assert listing.json()["total"] == 1
     assert [p["id"] for p in listing.json()["items"]] == [created_id]

@@ -22,7 +22,7 @@ import pytest
 
 from devstack.launch import LocalStackInfo
 from payments_core.domain import catalog as admin
-from payments_core.store.catalog import CatalogStore
+from payments_core.store.catalog import DynamoCatalogStore
 from tests.e2e.helpers import CHAIN_WAIT, HTTP_TIMEOUT
 from tests.support import SPEC_FILE
 
@@ -175,13 +175,11 @@ def test_create_get_and_logs(api: Api, stack: LocalStackInfo) -> None:
     assert unknown.parsed.error.code == "payment_not_found"
 
 
-def test_list_with_filters_and_pages(api: Api, stack: LocalStackInfo, catalog: CatalogStore) -> None:
+def test_list_with_filters_and_pages(api: Api, stack: LocalStackInfo, catalog: DynamoCatalogStore) -> None:
     client = integration_client(api, stack)
     node = admin.create_node(catalog, f"gen {uuid.uuid4().hex[:8]}", stack.demo["nodes"]["root"])
-    wallet = admin.create_wallet(
-        catalog, node_id=node["id"], network_id=stack.demo["network_id"], address="0x" + "2" * 40
-    )
-    node_id, wallet_id = UUID(node["id"]), UUID(wallet["id"])
+    wallet = admin.create_wallet(catalog, node_id=node.id, network_id=stack.demo["network_id"], address="0x" + "2" * 40)
+    node_id, wallet_id = UUID(node.id), UUID(wallet.id)
     web2 = api.models.PaymentMethod("bank_transfer")
     made = [
         create(api, client, create_body(api, stack.demo, node_id=node_id, payment_method=web2, wallet_id=wallet_id)),

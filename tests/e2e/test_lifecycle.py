@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from payments_core.store.payments import PaymentStore
+from payments_core.store.payments import DynamoPaymentStore
 from tests.e2e.helpers import Client, assert_error, force_status, wait_for_logs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -87,7 +87,7 @@ def _concurrently(client: Client, payment_id: str, actions: list[str]) -> list[h
         return list(pool.map(call, actions, timeout=60))
 
 
-def _with_deal(store: PaymentStore, payment_id: str, status: str) -> None:
+def _with_deal(store: DynamoPaymentStore, payment_id: str, status: str) -> None:
     """As a chain worker leaves it: claimed (a deal may exist), with a deal id once it is on chain."""
     deal_id = None if status in ("sending", "send-failed") else 7
     force_status(store, payment_id, status, deal_may_exist=True, deal_id=deal_id)
@@ -115,7 +115,7 @@ def test_cancel_of_a_card_or_bank_payment_is_immediate_and_idempotent(
     assert _status(client, p["id"]) == "cancelled"
 
 
-def test_cancel_of_a_card_payment_on_hold_is_immediate(client: Client, payment_store: PaymentStore) -> None:
+def test_cancel_of_a_card_payment_on_hold_is_immediate(client: Client, payment_store: DynamoPaymentStore) -> None:
     p = _create(client, payment_method="credit_card")
     force_status(payment_store, p["id"], "hold")
     _accepted(_cancel(client, p["id"]))
@@ -147,7 +147,7 @@ def test_cancel_with_a_body_that_is_not_json_is_415(client: Client) -> None:
     ],
 )
 def test_cancel_of_a_payment_past_cancelling_is_409(
-    client: Client, payment_store: PaymentStore, status: str, code: str
+    client: Client, payment_store: DynamoPaymentStore, status: str, code: str
 ) -> None:
     p = _create(client, payment_method="credit_card")
     force_status(payment_store, p["id"], status)
@@ -156,7 +156,9 @@ def test_cancel_of_a_payment_past_cancelling_is_409(
     assert _status(client, p["id"]) == status
 
 
-def test_cancel_of_a_paid_card_payment_is_409_not_cancellable(client: Client, payment_store: PaymentStore) -> None:
+def test_cancel_of_a_paid_card_payment_is_409_not_cancellable(
+    client: Client, payment_store: DynamoPaymentStore
+) -> None:
     p = _create(client, payment_method="credit_card")
     force_status(payment_store, p["id"], "paid")
     error = assert_error(_cancel(client, p["id"]), 409, "payment_not_cancellable")
@@ -303,7 +305,7 @@ def test_cancel_racing_the_create_deal_worker_ends_cancelled(client: Client, cha
 
 
 def test_retry_send_double_click_of_a_send_failed_payment_records_its_one_deal(
-    client: Client, payment_store: PaymentStore, open_payment: dict[str, Any]
+    client: Client, payment_store: DynamoPaymentStore, open_payment: dict[str, Any]
 ) -> None:
     """The worker gave up after createDeal went through: retry-send finds that deal by its ref."""
     pid = open_payment["id"]
@@ -341,7 +343,7 @@ def test_retry_send_double_click_of_a_send_failed_payment_records_its_one_deal(
     ],
 )
 def test_retry_send_of_a_payment_with_a_deal_is_400_saying_why(
-    client: Client, payment_store: PaymentStore, open_payment: dict[str, Any], status: str, code: str
+    client: Client, payment_store: DynamoPaymentStore, open_payment: dict[str, Any], status: str, code: str
 ) -> None:
     force_status(payment_store, open_payment["id"], status)
     error = assert_error(_retry(client, open_payment["id"]), 400, code)

@@ -16,7 +16,7 @@ import pytest
 from payments_core.domain.lifecycle import RETRY_SEND_DEDUP
 from payments_core.domain.payments import deal_ref, iso
 from payments_core.models.common import utcnow
-from payments_core.store.payments import PaymentStore
+from payments_core.store.payments import DynamoPaymentStore
 from tests.e2e.helpers import Client, DealQueues, assert_error, force_status, wait_for_logs
 from tests.e2e.test_lifecycle import (
     DEAL_MAY_EXIST,
@@ -40,7 +40,7 @@ def client(quiet_client: Client) -> Client:
 
 
 @pytest.fixture
-def payment_store(quiet_payment_store: PaymentStore) -> PaymentStore:
+def payment_store(quiet_payment_store: DynamoPaymentStore) -> DynamoPaymentStore:
     """The quiet stack's payments table, for every test of this module."""
     return quiet_payment_store
 
@@ -57,7 +57,7 @@ def test_cancel_of_an_unclaimed_web3_payment_is_immediate(client: Client, deal_q
 
 @pytest.mark.parametrize("status", DEAL_MAY_EXIST)
 def test_cancel_where_a_deal_may_exist_queues_one_cancel_deal(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues, status: str
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues, status: str
 ) -> None:
     p = _create(client, wallet_id=client.demo["wallet_id"])
     _with_deal(payment_store, p["id"], status)
@@ -80,7 +80,7 @@ def test_cancel_where_a_deal_may_exist_queues_one_cancel_deal(
 
 
 def test_cancel_of_a_web3_payment_back_in_pending_after_a_claim_goes_through_cancel_deal(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues
 ) -> None:
     """send-failed -> retry-send -> pending: a deal may still exist, so cancel is not immediate."""
     p = _create(client)
@@ -96,7 +96,7 @@ def test_cancel_of_a_web3_payment_back_in_pending_after_a_claim_goes_through_can
 
 @pytest.mark.parametrize(("status", "code"), [("refunded", "payment_already_refunded"), ("expired", "payment_expired")])
 def test_cancel_of_a_web3_payment_past_cancelling_is_409_and_queues_nothing(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues, status: str, code: str
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues, status: str, code: str
 ) -> None:
     p = _create(client)
     _with_deal(payment_store, p["id"], status)
@@ -127,7 +127,7 @@ def test_retry_send_of_a_pending_web3_payment_requeues_it(client: Client, deal_q
 
 
 def test_retry_send_of_a_send_failed_payment_moves_it_back_to_pending(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues
 ) -> None:
     p = _create(client)
     _with_deal(payment_store, p["id"], "send-failed")
@@ -138,7 +138,7 @@ def test_retry_send_of_a_send_failed_payment_moves_it_back_to_pending(
 
 
 def test_retry_send_double_click_sends_one_message(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues
 ) -> None:
     p = _create(client)
     url = f"/api/v1/payments/{p['id']}/retry-send"
@@ -175,7 +175,7 @@ def test_retry_send_double_click_sends_one_message(
     ],
 )
 def test_retry_send_refused_is_400_saying_why(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues, status: str, code: str
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues, status: str, code: str
 ) -> None:
     p = _create(client)
     force_status(payment_store, p["id"], status, deal_may_exist=True)
@@ -195,7 +195,7 @@ def test_retry_send_of_a_payment_cancelled_over_http_is_400(client: Client, deal
 
 # ------------------------------------------------------------------------ web3, quiet deal queues: races
 def test_two_concurrent_cancels_of_an_open_payment_queue_one_cancel_deal(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues
 ) -> None:
     p = _create(client, wallet_id=client.demo["wallet_id"])
     _with_deal(payment_store, p["id"], "open")
@@ -216,7 +216,7 @@ def test_two_concurrent_cancels_of_an_open_payment_queue_one_cancel_deal(
 
 
 def test_cancel_racing_retry_send_of_a_send_failed_payment_ends_cancelling(
-    client: Client, payment_store: PaymentStore, deal_queues: DealQueues
+    client: Client, payment_store: DynamoPaymentStore, deal_queues: DealQueues
 ) -> None:
     p = _create(client)
     _with_deal(payment_store, p["id"], "send-failed")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from payments_core.domain import lifecycle
-from payments_core.store.payments import PaymentStore
+from payments_core.store.payments import DynamoPaymentStore
 from tests.e2e.helpers import Client, assert_error, wait_for_logs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -72,7 +72,7 @@ def test_logs_name_the_integration_that_acted(client: Client) -> None:
     ]
 
 
-def test_logs_page_newest_first(client: Client, payment_store: PaymentStore) -> None:
+def test_logs_page_newest_first(client: Client, payment_store: DynamoPaymentStore) -> None:
     p = _create(client, payment_method="credit_card")
     record = payment_store.get(p["id"])
     assert record is not None

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from payments_core.domain import catalog as admin
-from payments_core.store.catalog import CatalogStore
+from payments_core.domain.entities import Node
+from payments_core.store.catalog import DynamoCatalogStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import Client, assert_error
 
@@ -96,24 +97,24 @@ def test_body_that_is_not_utf8_is_422(client: Client, path: str) -> None:
 
 # ------------------------------------------------------------------------------------------ list
 @pytest.fixture
-def listed(client: Client, catalog: CatalogStore, rpc_urls: RpcUrlStore, fresh_node: dict[str, Any]) -> dict[str, Any]:
+def listed(client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, fresh_node: Node) -> dict[str, Any]:
     """Three payments of a fresh node: two on the demo network (one with a wallet), one on another."""
     chain = admin.create_chain(catalog, "e2e chain")
     network2 = admin.create_network(
-        catalog, rpc_urls, chain_id=chain["id"], name="e2e net", evm_chain_id=1, rpc_url="http://x"
+        catalog, rpc_urls, chain_id=chain.id, name="e2e net", evm_chain_id=1, rpc_url="http://x"
     )
     wallet = admin.create_wallet(
-        catalog, node_id=fresh_node["id"], network_id=client.demo["network_id"], address="0x" + "1" * 40
+        catalog, node_id=fresh_node.id, network_id=client.demo["network_id"], address="0x" + "1" * 40
     )
-    node = fresh_node["id"]
-    with_wallet = client.create(node_id=node, wallet_id=wallet["id"]).json()
+    node = fresh_node.id
+    with_wallet = client.create(node_id=node, wallet_id=wallet.id).json()
     plain = client.create(node_id=node).json()
-    elsewhere = client.create(node_id=node, network_id=network2["id"], payment_method="bank_transfer")
+    elsewhere = client.create(node_id=node, network_id=network2.id, payment_method="bank_transfer")
     assert elsewhere.status_code == 201, elsewhere.text
     return {
         "node": node,
-        "wallet": wallet["id"],
-        "network2": network2["id"],
+        "wallet": wallet.id,
+        "network2": network2.id,
         "ids": [elsewhere.json()["id"], plain["id"], with_wallet["id"]],  # newest first
     }
 

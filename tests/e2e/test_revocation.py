@@ -25,7 +25,7 @@ import pytest
 from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import keys
 from payments_core.security import tokens
-from payments_core.store.keys import KeyStore
+from payments_core.store.keys import AwsSigningKeyStore
 from tests.e2e.helpers import aws_client, http_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -113,11 +113,11 @@ def test_retire_previous_stops_a_token_of_the_previous_key_at_once(
     short_stack: LocalStackInfo, http: httpx.Client
 ) -> None:
     env = short_stack.environment
-    store = KeyStore(
+    store = AwsSigningKeyStore(
         aws_client(short_stack, "secretsmanager"),
         aws_client(short_stack, "ssm"),
-        env["SIGNING_KEYS_SECRET_ID"],
-        env["JWKS_PARAMETER_NAME"],
+        secret_id=env["SIGNING_KEYS_SECRET_ID"],
+        jwks_parameter=env["JWKS_PARAMETER_NAME"],
     )
     node = short_stack.demo["nodes"]["root"]
     credentials = short_stack.demo["integrations"]["root"]

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from devstack import runtime
+from devstack import template as tpl
 from devstack.gateway import Gateway
 from devstack.provision import Stack, provision
 from devstack.seed import seed_demo
@@ -22,7 +23,12 @@ from tests.integration.helpers import Api
 def stack() -> Iterator[Stack]:
     with mock_aws():
         st = provision(boto3.session.Session())
-        runtime.apply_environment(st.environment("CreatePaymentFunction"))
+        # Every function's settings at once (as devstack's set-up has them): the tests set up and read what
+        # several functions use.
+        merged: dict[str, str] = {}
+        for name in tpl.functions():
+            merged.update(st.environment(name))
+        runtime.apply_environment(merged)
         with iam.recording(st):  # the AWS calls each function makes (tests/integration/iam.py)
             yield st
         runtime.reset_process_caches()
@@ -33,7 +39,7 @@ def demo(stack: Stack) -> dict[str, Any]:
     from payments_core import deps
     from payments_core.domain import keys
 
-    keys.ensure_signing_key(deps.key_store())
+    keys.ensure_signing_key(deps.signing_key_store())
     return seed_demo(deps.catalog(), api_url="in-process")
 
 

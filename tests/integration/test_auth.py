@@ -9,6 +9,7 @@ import pytest
 
 from payments_core import deps
 from payments_core.domain import keys
+from payments_core.domain.entities import Integration
 from payments_core.security import tokens
 from tests.integration.helpers import Api
 
@@ -32,7 +33,7 @@ def test_token_shape_and_bad_credentials(api: Api) -> None:
 
 def test_client_secret_is_stored_only_as_a_salted_slow_hash_outside_the_catalog(api: Api) -> None:
     creds = api.demo["integrations"]["root"]
-    stored = deps.catalog().get("integration", creds["client_id"])
+    stored = deps.catalog().get(Integration, creds["client_id"])
     assert stored is not None
     assert "secret_hash" not in stored  # the catalog, which every function reads parts of, holds no hash
     stored_hash = deps.secret_hashes().read_hash(creds["client_id"]).run()
@@ -57,7 +58,7 @@ def test_widget_access_token_is_useless_on_the_integrator_api(api: Api) -> None:
 
 def rotate_once_allowed() -> None:
     """A rotation as soon as the fixture's key is past its signing grace (a rotation sooner is RotationTooSoon)."""
-    keys.rotate_now(deps.key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
+    keys.rotate_now(deps.signing_key_store(), now=datetime.now(UTC) + timedelta(seconds=keys.SIGNING_GRACE_SECONDS))
 
 
 def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +96,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
     # A second rotation as soon as one is allowed (the grace after the first): the first key may have signed a
     # token a moment ago (the grace, a token endpoint's cached key), so it stays published as long as such a
     # token may be valid.
-    keys.rotate_now(deps.key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
+    keys.rotate_now(deps.signing_key_store())  # the clock says the grace has passed (SIGNING_GRACE_SECONDS is 0)
     runtime.reset_process_caches()
     assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 3
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
@@ -103,7 +104,7 @@ def test_rotation_keeps_previous_tokens_until_the_key_is_retired(api: Api, monke
 
     # Once no token it signed can be valid, the next rotation retires it.
     later = datetime.now(UTC) + timedelta(seconds=keys.retention_seconds(deps.token_policy().ttl_seconds))
-    keys.rotate_now(deps.key_store(), now=later)
+    keys.rotate_now(deps.signing_key_store(), now=later)
     runtime.reset_process_caches()
     assert len(api.call("GET", "/.well-known/jwks.json").json()["keys"]) == 2
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 401
@@ -122,7 +123,7 @@ def test_retire_previous_stops_the_previous_key_at_once(api: Api) -> None:
     assert tokens.unverified_kid(during_grace) == tokens.unverified_kid(old)
     assert api.call("GET", "/api/v1/payments", token=old, query={"node_id": node}).status == 200
 
-    retired = keys.retire_previous(deps.key_store())
+    retired = keys.retire_previous(deps.signing_key_store())
     assert retired == [tokens.unverified_kid(old)]
     runtime.reset_process_caches()
     for token in (old, during_grace):
@@ -167,14 +168,14 @@ def test_a_disabled_integration_gets_no_token_and_its_tokens_are_refused(api: Ap
 def test_a_token_accepted_once_is_refused_once_it_expires(api: Api) -> None:
     """No authorizer answer outlives its token (the integrator authorizer is asked on every request)."""
     creds = api.demo["integrations"]["root"]
-    integration = deps.catalog().get("integration", creds["client_id"])
+    integration = deps.catalog().get(Integration, creds["client_id"])
     assert integration is not None
     policy = deps.token_policy()
     now = int(time.time())
     # Expiring now: accepted within the verifier's 5 s leeway, refused once past it.
     claims = tokens.integrator_claims(
-        integration_id=integration["id"],
-        node_id=integration["node_id"],
+        integration_id=integration.id,
+        node_id=integration.node_id,
         issuer=policy.issuer,
         audience=policy.audience,
         ttl=100,

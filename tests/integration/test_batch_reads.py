@@ -29,15 +29,15 @@ def tables(api: Api) -> tuple[Any, str, str]:
     from payments_core.settings import get_settings
     from payments_core.store import aws
 
-    deps.payments()  # the stack is provisioned
+    deps.payment_deps()  # the stack is provisioned
     settings = get_settings()
     db = aws.dynamodb()
     tag = uuid.uuid4().hex
     for i in range(120):
-        db.put_item(TableName=settings.payment_keys_table, Item={"pk": s(f"t#{tag}#{i}"), "n": {"N": str(i)}})
+        db.put_item(TableName=settings.payment_index_table, Item={"pk": s(f"t#{tag}#{i}"), "n": {"N": str(i)}})
     for i in range(5):
         db.put_item(TableName=settings.catalog_table, Item={"pk": s(f"t#{tag}#{i}"), "kind": s("test")})
-    return db, settings.payment_keys_table, settings.catalog_table, tag  # type: ignore[return-value]
+    return db, settings.payment_index_table, settings.catalog_table, tag  # type: ignore[return-value]
 
 
 class Recording:
@@ -65,33 +65,33 @@ def _keys(tag: str, n: int) -> list[dict[str, Any]]:
 
 
 def test_two_tables_are_read_in_one_call_and_more_than_100_keys_in_chunks(tables: Any) -> None:
-    db, keys_table, catalog_table, tag = tables
+    db, index_table, catalog_table, tag = tables
     rec = Recording(db)
     found = batch_get_tables(
         rec,  # type: ignore[arg-type]
         {
-            keys_table: TableRead(_keys(tag, 120), consistent=True),
+            index_table: TableRead(_keys(tag, 120), consistent=True),
             catalog_table: TableRead(_keys(tag, 5) + _keys("none", 1)),
         },
     )
-    assert sorted(int(i["n"]["N"]) for i in found[keys_table]) == list(range(120))
+    assert sorted(int(i["n"]["N"]) for i in found[index_table]) == list(range(120))
     assert len(found[catalog_table]) == 5  # the missing key is simply absent
     # 126 keys: 100 in the first call (over both tables as they come), the rest in the second.
     assert [sum(b.values()) for b in rec.batches] == [100, 26]
-    assert rec.batches[1] == {keys_table: 20, catalog_table: 6}
+    assert rec.batches[1] == {index_table: 20, catalog_table: 6}
 
 
 def test_unprocessed_keys_are_read_again_and_a_read_that_stays_partial_is_503(
     tables: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db, keys_table, catalog_table, tag = tables
+    db, index_table, catalog_table, tag = tables
     rec = Recording(db, unprocessed_rounds=2)
-    found = batch_get_tables(rec, {keys_table: TableRead(_keys(tag, 4)), catalog_table: TableRead(_keys(tag, 3))})  # type: ignore[arg-type]
-    assert (len(found[keys_table]), len(found[catalog_table])) == (4, 3)
+    found = batch_get_tables(rec, {index_table: TableRead(_keys(tag, 4)), catalog_table: TableRead(_keys(tag, 3))})  # type: ignore[arg-type]
+    assert (len(found[index_table]), len(found[catalog_table])) == (4, 3)
     assert rec.batches == [
-        {keys_table: 4, catalog_table: 3},
-        {keys_table: 3, catalog_table: 2},
-        {keys_table: 2, catalog_table: 1},
+        {index_table: 4, catalog_table: 3},
+        {index_table: 3, catalog_table: 2},
+        {index_table: 2, catalog_table: 1},
     ]
 
     class Throttled:
@@ -100,26 +100,26 @@ def test_unprocessed_keys_are_read_again_and_a_read_that_stays_partial_is_503(
 
     monkeypatch.setattr(batch.time, "sleep", lambda _s: None)  # type: ignore[attr-defined]
     with pytest.raises(UnprocessedKeysLeft) as info:
-        batch_get_tables(Throttled(), {keys_table: TableRead(_keys(tag, 2))})  # type: ignore[arg-type]
+        batch_get_tables(Throttled(), {index_table: TableRead(_keys(tag, 2))})  # type: ignore[arg-type]
     assert (info.value.status_code, info.value.code) == (503, "storage_busy")
 
 
 def test_read_both_makes_one_call_for_two_tables_of_one_client(tables: Any) -> None:
-    db, keys_table, catalog_table, tag = tables
+    db, index_table, catalog_table, tag = tables
     rec = Recording(db)
 
     def count(raw: list[dict[str, Any]]) -> int:
         return len(raw)
 
-    a = PendingRead(count, rec, keys_table, TableRead(_keys(tag, 3)))  # type: ignore[arg-type]
+    a = PendingRead(count, rec, index_table, TableRead(_keys(tag, 3)))  # type: ignore[arg-type]
     b = PendingRead(count, rec, catalog_table, TableRead(_keys(tag, 2)))  # type: ignore[arg-type]
     assert read_both(a, b) == (3, 2)
-    assert rec.batches == [{keys_table: 3, catalog_table: 2}]
+    assert rec.batches == [{index_table: 3, catalog_table: 2}]
 
     rec.batches.clear()  # the same table twice, or two clients: each read alone
-    assert read_both(a, PendingRead(count, rec, keys_table, TableRead(_keys(tag, 1)))) == (3, 1)  # type: ignore[arg-type]
+    assert read_both(a, PendingRead(count, rec, index_table, TableRead(_keys(tag, 1)))) == (3, 1)  # type: ignore[arg-type]
     assert read_both(a, PendingRead.ready(7)) == (3, 7)
-    assert rec.batches == [{keys_table: 3}, {keys_table: 1}, {keys_table: 3}]
+    assert rec.batches == [{index_table: 3}, {index_table: 1}, {index_table: 3}]
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
 from tests.integration.helpers import Api, drain
 from tests.solidity.evm import System, deploy_system
+from tests.support import point_demo_catalog
 
 
 @pytest.fixture
@@ -30,13 +31,9 @@ def evm(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     system = deploy_system()
     keys = system.tester.backend.account_keys
     platform_key = keys[1].to_hex()
-    cat = deps.catalog()
-    network = cat.get("network", api.demo["network_id"]) or {}
-    cat.put("network", {**network, "diamond_address": system.payments.address})
-    currency = cat.get("currency", api.demo["currency_id"]) or {}
-    cat.put("currency", {**currency, "tokens": {api.demo["network_id"]: system.usdt.address}})
-    wallet = cat.get("wallet", api.demo["wallet_id"]) or {}
-    cat.put("wallet", {**wallet, "address": system.platform})
+    point_demo_catalog(
+        deps.catalog(), api.demo, diamond=system.payments.address, token=system.usdt.address, platform=system.platform
+    )
     WalletKeyStore(boto3.client("secretsmanager"), get_settings().wallet_secret_prefix).put(
         api.demo["wallet_id"], platform_key
     )
@@ -84,7 +81,7 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
     record = deps.payment_store().get(p["id"]) or {}
     from payments_core.domain.payments import create_deal_message, signing_group
 
-    deps.payments().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
+    deps.payment_deps().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
     drain(pollers)
     assert _get(api, token, p["id"])["deal_id"] == 1
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == 1

@@ -10,6 +10,7 @@ import pytest
 from devstack.provision import Stack
 from payments_core import cli, deps
 from payments_core.domain import keys
+from payments_core.domain.entities import Integration, Network, Node
 from payments_core.security import passwords
 
 
@@ -49,9 +50,9 @@ def test_integration_secret_is_printed_once_and_stored_hashed(stack: Stack, caps
     listed = run(capsys, "integration", "list")
     assert secret not in json.dumps(listed)
     assert all("secret_hash" not in i for i in listed)
-    stored = deps.catalog().get("integration", created["id"])
+    stored = deps.catalog().get(Integration, created["id"])
     assert stored is not None
-    assert "secret_hash" not in stored
+    assert stored.secret_hash is None  # not in the catalog
     stored_hash = deps.secret_hashes().read_hash(created["id"]).run()
     assert stored_hash is not None
     assert passwords.verify_secret(secret, stored_hash)
@@ -73,7 +74,7 @@ def test_keys_rotate_publishes_a_new_key(
     assert error["code"] == "rotation_too_soon"
     assert "rotate again in" in error["message"]
     assert run(capsys, "keys", "show") == first["jwks"]
-    assert deps.key_store().read(stage="AWSPENDING") is None
+    assert deps.signing_key_store().read(stage="AWSPENDING") is None
     monkeypatch.setattr(keys, "SIGNING_GRACE_SECONDS", 0)  # the minute has passed
     second = run(capsys, "keys", "rotate")
     assert len(first["jwks"]["keys"]) == 1
@@ -112,7 +113,7 @@ def test_stack_option_reads_table_names_from_the_stack_outputs(
     node = run(capsys, "--stack", "payments-prod", "--region", "us-east-1", "node", "create", "--name", "Prod root")
     runtime.reset_process_caches()
     assert [n["id"] for n in run(capsys, "--stack", "payments-prod", "node", "list")] == [node["id"]]
-    assert deps.catalog().get("node", node["id"]) is not None
+    assert deps.catalog().get(Node, node["id"]) is not None
 
 
 def test_network_platform_wallet(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,9 +147,9 @@ def test_network_rpc_url_lives_in_secrets_manager_never_the_catalog(
         capsys, "network", "create", "--chain", chain["id"], "--name", "n", "--evm-chain-id", "1", "--rpc-url", url
     )
     assert url not in json.dumps(net)
-    stored = deps.catalog().get("network", net["id"])
+    stored = deps.catalog().get(Network, net["id"])
     assert stored is not None
-    assert url not in json.dumps(stored, default=str)
+    assert url not in repr(stored)
     assert deps.rpc_urls().get(net["id"]) == url
     assert url not in json.dumps(run(capsys, "network", "list"))
     run(capsys, "network", "set-rpc-url", "--network", net["id"], "--rpc-url", "https://rpc2.example")
@@ -165,7 +166,7 @@ def test_integration_disable_and_enable(stack: Stack, capsys: pytest.CaptureFixt
     assert deps.integration_status_store().status(created["id"]) == "active"
     assert cli.main(["integration", "disable", "ci_nobody"]) == 2  # never creates an entry
     assert json.loads(capsys.readouterr().err)["error"]["code"] == "integration_not_found"
-    assert deps.catalog().get("integration", "ci_nobody") is None
+    assert deps.catalog().get(Integration, "ci_nobody") is None
 
 
 def test_keys_retire_previous_leaves_only_the_current_key(
@@ -176,22 +177,25 @@ def test_keys_retire_previous_leaves_only_the_current_key(
     second = run(capsys, "keys", "rotate")
     assert len(second["jwks"]["keys"]) == 2
     retired = run(capsys, "keys", "retire-previous")
-    current = deps.key_store().read(stage="AWSCURRENT")
+    current = deps.signing_key_store().read(stage="AWSCURRENT")
     assert retired["jwks"]["keys"] == [{k: current[k] for k in ("kty", "crv", "x", "y", "kid", "alg", "use")}]
     assert [k["kid"] for k in second["jwks"]["keys"] if k["kid"] != current["kid"]] == retired["retired_kids"]
-    assert deps.key_store().read(stage="AWSPREVIOUS") is None  # no longer signs in a rotation's grace
+    assert deps.signing_key_store().read(stage="AWSPREVIOUS") is None  # no longer signs in a rotation's grace
 
 
 def test_migrate_secrets_moves_hashes_and_rpc_urls_out_of_the_catalog(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cat = deps.catalog()
-    cat.put("integration", {"id": "ci_old", "node_id": "n", "status": "active", "secret_hash": "$argon2id$old"})
-    cat.put("network", {"id": "net-old", "name": "old", "rpc_url": "https://old.example/key"})
+    cat.put(Integration(id="ci_old", node_id="n", name="old", status="active", secret_hash="$argon2id$old"))
+    cat.put(Network(id="net-old", chain_id="c", name="old", evm_chain_id=1, rpc_url="https://old.example/key"))
     moved = run(capsys, "migrate-secrets")
     assert moved == {"integrations": ["ci_old"], "networks": ["net-old"]}
-    assert "secret_hash" not in (cat.get("integration", "ci_old") or {"secret_hash": 1})
-    assert "rpc_url" not in (cat.get("network", "net-old") or {"rpc_url": 1})
+    old_integration, old_network = cat.get(Integration, "ci_old"), cat.get(Network, "net-old")
+    assert old_integration is not None
+    assert old_integration.secret_hash is None
+    assert old_network is not None
+    assert old_network.rpc_url is None
     assert deps.secret_hashes().read_hash("ci_old").run() == "$argon2id$old"
     assert deps.rpc_urls().get("net-old") == "https://old.example/key"
     assert run(capsys, "migrate-secrets") == {"integrations": [], "networks": []}  # idempotent

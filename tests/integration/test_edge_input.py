@@ -176,9 +176,9 @@ def test_a_wallet_or_member_of_another_branch_is_answered_as_an_unknown_one(api:
     other = api.demo["nodes"]["other"]  # another tree
     child = api.demo["nodes"]["child"]  # below root: its entries do not serve root's payments
     if kind == "wallet":
-        foreign = [admin.create_wallet(catalog, node_id=n, address="0x" + "1" * 40)["id"] for n in (other, child)]
+        foreign = [admin.create_wallet(catalog, node_id=n, address="0x" + "1" * 40).id for n in (other, child)]
     else:
-        foreign = [admin.create_member(catalog, node_id=n, email="a@example.com")["id"] for n in (other, child)]
+        foreign = [admin.create_member(catalog, node_id=n, email="a@example.com").id for n in (other, child)]
     unknown = "00000000-0000-4000-8000-000000000000"
     token = api.token()
     before = _table_counts()
@@ -215,8 +215,8 @@ def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_curren
         evm_chain_id=5,
         rpc_url="http://127.0.0.1:1",
     )
-    coin = admin.create_currency(catalog, symbol="C", decimals=2, tokens={bare["id"]: "0x" + "2" * 40})
-    error = _refused(api, json.dumps(api.payment_body(network_id=bare["id"], currency_id=coin["id"])))
+    coin = admin.create_currency(catalog, symbol="C", decimals=2, tokens={bare.id: "0x" + "2" * 40})
+    error = _refused(api, json.dumps(api.payment_body(network_id=bare.id, currency_id=coin.id)))
     assert error["details"] == [
         {
             "field": "body.network_id",
@@ -224,9 +224,9 @@ def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_curren
             "message": "web3 payments are not open on this network",
         }
     ]
-    error = _refused(api, json.dumps(api.payment_body(currency_id=coin["id"])))  # the demo network: no token of C
+    error = _refused(api, json.dumps(api.payment_body(currency_id=coin.id)))  # the demo network: no token of C
     assert [(d["field"], d["code"]) for d in error["details"]] == [("body.currency_id", "currency_not_on_network")]
-    card = _create(api, network_id=bare["id"], currency_id=coin["id"], payment_method="credit_card")
+    card = _create(api, network_id=bare.id, currency_id=coin.id, payment_method="credit_card")
     assert card.status == 201, card.body  # only web3 needs them
 
 
@@ -242,13 +242,13 @@ def test_each_currency_has_a_maximum_amount(api: Api) -> None:
         tokens={api.demo["network_id"]: "0x" + "3" * 40},
         max_amount=Decimal(1000),
     )
-    over = _refused(api, json.dumps(api.payment_body(currency_id=capped["id"], price="1000.01", paid_price=1000.01)))
+    over = _refused(api, json.dumps(api.payment_body(currency_id=capped.id, price="1000.01", paid_price=1000.01)))
     assert [(d["field"], d["code"]) for d in over["details"]] == [
         ("body.price", "amount_too_large"),
         ("body.paid_price", "amount_too_large"),
     ]
     assert over["details"][0]["message"] == "CAP amounts are at most 1000"
-    assert _create(api, currency_id=capped["id"], price="1000", paid_price=1000).status == 201
+    assert _create(api, currency_id=capped.id, price="1000", paid_price=1000).status == 201
     # the default (USDT, 6 decimals): 10^38 - 1 smallest units
     top = "99999999999999999999999999999999.999999"
     assert _create(api, external_id="top", price=top, paid_price=top).status == 201

@@ -434,15 +434,12 @@ def evm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from payments_core.store import aws
     from payments_core.store.wallet_keys import WalletKeyStore
     from tests.solidity.evm import deploy_system
+    from tests.support import point_demo_catalog
 
     system = deploy_system()
-    cat = deps.catalog()
-    network = cat.get("network", demo["network_id"]) or {}
-    cat.put("network", {**network, "diamond_address": system.payments.address})
-    currency = cat.get("currency", demo["currency_id"]) or {}
-    cat.put("currency", {**currency, "tokens": {demo["network_id"]: system.usdt.address}})
-    wallet = cat.get("wallet", demo["wallet_id"]) or {}
-    cat.put("wallet", {**wallet, "address": system.platform})
+    point_demo_catalog(
+        deps.catalog(), demo, diamond=system.payments.address, token=system.usdt.address, platform=system.platform
+    )
     platform_key = system.tester.backend.account_keys[1].to_hex()
     WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix).put(demo["wallet_id"], platform_key)
     monkeypatch.setattr(workers, "web3_for", lambda url: system.w3)

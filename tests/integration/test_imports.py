@@ -37,8 +37,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("web3", "e
 
 @pytest.mark.parametrize("function", sorted(tpl.functions()))
 def test_handler_loads_with_the_collector_paused_and_freezes_what_it_built(function: str) -> None:
-    """payments_core.lambda_init: it is the handler module's first import, no collection runs while the
-    rest loads, and once loaded the collector is on again and the loaded objects are frozen."""
+    """payments_core.lambda_init, through payments_core.handlers: it is the handler module's first import, no
+    collection runs while the rest loads, and once the module has built its handler the collector is on again
+    and the loaded objects are frozen."""
     fn = tpl.functions()[function]
     code = f"""
 import gc, json, sys
@@ -57,13 +58,25 @@ import app
 loading[0] = False
 heavy = [m for m in order if m.split(".")[0] in ("boto3", "pydantic", "aws_lambda_powertools", "jwt", "web3")]
 init = order.index("payments_core.lambda_init") if "payments_core.lambda_init" in order else len(order)
-print(json.dumps({{"first": init < order.index(heavy[0]), "during": during,
+entry = order.index("payments_core.handlers") if "payments_core.handlers" in order else len(order)
+print(json.dumps({{"first": entry < init < order.index(heavy[0]), "during": during,
                   "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}))
 """
     env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
     state = json.loads(out.stdout)
-    assert state["first"] is True  # loaded before boto3, pydantic, powertools, jwt and web3
+    assert state["first"] is True  # handlers, then lambda_init, before boto3, pydantic, powertools, jwt and web3
     assert state["during"] == []  # no collection from then until the handler module is loaded
     assert state["enabled"] is True
     assert state["frozen"] > 50_000  # boto3, pydantic and powertools alone are well over this
+
+
+@pytest.mark.parametrize("function", sorted(tpl.functions()))
+def test_handler_module_keeps_the_one_convention(function: str) -> None:
+    """The first-import and done() ceremony lives in payments_core.handlers only: a handler module imports it
+    first and builds its handler there (`handlers.api(app)` or `@handlers.function`), never lambda_init."""
+    source = (tpl.ROOT / tpl.functions()[function].code_uri / "app.py").read_text()
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert imports[0].startswith("from payments_core import handlers")
+    assert "lambda_init" not in source
+    assert "handler = handlers.api(app)" in source or "@handlers.function\ndef handler(" in source

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from payments_core.domain.stores import ExternalIdTaken
 from payments_core.store import payments as store_module
-from payments_core.store.payments import CreateContended, ExternalIdTaken, PaymentStore, listing_for
+from payments_core.store.payments import CreateContended, DynamoPaymentStore, listing_for
 from tests.integration.helpers import Api
 
 
@@ -50,19 +51,21 @@ class CountingClient:
 
 
 @pytest.fixture
-def store(api: Api) -> PaymentStore:
+def store(api: Api) -> DynamoPaymentStore:
     from payments_core import deps
 
-    return deps.payments().payments
+    store = deps.payment_deps().payments
+    assert isinstance(store, DynamoPaymentStore)
+    return store
 
 
-def test_pages_read_by_key_whatever_their_number(store: PaymentStore) -> None:
+def test_pages_read_by_key_whatever_their_number(store: DynamoPaymentStore) -> None:
     node = str(uuid.uuid4())
     items = [_item(node, i, wallet="w-1" if i % 3 == 0 else None) for i in range(45)]
     for item in items:
         store.insert(item)
     counting = CountingClient(store._db)
-    reader = PaymentStore(counting, store._payments, store._keys)  # type: ignore[arg-type]
+    reader = DynamoPaymentStore(counting, store._payments, store._index)  # type: ignore[arg-type]
     newest_first = [i["id"] for i in reversed(items)]
 
     for page, per_page in ((1, 10), (3, 10), (5, 10), (2, 20), (1, 100)):
@@ -84,7 +87,7 @@ def test_pages_read_by_key_whatever_their_number(store: PaymentStore) -> None:
     assert [r["id"] for r in records] == [i for i in newest_first if i in {x["id"] for x in items[::3]}]
 
 
-def test_a_refused_create_takes_no_position(store: PaymentStore) -> None:
+def test_a_refused_create_takes_no_position(store: DynamoPaymentStore) -> None:
     node = str(uuid.uuid4())
     first = _item(node, 1)
     store.insert(first)
@@ -117,11 +120,11 @@ class AlwaysRaced:
 
 
 def test_a_create_that_keeps_losing_the_race_is_503_within_its_budget(
-    store: PaymentStore, monkeypatch: pytest.MonkeyPatch
+    store: DynamoPaymentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "_INSERT_BUDGET_S", 0.3)
     raced = AlwaysRaced(store._db)
-    contended = PaymentStore(raced, store._payments, store._keys)  # type: ignore[arg-type]
+    contended = DynamoPaymentStore(raced, store._payments, store._index)  # type: ignore[arg-type]
     node = str(uuid.uuid4())
     with pytest.raises(CreateContended) as info:
         contended.insert(_item(node, 1))
@@ -145,17 +148,17 @@ class AnswerLost:
         return self._inner.transact_write_items(**kwargs)  # refused: the guard is there now
 
 
-def test_a_create_whose_committed_answer_was_lost_is_done_once(store: PaymentStore) -> None:
+def test_a_create_whose_committed_answer_was_lost_is_done_once(store: DynamoPaymentStore) -> None:
     node = str(uuid.uuid4())
     item = _item(node, 1)
-    PaymentStore(AnswerLost(store._db), store._payments, store._keys).insert(item)  # type: ignore[arg-type]
+    DynamoPaymentStore(AnswerLost(store._db), store._payments, store._index).insert(item)  # type: ignore[arg-type]
     total, records = store.page(listing_for(node), 0, 10)
     assert (total, [r["id"] for r in records]) == (1, [item["id"]])
     with pytest.raises(ExternalIdTaken):  # someone else's create of the same external id is still refused
         store.insert({**_item(node, 1), "id": str(uuid.uuid4())})
 
 
-def test_an_insert_from_counters_read_before_another_create_reads_them_again(store: PaymentStore) -> None:
+def test_an_insert_from_counters_read_before_another_create_reads_them_again(store: DynamoPaymentStore) -> None:
     node = str(uuid.uuid4())
     late = _item(node, 1, wallet="w-1")
     counters = store.read_counters(node, "w-1", "net-1").run()  # read with the references, as a create does

@@ -45,6 +45,6 @@ def test_no_secret_or_token_is_logged(api: Api, log_lines: list[str]) -> None:
     logged = "\n".join(log_lines)
     assert "request refused" in logged  # the logger did write
     assert "token refused" in logged
-    private_key = deps.key_store().read(stage="AWSCURRENT")["d"]
+    private_key = deps.signing_key_store().read(stage="AWSCURRENT")["d"]
     for secret in (creds["client_secret"], "wrong-secret-123", token, created["access_token"], private_key):
         assert secret not in logged

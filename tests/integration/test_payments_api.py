@@ -123,7 +123,7 @@ def test_list_filters_by_wallet_and_network_with_exact_totals(api: Api) -> None:
     other_net = admin.create_network(
         cat, deps.rpc_urls(), chain_id=api.demo["chain_id"], name="second", evm_chain_id=5, rpc_url="http://127.0.0.1:1"
     )
-    other_cur = admin.create_currency(cat, symbol="USDC", decimals=6, tokens={other_net["id"]: "0x" + "ab" * 20})
+    other_cur = admin.create_currency(cat, symbol="USDC", decimals=6, tokens={other_net.id: "0x" + "ab" * 20})
     wallet = api.demo["wallet_id"]
     a = _create(api, token, external_id="a", wallet_id=wallet)
     b = _create(api, token, external_id="b")
@@ -131,8 +131,8 @@ def test_list_filters_by_wallet_and_network_with_exact_totals(api: Api) -> None:
         api,
         token,
         external_id="c",
-        network_id=other_net["id"],
-        currency_id=other_cur["id"],
+        network_id=other_net.id,
+        currency_id=other_cur.id,
         payment_method="bank_transfer",
     )
     node = api.demo["nodes"]["root"]
@@ -144,9 +144,9 @@ def test_list_filters_by_wallet_and_network_with_exact_totals(api: Api) -> None:
     assert ids() == (3, [c["id"], b["id"], a["id"]])
     assert ids(wallet_id=wallet) == (1, [a["id"]])
     assert ids(network_id=api.demo["network_id"]) == (2, [b["id"], a["id"]])
-    assert ids(network_id=other_net["id"]) == (1, [c["id"]])
+    assert ids(network_id=other_net.id) == (1, [c["id"]])
     assert ids(wallet_id=wallet, network_id=api.demo["network_id"]) == (1, [a["id"]])
-    assert ids(wallet_id=wallet, network_id=other_net["id"]) == (0, [])
+    assert ids(wallet_id=wallet, network_id=other_net.id) == (0, [])
 
 
 def test_list_of_a_descendant_node_and_403_outside_the_tree(api: Api) -> None:

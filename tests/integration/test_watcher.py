@@ -26,11 +26,13 @@ from payments_chain.client import DiamondClient
 from payments_core import deps
 from payments_core.domain import watcher
 from payments_core.domain.chain_work import ChainError
+from payments_core.domain.entities import Network
 from payments_core.models.common import utcnow
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
 from tests.integration.helpers import Api, drain
 from tests.solidity.evm import System, deploy_system
+from tests.support import point_demo_catalog
 
 EVENTS = tpl.ROOT / "events"
 DEAL_OPEN, DEAL_PAID, DEAL_CANCELLED, DEAL_REFUNDED = 1, 2, 3, 4
@@ -40,13 +42,10 @@ DEAL_OPEN, DEAL_PAID, DEAL_CANCELLED, DEAL_REFUNDED = 1, 2, 3, 4
 def evm(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     """The demo network on a fresh in-process chain (3 confirmations), the demo wallet's key in Secrets Manager."""
     system = deploy_system()
-    cat = deps.catalog()
-    network = cat.get("network", api.demo["network_id"]) or {}
-    cat.put("network", {**network, "diamond_address": system.payments.address, "required_confirmations": 3})
-    currency = cat.get("currency", api.demo["currency_id"]) or {}
-    cat.put("currency", {**currency, "tokens": {api.demo["network_id"]: system.usdt.address}})
-    wallet = cat.get("wallet", api.demo["wallet_id"]) or {}
-    cat.put("wallet", {**wallet, "address": system.platform})
+    point_demo_catalog(
+        deps.catalog(), api.demo, diamond=system.payments.address, token=system.usdt.address,
+        platform=system.platform, confirmations=3,
+    )  # fmt: skip
     WalletKeyStore(boto3.client("secretsmanager"), get_settings().wallet_secret_prefix).put(
         api.demo["wallet_id"], system.tester.backend.account_keys[1].to_hex()
     )
@@ -77,13 +76,14 @@ def _watch() -> dict[str, Any]:
 
 
 def _network_id() -> str:
-    (network,) = [n for n in deps.catalog().list("network") if n.get("name") == "anvil"]
-    return str(network["id"])
+    (network,) = [n for n in deps.catalog().list(Network) if n.name == "anvil"]
+    return network.id
 
 
 def _watch_with(chain: Any) -> watcher.WatchSummary:
     """One run of the demo network through `chain` (a node that misbehaves)."""
-    network = deps.catalog().get("network", _network_id()) or {}
+    network = deps.catalog().get(Network, _network_id())
+    assert network is not None
     run_deps = dataclasses.replace(workers.watcher_deps(), chain_for=lambda _: chain)
     return watcher.watch_network(run_deps, network, utcnow())
 
@@ -287,9 +287,10 @@ def test_one_networks_rpc_failure_does_not_stop_the_others(
 ) -> None:
     from payments_core.domain import catalog as admin
 
-    demo = deps.catalog().get("network", _network_id()) or {}
+    demo = deps.catalog().get(Network, _network_id())
+    assert demo is not None
     broken = admin.create_network(
-        deps.catalog(), deps.rpc_urls(), chain_id=demo["chain_id"], name="down", evm_chain_id=1, rpc_url="http://127.0.0.1:9",
+        deps.catalog(), deps.rpc_urls(), chain_id=demo.chain_id, name="down", evm_chain_id=1, rpc_url="http://127.0.0.1:9",
         diamond_address=evm.payments.address,
     )  # fmt: skip
     down = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))
@@ -300,9 +301,9 @@ def test_one_networks_rpc_failure_does_not_stop_the_others(
 
     event = json.loads((EVENTS / "ChainWatcherFunction.json").read_text())
     report = {n["network_id"]: n for n in lambdas.invoke("ChainWatcherFunction", event)["networks"]}
-    assert report[broken["id"]]["ok"] is False
-    assert report[broken["id"]]["error"].startswith("ChainError: ")
-    assert "://" not in report[broken["id"]]["error"]  # RPC URLs (API keys) stay out of reports
+    assert report[broken.id]["ok"] is False
+    assert report[broken.id]["error"].startswith("ChainError: ")
+    assert "://" not in report[broken.id]["error"]  # RPC URLs (API keys) stay out of reports
     assert report[_network_id()]["ok"] is True
     assert _get(api, token, p["id"])["status"] == "paid"
 

@@ -1,59 +1,83 @@
 """In-memory fakes of the stores the domain takes as arguments (no AWS, no moto).
 
-Each fake subclasses the real store so that the domain's type hints hold, but never calls the
-real constructor: nothing here can reach a boto3 client.
+Each fake implements its protocol of payments_core.domain.stores (none subclasses the real store, so none
+can reach a boto3 client); `_conforms` at the end makes mypy check that each has every method of its
+protocol, with the same signature.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from payments_core.domain.chain_work import (
+    Chain,
+    ChainError,
+    ChainEvent,
+    CreatedDeal,
+    DealInfo,
+    DealStatus,
+    SentTransaction,
+    WalletKeys,
+)
+from payments_core.domain.entities import KINDS, CatalogEntry
+from payments_core.domain.stores import (
+    CatalogEntries,
+    CatalogStore,
+    CursorStore,
+    DealQueue,
+    ExternalIdTaken,
+    LogStore,
+    PaymentStore,
+    SigningKeyStore,
+    StaleWrite,
+)
+from payments_core.domain.watcher import WatchedChain
 from payments_core.store.batch import PendingRead
-from payments_core.store.catalog import CatalogStore
+from payments_core.store.cursors import BlockCursor
 from payments_core.store.integration_secrets import SecretHashStore
 from payments_core.store.integrations import IntegrationStatusStore
-from payments_core.store.keys import KeyStore
-from payments_core.store.payments import ExternalIdTaken, Listing, PaymentStore, listings_of
-from payments_core.store.queues import DealQueue
+from payments_core.store.payments import Listing, listings_of, watch_key
 
 
-class FakeCatalog(CatalogStore):
-    """The catalog table as a dict keyed by (kind, id)."""
+class FakeCatalog:
+    """The catalog table as a dict keyed by (entity class, id)."""
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
-        self.get_many_calls: list[list[tuple[str, str]]] = []
+        self.entries: dict[tuple[type[Any], str], CatalogEntry] = {}
+        self.read_many_calls: list[list[tuple[type[CatalogEntry], str]]] = []
 
-    def add(self, kind: str, item: dict[str, Any]) -> dict[str, Any]:
-        self.entries[(kind, item["id"])] = copy.deepcopy(item)
-        return item
+    def add[E: CatalogEntry](self, entry: E) -> E:
+        self.entries[(type(entry), entry.id)] = entry
+        return entry
 
-    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
+    def get[E: CatalogEntry](self, kind: type[E], id_: str) -> E | None:
         found = self.entries.get((kind, id_))
-        return copy.deepcopy(found) if found is not None else None
+        return found if isinstance(found, kind) else None
 
-    def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        self.get_many_calls.append(list(refs))
-        return {ref: copy.deepcopy(self.entries[ref]) for ref in refs if ref in self.entries}
+    def read_many(self, refs: Sequence[tuple[type[CatalogEntry], str]]) -> PendingRead[CatalogEntries]:
+        self.read_many_calls.append(list(refs))
+        return PendingRead.ready(CatalogEntries([self.entries[ref] for ref in refs if ref in self.entries]))
 
-    def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
-        return PendingRead.ready(self.get_many(refs))
-
-    def read_one(self, kind: str, id_: str) -> PendingRead[dict[str, Any] | None]:
+    def read_one[E: CatalogEntry](self, kind: type[E], id_: str) -> PendingRead[E | None]:
         return PendingRead.ready(self.get(kind, id_))
 
-    def put_new(self, kind: str, item: dict[str, Any]) -> None:
-        if (kind, item["id"]) in self.entries:
-            raise AssertionError(f"{kind} {item['id']} already exists")
-        self.add(kind, item)
+    def put_new(self, entry: CatalogEntry) -> None:
+        if (type(entry), entry.id) in self.entries:
+            raise AssertionError(f"{KINDS[type(entry)]} {entry.id} already exists")
+        self.add(entry)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
-        return [copy.deepcopy(v) for (k, _), v in self.entries.items() if k == kind]
+    def put(self, entry: CatalogEntry) -> None:
+        self.add(entry)
+
+    def list[E: CatalogEntry](self, kind: type[E]) -> list[E]:
+        return [entry for entry in self.entries.values() if isinstance(entry, kind)]
 
 
 class FakeSecretHashes(SecretHashStore):
@@ -96,8 +120,10 @@ class PageCall:
     limit: int
 
 
-class FakePaymentStore(PaymentStore):
-    """Payments, the unique (node_id, external_id) guard and the listing positions, in memory."""
+class FakePaymentStore:
+    """Payments, the unique (node_id, external_id) guard and the listing positions, in memory; `update` and
+    `annotate` are conditional as the real ones are, and `watched` reads the `by_watch` attributes the
+    domain keeps, as the real index does."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -106,6 +132,9 @@ class FakePaymentStore(PaymentStore):
         self.inserted: list[dict[str, Any]] = []
         self.get_calls: list[str] = []
         self.page_calls: list[PageCall] = []
+        self.updates: list[dict[str, Any]] = []  # the changes of each update that was written
+        self.annotations: list[dict[str, Any]] = []  # likewise for annotate
+        self.stale_writes = 0  # updates refused because the payment had moved
 
     def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
         listings = listings_of({"node_id": node_id, "wallet_id": wallet_id, "network_id": network_id})
@@ -138,6 +167,100 @@ class FakePaymentStore(PaymentStore):
         newest_first = list(reversed(self.positions.get(listing, [])))
         return len(newest_first), [copy.deepcopy(self.items[i]) for i in newest_first[offset : offset + limit]]
 
+    @staticmethod
+    def _apply(item: dict[str, Any], changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            if value is None:
+                item.pop(name, None)  # as update_expression's REMOVE
+            else:
+                item[name] = copy.deepcopy(value)
+
+    def update(
+        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        item = self.items.get(payment_id)
+        if item is None or item.get("status") != expected_status or item.get("version") != expected_version:
+            self.stale_writes += 1
+            raise StaleWrite(payment_id)
+        self._apply(item, {**changes, "version": expected_version + 1})
+        self.updates.append(copy.deepcopy(changes))
+        return copy.deepcopy(item)
+
+    def annotate(
+        self,
+        payment_id: str,
+        *,
+        expected_status: str,
+        changes: dict[str, Any],
+        expected: dict[str, Any] | None = None,
+    ) -> bool:
+        item = self.items.get(payment_id)
+        if item is None or item.get("status") != expected_status:
+            return False
+        if any(item.get(name) != value for name, value in (expected or {}).items()):
+            return False
+        self._apply(item, changes)
+        self.annotations.append(copy.deepcopy(changes))
+        return True
+
+    def watched(
+        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        key = watch_key(network_id, status)
+        found = sorted(
+            (i for i in self.items.values() if i.get("watch_pk") == key and "watch_sk" in i),
+            key=lambda i: str(i["watch_sk"]),
+        )
+        if expires_until is not None:
+            found = [i for i in found if str(i["watch_sk"]) <= f"{expires_until}#~"]
+        return [copy.deepcopy(i) for i in found[:limit]]
+
+    def put(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A payment as a test sets it up (no guard, no listing position)."""
+        self.items[item["id"]] = copy.deepcopy(item)
+        return item
+
+
+class FakeLogStore:
+    """A payment's log entries in memory, newest first as the real table's query reads them."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def append(self, entry: dict[str, Any]) -> bool:
+        key = (entry["payment_id"], entry["sk"])
+        if key in self.entries:
+            return False
+        self.entries[key] = copy.deepcopy(entry)
+        return True
+
+    def count(self, payment_id: str) -> int:
+        return sum(1 for p, _ in self.entries if p == payment_id)
+
+    def page(self, payment_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        keys = sorted((k for k in self.entries if k[0] == payment_id), key=lambda k: k[1], reverse=True)
+        return [copy.deepcopy(self.entries[k]) for k in keys[offset : offset + limit]]
+
+
+class FakeCursorStore:
+    """The watcher's block cursors, one per network, moved only from the value last read."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, BlockCursor] = {}
+
+    def get(self, network_id: str) -> BlockCursor | None:
+        return self.cursors.get(network_id)
+
+    def advance(
+        self, network_id: str, *, previous: BlockCursor | None, block: int, block_hash: str | None, at: str
+    ) -> bool:
+        if previous is not None and block < previous.block:
+            return False
+        if self.cursors.get(network_id) != previous:
+            return False
+        self.cursors[network_id] = BlockCursor(network_id, block, block_hash)
+        return True
+
 
 @dataclass
 class SentMessage:
@@ -146,11 +269,12 @@ class SentMessage:
     dedup_id: str
 
 
-class FakeDealQueue(DealQueue):
+class FakeDealQueue:
     """A FIFO queue that keeps what was sent; bodies must survive `json.dumps` like the real one."""
 
     def __init__(self) -> None:
         self.sent: list[SentMessage] = []
+        self.delayed: list[tuple[str, int]] = []
         self._ids = itertools.count(1)
 
     def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str:
@@ -159,12 +283,15 @@ class FakeDealQueue(DealQueue):
         self.sent.append(SentMessage(json.loads(text), group, dedup_id))
         return f"msg-{next(self._ids)}"
 
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        self.delayed.append((receipt_handle, seconds))
+
 
 class StageError(Exception):
     """What Secrets Manager would answer with an InvalidParameter/ResourceExists error."""
 
 
-class FakeKeyStore(KeyStore):
+class FakeSigningKeyStore:
     """Secrets Manager staging labels and the JWKS parameter, in memory.
 
     Semantics kept from Secrets Manager:
@@ -200,7 +327,10 @@ class FakeKeyStore(KeyStore):
     def value(self, stage: str) -> Any:
         return self.read(stage=stage)
 
-    # -- KeyStore interface (its `read` is KeyStore's: the value of `read_dated`)
+    # -- the SigningKeyStore protocol
+    def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any:
+        return self.read_dated(stage=stage, version_id=version_id)[0]
+
     def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]:
         if version_id:
             if version_id not in self.versions:
@@ -268,3 +398,118 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakeChain:
+    """A diamond on a chain, in memory: deals by id and ref, blocks (hash and time by number), the events and
+    receipts the watcher reads. Implements chain_work.Chain and watcher.WatchedChain."""
+
+    def __init__(self, head: int = 100, block_seconds: int = 12) -> None:
+        self.head_block = head
+        self.block_seconds = block_seconds
+        self.deals: dict[int, DealInfo] = {}
+        self.created: dict[str, CreatedDeal] = {}  # ref -> its createDeal
+        self.hashes: dict[int, str | None] = {}  # overrides of the default hash of a block (a reorg)
+        self.logged: list[ChainEvent] = []
+        self.receipts: dict[str, tuple[int, str]] = {}
+        self.create_calls: list[str] = []  # refs
+        self.cancel_calls: list[int] = []  # deal ids
+        self.balances: dict[str, int] = {}  # native coin, in wei
+        self._tx = itertools.count(1)
+
+    def _hash(self) -> str:
+        return f"0x{next(self._tx):064x}"
+
+    # -- chain_work.Chain
+    def deal_id_of(self, ref: str) -> int:
+        found = self.created.get(ref)
+        return found.deal_id if found else 0
+
+    def find_created(self, ref: str) -> CreatedDeal | None:
+        return self.created.get(ref)
+
+    def get_deal(self, deal_id: int) -> DealInfo:
+        if deal_id not in self.deals:
+            raise ChainError(f"no deal {deal_id}", reverted=True)
+        return self.deals[deal_id]
+
+    def create_deal(
+        self, private_key: str, *, ref: str, payee: str, token: str, amount: int, expires_at: int
+    ) -> CreatedDeal:
+        self.create_calls.append(ref)
+        if ref in self.created:
+            raise ChainError("RefAlreadyUsed", reverted=True)
+        deal_id = len(self.deals) + 1
+        self.deals[deal_id] = DealInfo(
+            deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
+        )
+        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
+        return self.created[ref]
+
+    def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
+        self.cancel_calls.append(deal_id)
+        deal = self.get_deal(deal_id)
+        done = DealStatus.REFUNDED if deal.status is DealStatus.PAID else DealStatus.CANCELLED
+        self.deals[deal_id] = dataclasses.replace(deal, status=done)
+        return SentTransaction(self._hash(), self.head_block)
+
+    def pay(self, deal_id: int, *, block: int, payer: str = "0xpayer") -> ChainEvent:
+        """The payer's deposit into a deal, mined in `block`."""
+        deal = self.get_deal(deal_id)
+        self.deals[deal_id] = dataclasses.replace(deal, status=DealStatus.PAID, payer=payer)
+        tx = self._hash()
+        ev = ChainEvent(
+            "Deposited", deal_id, {"payer": payer, "amount": deal.amount}, block, self.block_hash(block) or "", tx, 0
+        )
+        self.logged.append(ev)
+        self.receipts[tx] = (block, ev.block_hash)
+        return ev
+
+    # -- watcher.WatchedChain
+    def head(self) -> int:
+        return self.head_block
+
+    def block_hash(self, number: int) -> str | None:
+        if number in self.hashes:
+            return self.hashes[number]
+        return f"0x{number:064x}" if 0 <= number <= self.head_block else None
+
+    def block_timestamp(self, number: int) -> int:
+        return 1_800_000_000 + number * self.block_seconds
+
+    def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+        return [e for e in self.logged if from_block <= e.block_number <= to_block]
+
+    def receipt_block(self, transaction_hash: str) -> tuple[int, str] | None:
+        return self.receipts.get(transaction_hash)
+
+    def balance(self, address: str) -> int:
+        return self.balances.get(address, 0)
+
+
+class FakeWalletKeys:
+    def private_key(self, wallet_id: str) -> str:
+        return f"key-of-{wallet_id}"
+
+
+def _conforms(  # noqa: PLR0917 - one argument per protocol
+    catalog: FakeCatalog,
+    payments: FakePaymentStore,
+    logs: FakeLogStore,
+    cursors: FakeCursorStore,
+    queue: FakeDealQueue,
+    keys: FakeSigningKeyStore,
+    chain: FakeChain,
+    wallet_keys: FakeWalletKeys,
+) -> None:
+    """Never called: mypy checks here that each fake implements its protocol (a missing or changed method
+    fails `make typecheck`, naming it)."""
+    _catalog: CatalogStore = catalog
+    _payments: PaymentStore = payments
+    _logs: LogStore = logs
+    _cursors: CursorStore = cursors
+    _queue: DealQueue = queue
+    _keys: SigningKeyStore = keys
+    _chain: Chain = chain
+    _watched: WatchedChain = chain
+    _wallet_keys: WalletKeys = wallet_keys

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from payments_core.domain.entities import KINDS
 from payments_core.errors import ERROR_CODE_DOCS, ErrorCode
-from payments_core.store.catalog import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -114,7 +114,7 @@ def _strings(node: ast.expr) -> set[str]:
     if isinstance(node, ast.JoinedStr):  # f"{kind}_not_found": every catalog kind
         text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)  # type: ignore[misc]
         if text == "{}_not_found":
-            return {f"{kind}_not_found" for kind in KINDS}
+            return {f"{kind}_not_found" for kind in KINDS.values()}
         raise AssertionError(f"an error code built as {text!r}: document how it is built")
     return set()
 

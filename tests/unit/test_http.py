@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from payments_core import deps
 from payments_core.domain import payments
+from payments_core.domain.entities import Currency, Network, Node
 from payments_core.domain.payments import PaymentDeps
 from payments_core.errors import (
     Conflict,
@@ -31,7 +32,7 @@ from payments_core.errors import (
     field_error,
 )
 from payments_core.http import json_codec
-from payments_core.http.api import json_response, lambda_handler, make_resolver, principal
+from payments_core.http.api import json_response, make_resolver, principal
 from payments_core.models.payments import CreatePaymentRequest
 from payments_core.store.payments import CreateContended
 from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
@@ -349,10 +350,10 @@ def test_non_json_body_is_415(app: APIGatewayRestResolver, content_type: str) ->
         ("Application/JSON", 201),
     ],
 )
-def test_lambda_handler_checks_the_media_type_first(
-    app: APIGatewayRestResolver, content_type: str, status: int
-) -> None:
-    handler = lambda_handler(app)
+def test_api_handler_checks_the_media_type_first(app: APIGatewayRestResolver, content_type: str, status: int) -> None:
+    from payments_core import handlers  # here: importing it pauses the collector until a handler is built
+
+    handler = handlers.api(app)
     context = SimpleNamespace(
         function_name="unit",
         memory_limit_in_mb=128,
@@ -441,20 +442,20 @@ def load_function(name: str) -> ModuleType:
 @pytest.fixture
 def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
     catalog = FakeCatalog()
-    catalog.add("node", {"id": NODE, "name": "root", "path": [NODE]})
+    catalog.add(Node(id=NODE, name="root", path=(NODE,)))
     network, currency = str(uuid.uuid4()), str(uuid.uuid4())
-    catalog.add("network", {"id": network, "chain_id": str(uuid.uuid4()), "name": "n", "diamond_address": "0xD"})
-    catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: "0xT"}})
+    catalog.add(Network(id=network, chain_id=str(uuid.uuid4()), name="n", evm_chain_id=1, diamond_address="0xD"))
+    catalog.add(Currency(id=currency, symbol="USDT", decimals=6, tokens={network: "0xT"}))
     built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), create_queue=FakeDealQueue())
-    monkeypatch.setattr(deps, "payments", lambda: built)
+    monkeypatch.setattr(deps, "payment_deps", lambda: built)
     return built
 
 
 def ids_of(d: PaymentDeps) -> tuple[str, str]:
     assert isinstance(d.catalog, FakeCatalog)
-    network = next(i for (k, i) in d.catalog.entries if k == "network")
-    currency = next(i for (k, i) in d.catalog.entries if k == "currency")
-    return network, currency
+    (network,) = d.catalog.list(Network)
+    (currency,) = d.catalog.list(Currency)
+    return network.id, currency.id
 
 
 def test_real_list_route_caps_per_page_at_100(fake_deps: PaymentDeps) -> None:

@@ -12,7 +12,7 @@ from payments_core.domain import keys
 from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
 from payments_core.security import tokens
 from payments_core.security.tokens import InvalidToken
-from tests.unit.fakes import FakeClock, FakeKeyStore
+from tests.unit.fakes import FakeClock, FakeSigningKeyStore
 
 PLACEHOLDER = "v0-placeholder"
 POLICY = TokenPolicy(issuer="https://auth.test.example", audience="payments-api-test", ttl_seconds=3600)
@@ -20,11 +20,11 @@ NODE = "6f0c7c4e-4c8b-4d7e-9f0e-7a3a1b2c3d4e"
 
 
 @pytest.fixture
-def store() -> FakeKeyStore:
-    return FakeKeyStore(initial_value="{}", initial_version=PLACEHOLDER)
+def store() -> FakeSigningKeyStore:
+    return FakeSigningKeyStore(initial_value="{}", initial_version=PLACEHOLDER)
 
 
-def rotate(store: FakeKeyStore, token: str) -> dict[str, Any]:
+def rotate(store: FakeSigningKeyStore, token: str) -> dict[str, Any]:
     for step in keys.STEPS:
         keys.rotation_step(store, token, step)
     key = store.read(version_id=token)
@@ -32,15 +32,15 @@ def rotate(store: FakeKeyStore, token: str) -> dict[str, Any]:
     return dict(key)
 
 
-def published_kids(store: FakeKeyStore) -> list[str]:
+def published_kids(store: FakeSigningKeyStore) -> list[str]:
     return [k["kid"] for k in store.read_jwks()["keys"]]
 
 
-def snapshot(store: FakeKeyStore) -> tuple[Any, ...]:
+def snapshot(store: FakeSigningKeyStore) -> tuple[Any, ...]:
     return (copy.deepcopy(store.versions), store.stages(), store.read_jwks())
 
 
-def sign_with_current(store: FakeKeyStore, sub: str = "ci_1") -> str:
+def sign_with_current(store: FakeSigningKeyStore, sub: str = "ci_1") -> str:
     claims = tokens.integrator_claims(
         integration_id=sub, node_id=NODE, issuer=POLICY.issuer, audience=POLICY.audience, ttl=3600
     )
@@ -50,7 +50,7 @@ def sign_with_current(store: FakeKeyStore, sub: str = "ci_1") -> str:
 # --------------------------------------------------------------------------- the fake itself
 
 
-def test_fake_store_follows_secrets_manager_staging(store: FakeKeyStore) -> None:
+def test_fake_store_follows_secrets_manager_staging(store: FakeSigningKeyStore) -> None:
     assert store.stages() == {PLACEHOLDER: ["AWSCURRENT"]}
     assert store.read(stage="AWSCURRENT") == {}
     store.put_pending("t1", {"a": 1})
@@ -65,7 +65,7 @@ def test_fake_store_follows_secrets_manager_staging(store: FakeKeyStore) -> None
 # --------------------------------------------------------------------------- first rotation
 
 
-def test_first_rotation_from_the_placeholder(store: FakeKeyStore) -> None:
+def test_first_rotation_from_the_placeholder(store: FakeSigningKeyStore) -> None:
     keys.rotation_step(store, "t1", "createSecret")
     pending = store.read(version_id="t1", stage="AWSPENDING")
     assert tokens.is_signing_key(pending)
@@ -85,7 +85,7 @@ def test_first_rotation_from_the_placeholder(store: FakeKeyStore) -> None:
     assert store.read_jwks() == {"keys": [tokens.public_jwk(pending)]}
 
 
-def test_create_secret_keeps_an_existing_pending_key(store: FakeKeyStore) -> None:
+def test_create_secret_keeps_an_existing_pending_key(store: FakeSigningKeyStore) -> None:
     keys.rotation_step(store, "t1", "createSecret")
     first = store.read(version_id="t1", stage="AWSPENDING")
     keys.rotation_step(store, "t1", "createSecret")
@@ -95,7 +95,7 @@ def test_create_secret_keeps_an_existing_pending_key(store: FakeKeyStore) -> Non
 # --------------------------------------------------------------------------- second and third rotations
 
 
-def test_second_rotation_publishes_the_pending_key_before_it_signs(store: FakeKeyStore) -> None:
+def test_second_rotation_publishes_the_pending_key_before_it_signs(store: FakeSigningKeyStore) -> None:
     key1 = rotate(store, "t1")
 
     keys.rotation_step(store, "t2", "createSecret")
@@ -120,7 +120,7 @@ def test_second_rotation_publishes_the_pending_key_before_it_signs(store: FakeKe
     assert store.read_jwks() == {"keys": [tokens.public_jwk(key2), tokens.public_jwk(key1)]}
 
 
-def test_third_rotation_retires_the_oldest_key(store: FakeKeyStore) -> None:
+def test_third_rotation_retires_the_oldest_key(store: FakeSigningKeyStore) -> None:
     key1 = rotate(store, "t1")
     key2 = rotate(store, "t2")
 
@@ -137,7 +137,7 @@ def test_third_rotation_retires_the_oldest_key(store: FakeKeyStore) -> None:
     assert key1["kid"] not in published_kids(store)
 
 
-def test_every_jwks_write_holds_public_keys_only(store: FakeKeyStore) -> None:
+def test_every_jwks_write_holds_public_keys_only(store: FakeSigningKeyStore) -> None:
     for token in ("t1", "t2", "t3"):
         rotate(store, token)
     assert len(store.jwks_writes) == 6  # setSecret + finishSecret per rotation
@@ -150,7 +150,7 @@ def test_every_jwks_write_holds_public_keys_only(store: FakeKeyStore) -> None:
 
 
 @pytest.mark.parametrize("repeated", keys.STEPS)
-def test_each_step_is_idempotent(store: FakeKeyStore, repeated: str) -> None:
+def test_each_step_is_idempotent(store: FakeSigningKeyStore, repeated: str) -> None:
     rotate(store, "t1")
     for step in keys.STEPS:
         keys.rotation_step(store, "t2", step)
@@ -163,7 +163,7 @@ def test_each_step_is_idempotent(store: FakeKeyStore, repeated: str) -> None:
     assert published_kids(store) == [key2["kid"], store.read(version_id="t1")["kid"]]
 
 
-def test_finish_repeated_after_completion_does_not_demote(store: FakeKeyStore) -> None:
+def test_finish_repeated_after_completion_does_not_demote(store: FakeSigningKeyStore) -> None:
     rotate(store, "t1")
     rotate(store, "t2")
     for _ in range(3):
@@ -175,17 +175,17 @@ def test_finish_repeated_after_completion_does_not_demote(store: FakeKeyStore) -
 # --------------------------------------------------------------------------- failures
 
 
-def test_test_secret_without_pending_key_fails(store: FakeKeyStore) -> None:
+def test_test_secret_without_pending_key_fails(store: FakeSigningKeyStore) -> None:
     with pytest.raises(RuntimeError, match="holds no signing key"):
         keys.rotation_step(store, "nope", "testSecret")
 
 
-def test_unknown_step_is_refused(store: FakeKeyStore) -> None:
+def test_unknown_step_is_refused(store: FakeSigningKeyStore) -> None:
     with pytest.raises(ValueError, match="unknown rotation step 'rotateSecret'"):
         keys.rotation_step(store, "t1", "rotateSecret")
 
 
-def test_test_secret_fails_when_the_published_key_does_not_match(store: FakeKeyStore) -> None:
+def test_test_secret_fails_when_the_published_key_does_not_match(store: FakeSigningKeyStore) -> None:
     rotate(store, "t1")
     keys.rotation_step(store, "t2", "createSecret")
     keys.rotation_step(store, "t2", "setSecret")
@@ -201,7 +201,7 @@ def test_test_secret_fails_when_the_published_key_does_not_match(store: FakeKeyS
 # --------------------------------------------------------------------------- helpers
 
 
-def test_rotate_now_and_ensure_signing_key(store: FakeKeyStore) -> None:
+def test_rotate_now_and_ensure_signing_key(store: FakeSigningKeyStore) -> None:
     keys.ensure_signing_key(store)
     first_current = store.read(stage="AWSCURRENT")
     assert tokens.is_signing_key(first_current)
@@ -219,7 +219,7 @@ def test_rotate_now_and_ensure_signing_key(store: FakeKeyStore) -> None:
 # --------------------------------------------------------------------------- tokens across rotations
 
 
-def test_tokens_survive_one_rotation_and_expire_with_the_second(store: FakeKeyStore) -> None:
+def test_tokens_survive_one_rotation_and_expire_with_the_second(store: FakeSigningKeyStore) -> None:
     clock = FakeClock()
     verifier = JwksVerifier(jwks=CachedValue(store.read_jwks, ttl=300, clock=clock), policy=POLICY)
 
@@ -242,7 +242,7 @@ def test_tokens_survive_one_rotation_and_expire_with_the_second(store: FakeKeySt
     assert verifier.principal(sign_with_current(store, "ci_newest")).actor_id == "ci_newest"
 
 
-def test_verifier_picks_up_a_fresh_key_through_the_unknown_kid_reload(store: FakeKeyStore) -> None:
+def test_verifier_picks_up_a_fresh_key_through_the_unknown_kid_reload(store: FakeSigningKeyStore) -> None:
     clock = FakeClock()
     verifier = JwksVerifier(jwks=CachedValue(store.read_jwks, ttl=300, clock=clock), policy=POLICY, min_refresh=30)
     rotate(store, "t1")
@@ -255,12 +255,12 @@ def test_verifier_picks_up_a_fresh_key_through_the_unknown_kid_reload(store: Fak
 # --------------------------------------------------------------------------- which key signs
 
 
-def test_a_first_key_signs_at_once(store: FakeKeyStore) -> None:
+def test_a_first_key_signs_at_once(store: FakeSigningKeyStore) -> None:
     key1 = rotate(store, "t1")
     assert keys.signing_key(store, store.now) == key1  # no previous key to fall back on
 
 
-def test_a_new_key_signs_only_after_the_grace(store: FakeKeyStore) -> None:
+def test_a_new_key_signs_only_after_the_grace(store: FakeSigningKeyStore) -> None:
     key1 = rotate(store, "t1")
     store.now += timedelta(days=1)
     key2 = rotate(store, "t2")
@@ -272,6 +272,6 @@ def test_a_new_key_signs_only_after_the_grace(store: FakeKeyStore) -> None:
     assert JwksVerifier(CachedValue(store.read_jwks, ttl=300), POLICY).min_refresh < keys.SIGNING_GRACE_SECONDS
 
 
-def test_a_previous_version_that_is_no_key_never_signs(store: FakeKeyStore) -> None:
+def test_a_previous_version_that_is_no_key_never_signs(store: FakeSigningKeyStore) -> None:
     key1 = rotate(store, "t1")  # AWSPREVIOUS is now the template's "{}" placeholder
     assert keys.signing_key(store, store.now + timedelta(seconds=1)) == key1

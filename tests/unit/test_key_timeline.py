@@ -19,7 +19,7 @@ from payments_core.domain import keys
 from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
 from payments_core.security import tokens
 from payments_core.security.tokens import InvalidToken
-from tests.unit.fakes import FakeClock, FakeKeyStore
+from tests.unit.fakes import FakeClock, FakeSigningKeyStore
 
 POLICY = TokenPolicy(issuer="https://auth.test.example", audience="payments-api-test", ttl_seconds=3600)
 NODE = "6f0c7c4e-4c8b-4d7e-9f0e-7a3a1b2c3d4e"
@@ -31,7 +31,7 @@ PUBLICATION_DELAY = 5  # seconds from createSecret to setSecret (a rotation that
 class Timeline:
     """One clock for the key store's dates and every container's cache."""
 
-    store: FakeKeyStore
+    store: FakeSigningKeyStore
     clock: FakeClock = field(default_factory=lambda: FakeClock(0.0))
     jwks_cache: float = keys.JWKS_CACHE_MAX_SECONDS
     max_age: float = keys.JWKS_MAX_AGE_SECONDS
@@ -126,7 +126,7 @@ def run(timeline: Timeline, rotations: dict[int, str], seconds: int) -> tuple[li
 
 @pytest.mark.parametrize("gap", [1, 5, 30, 59, 61, 90, 200])
 def test_two_rotations_in_quick_succession_leave_no_token_unverifiable(gap: int) -> None:
-    timeline = Timeline(FakeKeyStore())
+    timeline = Timeline(FakeSigningKeyStore())
     issued, failures, refused = run(timeline, {10: "t1", 10 + gap: "t2"}, seconds=10 + gap + 150)
     assert failures == []
     # The second rotation starts once the first key has been current for the grace: PUBLICATION_DELAY of it
@@ -139,7 +139,7 @@ def test_two_rotations_in_quick_succession_leave_no_token_unverifiable(gap: int)
 
 
 def test_rotations_every_second_for_three_minutes() -> None:
-    timeline = Timeline(FakeKeyStore())
+    timeline = Timeline(FakeSigningKeyStore())
     rotations = {second: f"t{second}" for second in range(10, 190)}
     _, failures, refused = run(timeline, rotations, seconds=300)
     assert failures == []
@@ -150,7 +150,7 @@ def test_without_the_retention_a_quick_second_rotation_breaks_fresh_tokens(monke
     """The check can fail: with the keys before AWSPREVIOUS dropped at once (as before issue 10), a token endpoint
     that loaded the first key during the first rotation's grace signs tokens no one can verify."""
     monkeypatch.setattr(keys, "retention_seconds", lambda ttl: 0)
-    timeline = Timeline(FakeKeyStore())
+    timeline = Timeline(FakeSigningKeyStore())
     _, failures, refused = run(timeline, {10: "t1", 66: "t2"}, seconds=160)
     assert refused == []
     assert any("authorizer refused" in f for f in failures)
@@ -158,7 +158,7 @@ def test_without_the_retention_a_quick_second_rotation_breaks_fresh_tokens(monke
 
 def test_with_the_old_300_s_caches_the_public_jwks_lags_the_signing_key() -> None:
     """The check can fail: the JWKS cached 300 s (function and HTTP) against a 60 s grace."""
-    timeline = Timeline(FakeKeyStore(), jwks_cache=300, max_age=300)
+    timeline = Timeline(FakeSigningKeyStore(), jwks_cache=300, max_age=300)
     _, failures, _ = run(timeline, {10: "t1"}, seconds=200)
     assert any("not in the public JWKS" in f for f in failures)
 
@@ -169,13 +169,13 @@ def test_without_the_refusal_a_rotation_seconds_after_another_signs_with_an_unpu
     """The check can fail: a second rotation 5 s after the first makes the first key, published seconds ago, the
     one that signs during the second key's grace."""
     monkeypatch.setattr(keys, "_refuse_too_soon", lambda store, now: None)
-    timeline = Timeline(FakeKeyStore())
+    timeline = Timeline(FakeSigningKeyStore())
     _, failures, _ = run(timeline, {10: "t1", 11: "t2"}, seconds=100)
     assert any("not in the public JWKS" in f for f in failures)
 
 
 def test_retire_previous_stops_the_old_key_within_the_jwks_cache() -> None:
-    timeline = Timeline(FakeKeyStore())
+    timeline = Timeline(FakeSigningKeyStore())
     timeline.rotate("t0")
     timeline.advance(3600)
     authorizer = timeline.authorizer()

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.stub import Stubber
 
 from payments_chain.workers import message_correlation_id
-from payments_core import metrics
+from payments_core import handlers, metrics
 from payments_core.domain import lifecycle, logs
 from payments_core.errors import NotFound
 from payments_core.http import json_codec
-from payments_core.http.api import json_response, lambda_handler, make_resolver
+from payments_core.http.api import json_response, make_resolver
 from payments_core.observability import (
     correlation_id,
     correlation_of,
@@ -29,9 +29,9 @@ from payments_core.observability import (
     logger,
     set_correlation_id,
 )
-from payments_core.store.logs import LogStore
-from payments_core.store.payments import PaymentStore
-from payments_core.store.queues import DealQueue
+from payments_core.store.logs import DynamoLogStore
+from payments_core.store.payments import DynamoPaymentStore
+from payments_core.store.queues import SqsDealQueue
 from tests.unit.test_http import rest_event
 from tests.unit.test_payments_domain import World, create, world  # noqa: F401 - the fixture
 
@@ -195,7 +195,7 @@ CONTEXT = cast(
 )
 
 
-def _store_that_throttles(message: str) -> tuple[PaymentStore, Stubber]:
+def _store_that_throttles(message: str) -> tuple[DynamoPaymentStore, Stubber]:
     client = boto3.client(
         "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
@@ -204,7 +204,7 @@ def _store_that_throttles(message: str) -> tuple[PaymentStore, Stubber]:
         "get_item", service_error_code="ProvisionedThroughputExceededException", service_message=message
     )
     stubber.activate()
-    return PaymentStore(client, "payments", "keys"), stubber
+    return DynamoPaymentStore(client, "payments", "keys"), stubber
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def app() -> APIGatewayRestResolver:
 def test_a_5xx_names_our_innermost_frame_and_the_aws_operation_and_code(
     app: APIGatewayRestResolver, caplog: pytest.LogCaptureFixture, lines: list[dict[str, Any]]
 ) -> None:
-    result = lambda_handler(app)(rest_event("GET", "/aws"), CONTEXT)
+    result = handlers.api(app)(rest_event("GET", "/aws"), CONTEXT)
     assert result["statusCode"] == 500
     (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
     fields = record.__dict__
@@ -247,7 +247,7 @@ def test_a_5xx_names_our_innermost_frame_and_the_aws_operation_and_code(
 def test_a_library_error_names_the_frame_of_ours_that_called_the_library(
     app: APIGatewayRestResolver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lambda_handler(app)(rest_event("GET", "/json"), CONTEXT)
+    handlers.api(app)(rest_event("GET", "/json"), CONTEXT)
     (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
     assert record.__dict__["error_type"] == "JSONDecodeError"
     assert record.__dict__["raised_at"].startswith("http/json_codec.py:")  # not json/decoder.py
@@ -272,7 +272,7 @@ def test_error_fields_find_a_client_error_raised_from(caplog: pytest.LogCaptureF
 def test_a_refused_request_is_counted_by_route_and_code(
     app: APIGatewayRestResolver, lines: list[dict[str, Any]]
 ) -> None:
-    result = lambda_handler(app)(rest_event("GET", "/refused"), CONTEXT)
+    result = handlers.api(app)(rest_event("GET", "/refused"), CONTEXT)
     assert result["statusCode"] == 404
     doc = find(lines, "RequestsRefused")
     assert (doc["operation"], doc["error_code"]) == ("GET /refused", "payment_not_found")
@@ -293,7 +293,7 @@ class FakeSqs:
 
 def test_a_message_carries_the_correlation_id_in_effect() -> None:
     sqs = FakeSqs()
-    queue = DealQueue(cast(Any, sqs), "https://sqs/q.fifo")
+    queue = SqsDealQueue(cast(Any, sqs), "https://sqs/q.fifo")
     set_correlation_id("req-abc")
     try:
         queue.send({"payment_id": "p"}, group="g", dedup_id="d")
@@ -329,7 +329,7 @@ def test_the_api_handler_sets_the_request_id_for_the_invocation_only(app: APIGat
         seen.append(correlation_id())
         return json_response(200, {})
 
-    lambda_handler(app)(rest_event("GET", "/seen"), CONTEXT)
+    handlers.api(app)(rest_event("GET", "/seen"), CONTEXT)
     assert seen == ["req-1"]  # the event's requestContext.requestId
     assert correlation_id() is None
 
@@ -341,7 +341,7 @@ def test_the_5xx_line_carries_it(app: APIGatewayRestResolver) -> None:
     capture.emit = lambda record: lines.append(capture.format(record))  # type: ignore[method-assign]
     logger._logger.addHandler(capture)
     try:
-        lambda_handler(app)(rest_event("GET", "/aws"), CONTEXT)
+        handlers.api(app)(rest_event("GET", "/aws"), CONTEXT)
     finally:
         logger._logger.removeHandler(capture)
     (line,) = [json.loads(line) for line in lines if '"unhandled error"' in line]
@@ -367,7 +367,7 @@ def test_a_log_entry_not_written_is_counted_and_logged_by_type_and_aws_code(
     }
     record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"NewImage": new}}
     with correlation_scope(), metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
-        logs.write_log(LogStore(client, "logs"), record)
+        logs.write_log(DynamoLogStore(client, "logs"), record)
     assert find(lines, "LogWriterFailures")["LogWriterFailures"] == [1.0]
     (logged,) = [r for r in caplog.records if r.getMessage() == "payment log entry not written"]
     assert (logged.__dict__["aws_operation"], logged.__dict__["aws_error_code"]) == (

@@ -13,6 +13,7 @@ import pytest
 
 from payments_core.domain import payments
 from payments_core.domain.access import Principal
+from payments_core.domain.entities import Chain, Currency, Member, Network, Node, Wallet
 from payments_core.domain.payments import PaymentDeps
 from payments_core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from payments_core.http import json_codec
@@ -60,42 +61,27 @@ class World:
 def world() -> World:
     catalog = FakeCatalog()
     ids = {name: new_id() for name in ("root", "child", "grandchild", "sibling")}
-    catalog.add("node", {"id": ids["root"], "name": "root", "path": [ids["root"]]})
-    catalog.add("node", {"id": ids["child"], "name": "child", "path": [ids["root"], ids["child"]]})
-    catalog.add(
-        "node",
-        {"id": ids["grandchild"], "name": "gc", "path": [ids["root"], ids["child"], ids["grandchild"]]},
-    )
-    catalog.add("node", {"id": ids["sibling"], "name": "sibling", "path": [ids["root"], ids["sibling"]]})
+    root, child = ids["root"], ids["child"]
+    catalog.add(Node(id=root, name="root", path=(root,)))
+    catalog.add(Node(id=child, name="child", path=(root, child)))
+    catalog.add(Node(id=ids["grandchild"], name="gc", path=(root, child, ids["grandchild"])))
+    catalog.add(Node(id=ids["sibling"], name="sibling", path=(root, ids["sibling"])))
     chain, other_chain = new_id(), new_id()
-    catalog.add("chain", {"id": chain, "name": "Ethereum"})
-    catalog.add("chain", {"id": other_chain, "name": "Tron"})
+    catalog.add(Chain(id=chain, name="Ethereum"))
+    catalog.add(Chain(id=other_chain, name="Tron"))
     network, other_network = new_id(), new_id()
-    catalog.add(
-        "network",
-        {"id": network, "chain_id": chain, "name": "mainnet", "evm_chain_id": Decimal(1), "diamond_address": DIAMOND},
-    )
-    catalog.add(
-        "network",
-        {
-            "id": other_network,
-            "chain_id": other_chain,
-            "name": "tron",
-            "evm_chain_id": Decimal(2),
-            "diamond_address": DIAMOND,
-        },
-    )
+    catalog.add(Network(id=network, chain_id=chain, name="mainnet", evm_chain_id=1, diamond_address=DIAMOND))
+    catalog.add(Network(id=other_network, chain_id=other_chain, name="tron", evm_chain_id=2, diamond_address=DIAMOND))
     currency, cents, fiat = new_id(), new_id(), new_id()
-    # DynamoDB gives numbers back as Decimal: keep that in the fake catalog.
-    catalog.add("currency", {"id": currency, "symbol": "USDT", "decimals": Decimal(6), "tokens": {network: USDT}})
-    catalog.add("currency", {"id": cents, "symbol": "CENT", "decimals": Decimal(2), "tokens": {network: "0xC"}})
-    catalog.add("currency", {"id": fiat, "symbol": "TRY", "decimals": Decimal(2), "tokens": {}})
+    catalog.add(Currency(id=currency, symbol="USDT", decimals=6, tokens={network: USDT}))
+    catalog.add(Currency(id=cents, symbol="CENT", decimals=2, tokens={network: "0xC"}))
+    catalog.add(Currency(id=fiat, symbol="TRY", decimals=2, tokens={}))
     wallet, wallet_other, wallet_any = new_id(), new_id(), new_id()
-    catalog.add("wallet", {"id": wallet, "node_id": ids["child"], "address": "0xW1", "network_id": network})
-    catalog.add("wallet", {"id": wallet_other, "node_id": ids["child"], "address": "0xW2", "network_id": other_network})
-    catalog.add("wallet", {"id": wallet_any, "node_id": ids["child"], "address": "0xW3"})
+    catalog.add(Wallet(id=wallet, node_id=child, address="0xW1", network_id=network))
+    catalog.add(Wallet(id=wallet_other, node_id=child, address="0xW2", network_id=other_network))
+    catalog.add(Wallet(id=wallet_any, node_id=child, address="0xW3"))
     member = new_id()
-    catalog.add("member", {"id": member, "node_id": ids["child"], "name": "Ada"})
+    catalog.add(Member(id=member, node_id=child, name="Ada"))
     store, queue = FakePaymentStore(), FakeDealQueue()
     return World(
         catalog=catalog,
@@ -183,17 +169,15 @@ def test_a_catalog_entry_of_another_kind_is_not_found(world: World) -> None:
 
 def test_references_are_read_in_one_batch(world: World) -> None:
     create(world, chain_id=world.chain, wallet_id=world.wallet, member_id=world.member)
-    assert len(world.catalog.get_many_calls) == 1
-    assert sorted(world.catalog.get_many_calls[0]) == sorted(
-        [
-            ("node", world.child),
-            ("network", world.network),
-            ("currency", world.currency),
-            ("chain", world.chain),
-            ("wallet", world.wallet),
-            ("member", world.member),
-        ]
-    )
+    assert len(world.catalog.read_many_calls) == 1
+    assert set(world.catalog.read_many_calls[0]) == {
+        (Node, world.child),
+        (Network, world.network),
+        (Currency, world.currency),
+        (Chain, world.chain),
+        (Wallet, world.wallet),
+        (Member, world.member),
+    }
 
 
 def test_first_missing_reference_in_field_order_wins(world: World) -> None:
@@ -221,7 +205,7 @@ def test_node_the_integration_does_not_reach_is_403(world: World, caller: str, t
 def test_own_node_and_descendants_are_reachable(world: World, caller: str, target: str) -> None:
     resp = create(world, world.principal(getattr(world, caller)), node_id=getattr(world, target))
     assert str(resp.node_id) == getattr(world, target)
-    assert world.store.inserted[0]["node_path"] == world.catalog.entries[("node", getattr(world, target))]["path"]
+    assert world.store.inserted[0]["node_path"] == list(world.catalog.get(Node, getattr(world, target)).path)  # type: ignore[union-attr]
 
 
 def test_403_comes_before_catalog_consistency_checks(world: World) -> None:
@@ -232,9 +216,9 @@ def test_403_comes_before_catalog_consistency_checks(world: World) -> None:
 
 def test_wallet_of_an_unreachable_node_is_refused(world: World) -> None:
     other_tenant = new_id()
-    world.catalog.add("node", {"id": other_tenant, "name": "other", "path": [other_tenant]})
+    world.catalog.add(Node(id=other_tenant, name="other", path=(other_tenant,)))
     foreign = new_id()
-    world.catalog.add("wallet", {"id": foreign, "node_id": other_tenant, "address": "0xF", "network_id": world.network})
+    world.catalog.add(Wallet(id=foreign, node_id=other_tenant, address="0xF", network_id=world.network))
     with pytest.raises(DomainError) as info:
         create(world, world.principal(world.child), wallet_id=foreign)
     assert info.value.status_code in (403, 404)
@@ -242,9 +226,9 @@ def test_wallet_of_an_unreachable_node_is_refused(world: World) -> None:
 
 def test_member_of_an_unreachable_node_is_refused(world: World) -> None:
     other_tenant = new_id()
-    world.catalog.add("node", {"id": other_tenant, "name": "other", "path": [other_tenant]})
+    world.catalog.add(Node(id=other_tenant, name="other", path=(other_tenant,)))
     foreign = new_id()
-    world.catalog.add("member", {"id": foreign, "node_id": other_tenant, "email": "victim@example.com"})
+    world.catalog.add(Member(id=foreign, node_id=other_tenant, email="victim@example.com"))
     with pytest.raises(DomainError) as info:
         create(world, world.principal(world.child), member_id=foreign)
     assert info.value.status_code in (403, 404)
@@ -511,9 +495,7 @@ def test_create_deal_message_without_wallet_groups_by_network(world: World) -> N
 
 def test_amount_units_of_an_18_decimal_token(world: World) -> None:
     eth = new_id()
-    world.catalog.add(
-        "currency", {"id": eth, "symbol": "ETH", "decimals": Decimal(18), "tokens": {world.network: "0xE"}}
-    )
+    world.catalog.add(Currency(id=eth, symbol="ETH", decimals=18, tokens={world.network: "0xE"}))
     create(world, currency_id=eth, price=Decimal("1.5"), paid_price=Decimal("0.000000000000000001"))
     assert world.store.inserted[0]["amount_units"] == 1
     assert world.queue.sent[0].body["amount_units"] == "1"
@@ -522,9 +504,7 @@ def test_amount_units_of_an_18_decimal_token(world: World) -> None:
 
 def test_amount_units_of_a_large_18_decimal_amount_is_exact(world: World) -> None:
     eth = new_id()
-    world.catalog.add(
-        "currency", {"id": eth, "symbol": "SHIB", "decimals": Decimal(18), "tokens": {world.network: "0xS"}}
-    )
+    world.catalog.add(Currency(id=eth, symbol="SHIB", decimals=18, tokens={world.network: "0xS"}))
     amount = Decimal("12345678901.123456789012345678")
     create(world, currency_id=eth, price=amount, paid_price=amount)
     assert world.queue.sent[0].body["amount_units"] == "12345678901123456789012345678"

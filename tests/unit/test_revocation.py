@@ -12,6 +12,7 @@ from payments_core.domain import auth
 from payments_core.domain import catalog as admin
 from payments_core.domain.access import Principal
 from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
+from payments_core.domain.entities import Integration
 from payments_core.errors import NotFound, ValidationFailed
 from payments_core.security import tokens
 from payments_core.security.tokens import InvalidToken
@@ -115,6 +116,7 @@ def test_the_deployed_bound_is_at_most_60_seconds(monkeypatch: pytest.MonkeyPatc
     authorizer = tpl.authorizers()["IntegratorAuthorizer"]
     assert authorizer["Identity"]["ReauthorizeEvery"] == 0
     monkeypatch.setenv("INTEGRATION_STATUS_CACHE_SECONDS", "3600")  # a misconfigured environment
+    monkeypatch.setenv("CATALOG_TABLE", "catalog")  # the authorizer's (template.yaml)
     from devstack import runtime
 
     runtime.reset_process_caches()
@@ -127,7 +129,7 @@ def test_the_deployed_bound_is_at_most_60_seconds(monkeypatch: pytest.MonkeyPatc
 
 def test_set_integration_status_names_only_known_statuses_and_integrations() -> None:
     catalog = FakeCatalog()
-    catalog.add("integration", {"id": "ci_1", "node_id": NODE, "status": "active"})
+    catalog.add(Integration(id="ci_1", node_id=NODE, name="backend", status="active"))
     store = FakeIntegrationStatuses({"ci_1": "active"})
     with pytest.raises(ValidationFailed):
         admin.set_integration_status(catalog, store, integration_id="ci_1", status="paused")

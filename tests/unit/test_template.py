@@ -210,10 +210,27 @@ def test_layer_requirements_are_pinned() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line) for line in lines), lines
 
 
-def test_the_create_deal_worker_knows_its_queues_max_receives() -> None:
-    glob = tpl.load()["Globals"]["Function"]["Environment"]["Variables"]
-    redrive = QUEUES["CreateDealQueue"]["Properties"]["RedrivePolicy"]
-    assert int(glob["CREATE_DEAL_MAX_RECEIVES"]) == int(redrive["maxReceiveCount"])
+@pytest.mark.parametrize(
+    ("function", "queue"),
+    [("CreateDealWorkerFunction", "CreateDealQueue"), ("CancelDealWorkerFunction", "CancelDealQueue")],
+)
+def test_each_chain_worker_knows_its_queues_max_receives(function: str, queue: str) -> None:
+    env = tpl.functions()[function].environment
+    redrive = QUEUES[queue]["Properties"]["RedrivePolicy"]
+    assert int(env["CREATE_DEAL_MAX_RECEIVES"]) == int(redrive["maxReceiveCount"])
+
+
+def test_globals_hold_no_resource_a_function_may_not_use() -> None:
+    """Tables, queues, secrets and token settings are in each function's own Environment, not in Globals."""
+    template = tpl.load()
+    glob = template["Globals"]["Function"]["Environment"]["Variables"]
+    resources = set(template["Resources"])
+    named = [name for name, value in glob.items() if resources & set(re.findall(r"\w+", json.dumps(value)))]
+    assert not named
+    assert not [name for name in glob if name.endswith(("_TABLE", "_QUEUE_URL", "_SECRET_ID", "_PREFIX"))]
+    for name, fn in FUNCTIONS.items():
+        own = fn["Properties"].get("Environment", {}).get("Variables", {})
+        assert not set(own) & set(glob), name
 
 
 def test_only_chain_functions_attach_the_chain_layer() -> None:
@@ -278,3 +295,18 @@ def test_every_catalog_read_is_narrowed_to_the_kinds_it_needs() -> None:
                 keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                 assert keys
                 assert all(re.fullmatch(r"[a-z]+#\*", k) for k in keys), keys
+
+
+def test_a_missing_setting_names_its_variable_at_first_use() -> None:
+    from payments_core.settings import MissingSetting, Settings
+
+    settings = Settings.from_env({"PAYMENTS_TABLE": "payments", "TOKEN_TTL_SECONDS": "soon"})
+    assert settings.payments_table == "payments"
+    with pytest.raises(MissingSetting, match="CATALOG_TABLE is not set") as missing:
+        _ = settings.catalog_table
+    assert missing.value.variable == "CATALOG_TABLE"
+    with pytest.raises(MissingSetting, match="TOKEN_TTL_SECONDS"):
+        _ = settings.token_ttl_seconds
+    assert Settings.from_env({"CREATE_DEAL_QUEUE_URL": ""}).region == "us-east-1"
+    with pytest.raises(MissingSetting, match="CREATE_DEAL_QUEUE_URL"):  # an empty value is no value
+        _ = Settings.from_env({"CREATE_DEAL_QUEUE_URL": ""}).create_deal_queue_url

@@ -17,6 +17,7 @@ from jwt import PyJWK
 from payments_core.domain import auth
 from payments_core.domain.access import Principal
 from payments_core.domain.auth import CachedValue, JwksVerifier, TokenPolicy
+from payments_core.domain.entities import Integration
 from payments_core.errors import ServiceUnavailable, Unauthorized
 from payments_core.models.auth import TokenRequest
 from payments_core.security import passwords, tokens
@@ -156,7 +157,7 @@ def test_token_picks_its_key_by_kid(key: dict[str, Any], other_key: dict[str, An
 def integrations() -> FakeCatalog:
     catalog = FakeCatalog()
     for cid, status in (("ci_1", "active"), ("ci_off", "disabled"), ("ci_nohash", "active")):
-        catalog.add("integration", {"id": cid, "node_id": NODE, "status": status})
+        catalog.add(Integration(id=cid, node_id=NODE, name=cid, status=status))
     return catalog
 
 

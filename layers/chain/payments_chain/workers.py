@@ -14,23 +14,26 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from payments_chain.client import DiamondClient, web3_for
 from payments_core import deps
-from payments_core.domain.chain_work import ChainDeps
+from payments_core.domain.chain_work import ChainDeps, ChainError
+from payments_core.domain.entities import Network
+from payments_core.domain.stores import DealQueue
 from payments_core.domain.watcher import WatcherDeps
 from payments_core.observability import CORRELATION_ATTRIBUTE, error_fields, logger, set_correlation_id
 from payments_core.settings import get_settings
 from payments_core.store import aws
-from payments_core.store.cursors import CursorStore
-from payments_core.store.queues import DealQueue
+from payments_core.store.cursors import DynamoCursorStore
 from payments_core.store.wallet_keys import WalletKeyStore
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 300
 
 
-def diamond_for(network: dict[str, Any]) -> DiamondClient:
+def diamond_for(network: Network) -> DiamondClient:
     """A network's diamond: what the workers sign with (`Chain`) and what the watcher reads (`WatchedChain`).
     Its RPC URL comes from Secrets Manager (`deps.rpc_urls`), never from the catalog."""
-    return DiamondClient(web3_for(deps.rpc_urls().get(str(network["id"]))), network["diamond_address"])
+    if not network.diamond_address:
+        raise ChainError(f"network {network.id} has no diamond")  # retried: an operator may set it
+    return DiamondClient(web3_for(deps.rpc_urls().get(network.id)), network.diamond_address)
 
 
 @cache
@@ -38,7 +41,7 @@ def chain_deps() -> ChainDeps:
     return ChainDeps(
         payments=deps.payment_store(),
         catalog=deps.catalog(),
-        keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
+        wallet_keys=WalletKeyStore(aws.secretsmanager(), get_settings().wallet_secret_prefix),
         chain_for=diamond_for,
         worker="chain-worker",
     )
@@ -49,7 +52,7 @@ def watcher_deps() -> WatcherDeps:
     return WatcherDeps(
         payments=deps.payment_store(),
         catalog=deps.catalog(),
-        cursors=CursorStore(aws.dynamodb(), get_settings().payment_keys_table),
+        cursors=DynamoCursorStore(aws.dynamodb(), get_settings().payment_index_table),
         cancel_queue=deps.cancel_queue(),
         create_queue=deps.create_queue(),
         chain_for=diamond_for,

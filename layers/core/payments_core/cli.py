@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> Any:
 
     cat = deps.catalog()
     if args.kind == "keys":
-        store = deps.key_store()
+        store = deps.signing_key_store()
         if args.action == "rotate":
             version = key_admin.rotate_now(store, token_ttl_seconds=get_settings().token_ttl_seconds)
             return {"rotated": True, "version_id": version, "jwks": store.read_jwks()}
@@ -157,7 +157,9 @@ def run(args: argparse.Namespace) -> Any:
     if args.kind == "migrate-secrets":
         return admin.move_secrets_out_of_the_catalog(cat, deps.secret_hashes(), deps.rpc_urls())
     if args.action == "list":
-        return [admin.public(i) for i in cat.list(args.kind)]
+        from payments_core.domain.entities import ENTITIES
+
+        return [admin.public(i) for i in cat.list(ENTITIES[args.kind])]
     if args.kind == "node":
         return admin.public(admin.create_node(cat, args.name, args.parent))
     if args.kind == "chain":

@@ -1,7 +1,9 @@
 """Process-wide dependencies, each built on first use and cached (one Lambda container).
 
 Each dependency imports the stores and domain modules it builds when it is first built: a function
-loads only those of the dependencies it uses (the JWKS function never loads the payment models).
+loads only those of the dependencies it uses (the JWKS function never loads the payment models). Each is
+typed as the domain's protocol (payments_core.domain.stores) its AWS implementation satisfies: mypy checks
+that it does.
 """
 
 from __future__ import annotations
@@ -16,13 +18,9 @@ from payments_core.store import aws
 if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
     from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
     from payments_core.domain.payments import PaymentDeps
-    from payments_core.store.catalog import CatalogStore
+    from payments_core.domain.stores import CatalogStore, DealQueue, LogStore, PaymentStore, SigningKeyStore
     from payments_core.store.integration_secrets import SecretHashStore
     from payments_core.store.integrations import IntegrationStatusStore
-    from payments_core.store.keys import KeyStore
-    from payments_core.store.logs import LogStore
-    from payments_core.store.payments import PaymentStore
-    from payments_core.store.queues import DealQueue
     from payments_core.store.rpc_urls import RpcUrlStore
 
 # The token endpoint's copy of its signing key (domain.keys.SIGNING_KEY_CACHE_SECONDS, repeated here so that
@@ -37,21 +35,21 @@ INTEGRATION_STATUS_CACHE_MAX_SECONDS = 60.0
 
 @cache
 def catalog() -> CatalogStore:
-    from payments_core.store.catalog import CatalogStore
+    from payments_core.store.catalog import DynamoCatalogStore
 
-    return CatalogStore(aws.dynamodb(), get_settings().catalog_table)
+    return DynamoCatalogStore(aws.dynamodb(), get_settings().catalog_table)
 
 
 @cache
 def payment_store() -> PaymentStore:
-    from payments_core.store.payments import PaymentStore
+    from payments_core.store.payments import DynamoPaymentStore
 
     s = get_settings()
-    return PaymentStore(aws.dynamodb(), s.payments_table, s.payment_keys_table)
+    return DynamoPaymentStore(aws.dynamodb(), s.payments_table, s.payment_index_table)
 
 
 @cache
-def payments() -> PaymentDeps:
+def payment_deps() -> PaymentDeps:
     from payments_core.domain.payments import PaymentDeps
 
     return PaymentDeps(
@@ -63,23 +61,23 @@ def payments() -> PaymentDeps:
 
 @cache
 def create_queue() -> DealQueue:
-    from payments_core.store.queues import DealQueue
+    from payments_core.store.queues import SqsDealQueue
 
-    return DealQueue(aws.sqs, get_settings().create_deal_queue_url)
+    return SqsDealQueue(aws.sqs, get_settings().create_deal_queue_url)
 
 
 @cache
 def cancel_queue() -> DealQueue:
-    from payments_core.store.queues import DealQueue
+    from payments_core.store.queues import SqsDealQueue
 
-    return DealQueue(aws.sqs, get_settings().cancel_deal_queue_url)
+    return SqsDealQueue(aws.sqs, get_settings().cancel_deal_queue_url)
 
 
 @cache
 def logs() -> LogStore:
-    from payments_core.store.logs import LogStore
+    from payments_core.store.logs import DynamoLogStore
 
-    return LogStore(aws.dynamodb(), get_settings().payment_logs_table)
+    return DynamoLogStore(aws.dynamodb(), get_settings().payment_logs_table)
 
 
 @cache
@@ -93,7 +91,7 @@ def token_policy() -> TokenPolicy:
 @cache
 def signing_key() -> CachedValue:
     from payments_core.domain.auth import CachedValue
-    from payments_core.store.keys import KeyStore
+    from payments_core.store.keys import AwsSigningKeyStore
 
     s = get_settings()
 
@@ -102,7 +100,7 @@ def signing_key() -> CachedValue:
 
         # The Secrets Manager client is built at the first load, not here: the token endpoint loads the
         # key in a thread while it checks the credentials (domain.auth.issue_token).
-        store = KeyStore(aws.secretsmanager(), None, s.signing_keys_secret_id, s.jwks_parameter_name)
+        store = AwsSigningKeyStore(aws.secretsmanager(), None, secret_id=s.signing_keys_secret_id)
         return keys.signing_key(store, datetime.now(UTC))
 
     return CachedValue(load, ttl=SIGNING_KEY_CACHE_SECONDS)
@@ -111,18 +109,22 @@ def signing_key() -> CachedValue:
 @cache
 def jwks() -> CachedValue:
     from payments_core.domain.auth import CachedValue
-    from payments_core.store.keys import KeyStore
+    from payments_core.store.keys import AwsSigningKeyStore
 
     s = get_settings()
-    store = KeyStore(None, aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    store = AwsSigningKeyStore(None, aws.ssm(), jwks_parameter=s.jwks_parameter_name)
     return CachedValue(store.read_jwks, ttl=min(s.jwks_cache_seconds, JWKS_CACHE_MAX_SECONDS))
 
 
 @cache
 def verifier() -> JwksVerifier:
-    from payments_core.domain.auth import JwksVerifier
+    from payments_core.domain.auth import JwksVerifier, TokenPolicy
 
-    return JwksVerifier(jwks=jwks(), policy=token_policy())
+    s = get_settings()
+    # Verifying needs no lifetime (a token's own `exp` says when it ends): the authorizer is not given one.
+    return JwksVerifier(
+        jwks=jwks(), policy=TokenPolicy(issuer=s.token_issuer, audience=s.token_audience, ttl_seconds=0)
+    )
 
 
 @cache
@@ -160,8 +162,10 @@ def rpc_urls() -> RpcUrlStore:
 
 
 @cache
-def key_store() -> KeyStore:
-    from payments_core.store.keys import KeyStore
+def signing_key_store() -> SigningKeyStore:
+    from payments_core.store.keys import AwsSigningKeyStore
 
     s = get_settings()
-    return KeyStore(aws.secretsmanager(), aws.ssm(), s.signing_keys_secret_id, s.jwks_parameter_name)
+    return AwsSigningKeyStore(
+        aws.secretsmanager(), aws.ssm(), secret_id=s.signing_keys_secret_id, jwks_parameter=s.jwks_parameter_name
+    )

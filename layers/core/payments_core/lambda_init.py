@@ -1,11 +1,11 @@
 """The Lambda init phase: the cyclic garbage collector is paused while a handler module loads.
 
-Every handler module imports this module first and calls `done()` as its last statement:
+Every handler module imports it first, through payments_core.handlers (the one handler convention), and
+`done()` runs when the module builds its handler there, as its last statement:
 
-    from payments_core import lambda_init  # isort: skip - first: ...
+    from payments_core import handlers  # isort: skip - first: ...
     ...
-    handler = lambda_handler(app)
-    lambda_init.done()
+    handler = handlers.api(app)
 
 Loading boto3, pydantic, powertools (and web3 in the chain functions) builds a few hundred thousand objects
 that live as long as the container, and almost no garbage. With the collector running, every 2,000

@@ -1,66 +1,146 @@
-"""Runtime settings, read from the environment once, on first use.
+"""Runtime settings, read from the environment on first use.
 
-The environment is the one `template.yaml` gives every function (Globals.Function.Environment);
-the local stack and the tests set the same variables from the same template.
+Each function's environment in `template.yaml` holds the variables that function uses (its own
+`Environment`; `Globals` only what every function uses: logging, pydantic's plugins, the local endpoint);
+the local stack and the tests set the same variables from the same template. A setting is read when it is
+first asked for, so a function never needs the variables of the others; one its environment lacks fails
+there, with a `MissingSetting` that names the variable (never a silent empty string).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import NamedTuple
 
 
-class Settings(NamedTuple):
-    """Immutable, built once (a NamedTuple: defining a frozen dataclass costs a cold start ~1 ms more)."""
+class MissingSetting(RuntimeError):
+    """A variable the code needs is not in the function's environment (template.yaml)."""
 
-    payments_table: str
-    payment_keys_table: str
-    catalog_table: str
-    payment_logs_table: str
-    create_deal_queue_url: str
-    cancel_deal_queue_url: str
-    signing_keys_secret_id: str
-    jwks_parameter_name: str
-    token_issuer: str
-    wallet_secret_prefix: str
-    create_deal_max_receives: int
-    token_audience: str
-    token_ttl_seconds: int
-    region: str
-    endpoint_url: str | None
-    integration_secrets_table: str = ""
-    rpc_secret_prefix: str = ""
-    # How long an authorizer container trusts an integration's status (disable -> its tokens refused).
-    integration_status_cache_seconds: float = 30.0
-    # How long the JWKS (SSM) is cached per container, by the authorizer and the JWKS function.
-    jwks_cache_seconds: float = 15.0
+    def __init__(self, variable: str, problem: str = "is not set") -> None:
+        super().__init__(f"{variable} {problem}: see this function's Environment in template.yaml")
+        self.variable = variable
+
+
+class Settings:
+    """The environment's settings, each read (and checked) on first use. Cheap to build: a plain class
+    of properties (no dataclass or NamedTuple to define at import)."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        return cls(
-            payments_table=e.get("PAYMENTS_TABLE", ""),
-            payment_keys_table=e.get("PAYMENT_KEYS_TABLE", ""),
-            catalog_table=e.get("CATALOG_TABLE", ""),
-            payment_logs_table=e.get("PAYMENT_LOGS_TABLE", ""),
-            create_deal_queue_url=e.get("CREATE_DEAL_QUEUE_URL", ""),
-            cancel_deal_queue_url=e.get("CANCEL_DEAL_QUEUE_URL", ""),
-            signing_keys_secret_id=e.get("SIGNING_KEYS_SECRET_ID", ""),
-            jwks_parameter_name=e.get("JWKS_PARAMETER_NAME", ""),
-            token_issuer=e.get("TOKEN_ISSUER", "https://auth.rudiqpay.example"),
-            wallet_secret_prefix=e.get("WALLET_SECRET_PREFIX", ""),
-            create_deal_max_receives=int(e.get("CREATE_DEAL_MAX_RECEIVES", "5")),
-            token_audience=e.get("TOKEN_AUDIENCE", "rudiqpay-integrator-api"),
-            token_ttl_seconds=int(e.get("TOKEN_TTL_SECONDS", "3600")),
-            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
-            # Only set locally (moto server); on AWS the SDK finds its endpoints itself.
-            endpoint_url=e.get("LOCAL_ENDPOINT_URL") or e.get("AWS_ENDPOINT_URL") or None,
-            integration_secrets_table=e.get("INTEGRATION_SECRETS_TABLE", ""),
-            rpc_secret_prefix=e.get("RPC_SECRET_PREFIX", ""),
-            integration_status_cache_seconds=float(e.get("INTEGRATION_STATUS_CACHE_SECONDS", "30")),
-            jwks_cache_seconds=float(e.get("JWKS_CACHE_SECONDS", "15")),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return cls(os.environ if env is None else env)
+
+    def _required(self, variable: str) -> str:
+        value = self._env.get(variable)
+        if not value:
+            raise MissingSetting(variable)
+        return value
+
+    def _integer(self, variable: str) -> int:
+        text = self._required(variable)
+        try:
+            return int(text)
+        except ValueError:
+            raise MissingSetting(variable, "is not an integer") from None
+
+    def _seconds(self, variable: str, default: float) -> float:
+        text = self._env.get(variable)
+        if not text:
+            return default
+        try:
+            return float(text)
+        except ValueError:
+            raise MissingSetting(variable, "is not a number") from None
+
+    # -- tables and queues
+    @property
+    def payments_table(self) -> str:
+        return self._required("PAYMENTS_TABLE")
+
+    @property
+    def payment_index_table(self) -> str:
+        """PaymentKeysTable: the guards, counters, list positions and block cursors."""
+        return self._required("PAYMENT_KEYS_TABLE")
+
+    @property
+    def catalog_table(self) -> str:
+        return self._required("CATALOG_TABLE")
+
+    @property
+    def payment_logs_table(self) -> str:
+        return self._required("PAYMENT_LOGS_TABLE")
+
+    @property
+    def create_deal_queue_url(self) -> str:
+        return self._required("CREATE_DEAL_QUEUE_URL")
+
+    @property
+    def cancel_deal_queue_url(self) -> str:
+        return self._required("CANCEL_DEAL_QUEUE_URL")
+
+    @property
+    def create_deal_max_receives(self) -> int:
+        """How many deliveries a chain-work message gets before the dead-letter queue (its maxReceiveCount)."""
+        return self._integer("CREATE_DEAL_MAX_RECEIVES")
+
+    # -- tokens and keys
+    @property
+    def signing_keys_secret_id(self) -> str:
+        return self._required("SIGNING_KEYS_SECRET_ID")
+
+    @property
+    def jwks_parameter_name(self) -> str:
+        return self._required("JWKS_PARAMETER_NAME")
+
+    @property
+    def token_issuer(self) -> str:
+        return self._required("TOKEN_ISSUER")
+
+    @property
+    def token_audience(self) -> str:
+        return self._required("TOKEN_AUDIENCE")
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self._integer("TOKEN_TTL_SECONDS")
+
+    @property
+    def wallet_secret_prefix(self) -> str:
+        return self._required("WALLET_SECRET_PREFIX")
+
+    @property
+    def jwks_cache_seconds(self) -> float:
+        """How long the JWKS (SSM) is cached per container, by the authorizer and the JWKS function."""
+        return self._seconds("JWKS_CACHE_SECONDS", 15.0)
+
+    # -- integrations and networks
+    @property
+    def integration_secrets_table(self) -> str:
+        return self._required("INTEGRATION_SECRETS_TABLE")
+
+    @property
+    def integration_status_cache_seconds(self) -> float:
+        """How long an authorizer container trusts an integration's status (disable -> its tokens refused)."""
+        return self._seconds("INTEGRATION_STATUS_CACHE_SECONDS", 30.0)
+
+    @property
+    def rpc_secret_prefix(self) -> str:
+        return self._required("RPC_SECRET_PREFIX")
+
+    # -- where AWS is
+    @property
+    def region(self) -> str:
+        return self._env.get("AWS_REGION") or self._env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """Only set locally (moto server); on AWS the SDK finds its endpoints itself."""
+        return self._env.get("LOCAL_ENDPOINT_URL") or self._env.get("AWS_ENDPOINT_URL") or None
 
 
 @lru_cache(maxsize=1)

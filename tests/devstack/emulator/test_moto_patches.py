@@ -33,13 +33,15 @@ def test_a_stream_read_waits_for_a_transaction_in_progress(
     from moto.dynamodb.models.table import StreamShard
 
     from payments_core.store import payments as store_module
-    from payments_core.store.payments import CreateContended, PaymentStore
+    from payments_core.store.payments import CreateContended, DynamoPaymentStore
 
     table = stack.physical["PaymentsTable"]
     streams = boto3.client("dynamodbstreams")
     arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    store = deps.payments().payments
+    built = deps.payment_deps().payments
+    assert isinstance(built, DynamoPaymentStore)
+    store = built
     seen: dict[str, Any] = {}
 
     class StaleCounts:  # the counters as read before another create took position 1: the transaction is refused
@@ -63,11 +65,11 @@ def test_a_stream_read_waits_for_a_transaction_in_progress(
             seen["blocked"] = seen["reader"].is_alive()
 
     item = {"id": "p-1", "node_id": "n-1", "external_id": "x", "network_id": "net", "status": "pending"}
-    PaymentStore(store._db, store._payments, store._keys).insert({**item, "id": "p-0", "external_id": "w"})
+    DynamoPaymentStore(store._db, store._payments, store._index).insert({**item, "id": "p-0", "external_id": "w"})
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     monkeypatch.setattr(store_module, "_INSERT_BUDGET_S", 0.0)  # one attempt
     monkeypatch.setattr(StreamShard, "add", add)
-    stale = PaymentStore(StaleCounts(), store._payments, store._keys)  # type: ignore[arg-type]
+    stale = DynamoPaymentStore(StaleCounts(), store._payments, store._index)  # type: ignore[arg-type]
     with pytest.raises(CreateContended):
         stale.insert(item)
     seen["reader"].join(5)

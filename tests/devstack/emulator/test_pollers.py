@@ -545,19 +545,23 @@ def test_function_invoker_applies_each_functions_environment(monkeypatch: pytest
     monkeypatch.setattr(lambdas, "invoke", fake_invoke)
     saved = dict(os.environ)
     try:
-        differing = FunctionInvoker({"F": {"DEVSTACK_TEST_A": "a"}, "G": {"DEVSTACK_TEST_B": "b"}})
+        differing = FunctionInvoker(
+            {"F": {"DEVSTACK_TEST_A": "a"}, "G": {"DEVSTACK_TEST_A": "g", "DEVSTACK_TEST_B": "b"}}
+        )
         assert not differing.shared
         assert differing("F", {}) == "F"
         differing("G", {})
         differing("F", {})
-        assert seen == [("F", "a", None), ("G", None, "b"), ("F", "a", None)]
+        assert seen == [("F", "a", None), ("G", "g", "b"), ("F", "a", None)]
 
         seen.clear()
-        shared = FunctionInvoker({"F": {"DEVSTACK_TEST_A": "s"}, "G": {"DEVSTACK_TEST_A": "s"}})
+        # Each function its own variables, none with two values (the template's case): the union, once.
+        shared = FunctionInvoker({"F": {"DEVSTACK_TEST_A": "s"}, "G": {"DEVSTACK_TEST_A": "s", "DEVSTACK_TEST_B": "t"}})
         assert shared.shared
         shared.activate()
+        shared("F", {})
         shared("G", {})
-        assert seen == [("G", "s", None)]
+        assert seen == [("F", "s", "t"), ("G", "s", "t")]
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -16,7 +16,7 @@ from payments_core.models.auth import Jwks, TokenRequest, TokenResponse
 from payments_core.security import tokens
 
 if TYPE_CHECKING:
-    from payments_core.store.catalog import CatalogStore
+    from payments_core.domain.stores import CatalogStore
     from payments_core.store.integration_secrets import SecretHashStore
 
 
@@ -57,6 +57,7 @@ def issue_token(
     policy: TokenPolicy,
     req: TokenRequest,
 ) -> TokenResponse:
+    from payments_core.domain.entities import Integration  # not on the authorizers' import path (cold start)
     from payments_core.security import passwords  # the hasher only where secrets are checked (cold start)
     from payments_core.store.batch import read_both
 
@@ -70,28 +71,27 @@ def issue_token(
         key_load = pool.submit(signing_key.get)
         # The entry (status, node) and the hash, kept in a table of its own: one BatchGetItem.
         integration, stored_hash = read_both(
-            catalog.read_one("integration", req.client_id), secret_hashes.read_hash(req.client_id)
+            catalog.read_one(Integration, req.client_id), secret_hashes.read_hash(req.client_id)
         )
         if stored_hash is None:
             integration = None
-        signed = pool.submit(_signed_token, key_load, integration or _NO_INTEGRATION, policy)
+        # Signed for no one (empty ids) when the client id is unknown.
+        subject = (integration.id, integration.node_id) if integration else ("", "")
+        signed = pool.submit(_signed_token, key_load, subject, policy)
         encoded = stored_hash if integration is not None and stored_hash else passwords.DUMMY_HASH
         valid = passwords.verify_secret(req.client_secret, encoded)
-        if integration is None or not valid or integration.get("status", "active") != ACTIVE:
+        if integration is None or not valid or integration.status != ACTIVE:
             raise Unauthorized("Invalid client credentials", code="invalid_client")
         return TokenResponse(access_token=signed.result(), expires_in=policy.ttl_seconds)
 
 
-_NO_INTEGRATION = {"id": "", "node_id": ""}  # signs the token no one gets when the client id is unknown
-
-
-def _signed_token(key_load: Future[Any], integration: dict[str, Any], policy: TokenPolicy) -> str:
+def _signed_token(key_load: Future[Any], subject: tuple[str, str], policy: TokenPolicy) -> str:
     key = key_load.result()  # done: the pool's one thread loaded it before taking this task
     if not tokens.is_signing_key(key):
         raise ServiceUnavailable("No signing key is configured yet", code="signing_key_unavailable")
     claims = tokens.integrator_claims(
-        integration_id=integration["id"],
-        node_id=integration["node_id"],
+        integration_id=subject[0],
+        node_id=subject[1],
         issuer=policy.issuer,
         audience=policy.audience,
         ttl=policy.ttl_seconds,

@@ -5,14 +5,26 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from payments_core import money
+from payments_core.domain.entities import (
+    KINDS,
+    CatalogEntry,
+    Chain,
+    Currency,
+    Integration,
+    Member,
+    Network,
+    Node,
+    Wallet,
+)
+from payments_core.domain.stores import CatalogStore
 from payments_core.errors import NotFound, ValidationFailed
 from payments_core.models.common import utcnow
 from payments_core.security import passwords
-from payments_core.store.catalog import CatalogStore
 
 if TYPE_CHECKING:
     from payments_core.store.integration_secrets import SecretHashStore
@@ -22,28 +34,33 @@ if TYPE_CHECKING:
 INTEGRATION_STATUSES = ("active", "disabled")
 
 
-def _new(**fields: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "created_at": utcnow().isoformat().replace("+00:00", "Z"), **fields}
+def _new_id() -> str:
+    return str(uuid.uuid4())
 
 
-def _require(catalog: CatalogStore, kind: str, id_: str) -> dict[str, Any]:
+def _now() -> str:
+    return utcnow().isoformat().replace("+00:00", "Z")
+
+
+def _require[E: CatalogEntry](catalog: CatalogStore, kind: type[E], id_: str) -> E:
     found = catalog.get(kind, id_)
     if found is None:
-        raise NotFound(f"{kind} {id_} not found", code=f"{kind}_not_found")
+        name = KINDS[kind]
+        raise NotFound(f"{name} {id_} not found", code=f"{name}_not_found")
     return found
 
 
-def create_node(catalog: CatalogStore, name: str, parent_id: str | None = None) -> dict[str, Any]:
-    node = _new(name=name, parent_id=parent_id)
-    parent_path = list(_require(catalog, "node", parent_id)["path"]) if parent_id else []
-    node["path"] = [*parent_path, node["id"]]
-    catalog.put_new("node", node)
+def create_node(catalog: CatalogStore, name: str, parent_id: str | None = None) -> Node:
+    node_id = _new_id()
+    parent_path = _require(catalog, Node, parent_id).path if parent_id else ()
+    node = Node(id=node_id, name=name, path=(*parent_path, node_id), parent_id=parent_id, created_at=_now())
+    catalog.put_new(node)
     return node
 
 
-def create_chain(catalog: CatalogStore, name: str) -> dict[str, Any]:
-    chain = _new(name=name)
-    catalog.put_new("chain", chain)
+def create_chain(catalog: CatalogStore, name: str) -> Chain:
+    chain = Chain(id=_new_id(), name=name, created_at=_now())
+    catalog.put_new(chain)
     return chain
 
 
@@ -57,27 +74,29 @@ def create_network(
     rpc_url: str,
     diamond_address: str | None = None,
     required_confirmations: int = 12,
-) -> dict[str, Any]:
-    _require(catalog, "chain", chain_id)
+) -> Network:
+    _require(catalog, Chain, chain_id)
     if required_confirmations < 1:
         raise ValidationFailed("required_confirmations must be at least 1")
-    network = _new(
+    network = Network(
+        id=_new_id(),
         chain_id=chain_id,
         name=name,
         evm_chain_id=evm_chain_id,
         diamond_address=diamond_address,
         required_confirmations=required_confirmations,
+        created_at=_now(),
     )
     # The RPC URL (often with a provider's API key) goes to Secrets Manager, never the catalog; first, so that
     # no network is ever listed without one.
-    rpc_urls.put(network["id"], rpc_url)
-    catalog.put_new("network", network)
+    rpc_urls.put(network.id, rpc_url)
+    catalog.put_new(network)
     return network
 
 
-def set_rpc_url(catalog: CatalogStore, rpc_urls: RpcUrlStore, *, network_id: str, rpc_url: str) -> dict[str, Any]:
+def set_rpc_url(catalog: CatalogStore, rpc_urls: RpcUrlStore, *, network_id: str, rpc_url: str) -> Network:
     """Replace a network's RPC URL (a warm chain function sees it within store.rpc_urls.CACHE_SECONDS)."""
-    network = _require(catalog, "network", network_id)
+    network = _require(catalog, Network, network_id)
     rpc_urls.put(network_id, rpc_url)
     return network
 
@@ -87,9 +106,9 @@ def create_currency(
     *,
     symbol: str,
     decimals: int,
-    tokens: dict[str, str] | None = None,
+    tokens: Mapping[str, str] | None = None,
     max_amount: Decimal | None = None,
-) -> dict[str, Any]:
+) -> Currency:
     """A currency. `max_amount`: the largest amount of a payment in it; None means the default, the largest
     whose smallest-unit value DynamoDB stores exactly (money.default_max_amount: 10^38 - 1 smallest units)."""
     if not 0 <= decimals <= money.MAX_DECIMALS:
@@ -100,9 +119,12 @@ def create_currency(
             raise ValidationFailed(f"max_amount must be positive, at most {ceiling}, with at most {decimals} decimals")
         max_amount = money.canonical(max_amount)
     for network_id in tokens or {}:
-        _require(catalog, "network", network_id)
-    currency = _new(symbol=symbol, decimals=decimals, tokens=dict(tokens or {}), max_amount=max_amount)
-    catalog.put_new("currency", currency)
+        _require(catalog, Network, network_id)
+    currency = Currency(
+        id=_new_id(), symbol=symbol, decimals=decimals, tokens=dict(tokens or {}), max_amount=max_amount,
+        created_at=_now(),
+    )  # fmt: skip
+    catalog.put_new(currency)
     return currency
 
 
@@ -114,62 +136,86 @@ def create_wallet(
     network_id: str | None = None,
     owner_wallet_id: str | None = None,
     name: str | None = None,
-) -> dict[str, Any]:
-    _require(catalog, "node", node_id)
+) -> Wallet:
+    _require(catalog, Node, node_id)
     if network_id:
-        _require(catalog, "network", network_id)
+        _require(catalog, Network, network_id)
     if owner_wallet_id:
-        _require(catalog, "wallet", owner_wallet_id)
-    wallet = _new(node_id=node_id, address=address, network_id=network_id, owner_wallet_id=owner_wallet_id, name=name)
-    catalog.put_new("wallet", wallet)
+        _require(catalog, Wallet, owner_wallet_id)
+    wallet = Wallet(
+        id=_new_id(),
+        node_id=node_id,
+        address=address,
+        network_id=network_id,
+        owner_wallet_id=owner_wallet_id,
+        name=name,
+        created_at=_now(),
+    )
+    catalog.put_new(wallet)
     return wallet
 
 
-def set_platform_wallet(catalog: CatalogStore, *, network_id: str, wallet_id: str) -> dict[str, Any]:
+def set_platform_wallet(catalog: CatalogStore, *, network_id: str, wallet_id: str) -> Network:
     """The wallet that signs the network's deals for payments that name no wallet of their own."""
-    network = _require(catalog, "network", network_id)
-    wallet = _require(catalog, "wallet", wallet_id)
-    if wallet.get("network_id") not in (None, network_id):
+    network = _require(catalog, Network, network_id)
+    wallet = _require(catalog, Wallet, wallet_id)
+    if wallet.network_id not in (None, network_id):
         raise ValidationFailed("the wallet is on another network", code="wallet_not_on_network")
-    updated = {**network, "platform_wallet_id": wallet_id}
-    catalog.put("network", updated)
+    updated = network._replace(platform_wallet_id=wallet_id)
+    catalog.put(updated)
     return updated
 
 
-def create_member(catalog: CatalogStore, *, node_id: str, **fields: Any) -> dict[str, Any]:
-    _require(catalog, "node", node_id)
-    member = _new(node_id=node_id, **{k: v for k, v in fields.items() if v is not None})
-    catalog.put_new("member", member)
+def create_member(
+    catalog: CatalogStore,
+    *,
+    node_id: str,
+    external_id: str | None = None,
+    name: str | None = None,
+    surname: str | None = None,
+    email: str | None = None,
+) -> Member:
+    _require(catalog, Node, node_id)
+    member = Member(
+        id=_new_id(),
+        node_id=node_id,
+        external_id=external_id,
+        name=name,
+        surname=surname,
+        email=email,
+        created_at=_now(),
+    )
+    catalog.put_new(member)
     return member
 
 
 def create_integration(
     catalog: CatalogStore, secret_hashes: SecretHashStore, *, node_id: str, name: str
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Integration, str]:
     """A new integration of `node_id`; returns it and its client secret (shown once, stored hashed in the
     secrets table, which only the token endpoint reads; the catalog entry holds no hash)."""
-    _require(catalog, "node", node_id)
-    client_id = f"ci_{secrets.token_hex(12)}"
+    _require(catalog, Node, node_id)
     client_secret = f"cs_{secrets.token_urlsafe(32)}"
-    integration = _new(node_id=node_id, name=name, status="active")
-    integration["id"] = client_id
+    integration = Integration(
+        id=f"ci_{secrets.token_hex(12)}", node_id=node_id, name=name, status="active", created_at=_now()
+    )
     # The hash first: an entry without a hash would be an integration no one can use; a hash without an
     # entry (a crash in between) opens nothing, the token endpoint needs both.
-    secret_hashes.put_new(client_id, passwords.hash_secret(client_secret))
-    catalog.put_new("integration", integration)
+    secret_hashes.put_new(integration.id, passwords.hash_secret(client_secret))
+    catalog.put_new(integration)
     return integration, client_secret
 
 
 def set_integration_status(
     catalog: CatalogStore, statuses: IntegrationStatusStore, *, integration_id: str, status: str
-) -> dict[str, Any]:
+) -> Integration:
     """Disable or enable an integration. Disabled: no new token, and the integrator authorizer refuses its
     existing tokens within its status cache (INTEGRATION_STATUS_CACHE_SECONDS, at most 60 s)."""
     if status not in INTEGRATION_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(INTEGRATION_STATUSES)}")
     if not statuses.set_status(integration_id, status):
         raise NotFound(f"integration {integration_id} not found", code="integration_not_found")
-    return _require(catalog, "integration", integration_id)
+    return _require(catalog, Integration, integration_id)
 
 
 def move_secrets_out_of_the_catalog(
@@ -180,25 +226,33 @@ def move_secrets_out_of_the_catalog(
     from payments_core.store.integration_secrets import SecretHashExists
 
     moved: dict[str, list[str]] = {"integrations": [], "networks": []}
-    for integration in catalog.list("integration"):
-        if "secret_hash" in integration:
+    for integration in catalog.list(Integration):
+        if integration.secret_hash is not None:
             with contextlib.suppress(SecretHashExists):  # moved by a run that stopped before the catalog write
-                secret_hashes.put_new(integration["id"], integration["secret_hash"])
-            catalog.put("integration", {k: v for k, v in integration.items() if k not in ("secret_hash", "pk", "kind")})
-            moved["integrations"].append(integration["id"])
-    for network in catalog.list("network"):
-        if "rpc_url" in network:
-            rpc_urls.put(network["id"], network["rpc_url"])
-            catalog.put("network", {k: v for k, v in network.items() if k not in ("rpc_url", "pk", "kind")})
-            moved["networks"].append(network["id"])
+                secret_hashes.put_new(integration.id, integration.secret_hash)
+            catalog.put(integration._replace(secret_hash=None))
+            moved["integrations"].append(integration.id)
+    for network in catalog.list(Network):
+        if network.rpc_url is not None:
+            rpc_urls.put(network.id, network.rpc_url)
+            catalog.put(network._replace(rpc_url=None))
+            moved["networks"].append(network.id)
     return moved
 
 
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    """An entry as the CLI shows it: no keys, no secret hashes, numbers as plain numbers."""
-    out = {}
-    for k, v in item.items():
-        if k in ("pk", "kind", "secret_hash", "rpc_url"):
+def public(entry: CatalogEntry) -> dict[str, Any]:
+    """An entry as the CLI shows it: no secret hashes or RPC URLs, absent fields left out, numbers as plain
+    numbers."""
+    out: dict[str, Any] = {}
+    for k, v in entry._asdict().items():
+        if k in ("secret_hash", "rpc_url") or v is None:
             continue
-        out[k] = (int(v) if v == v.to_integral_value() else str(v)) if isinstance(v, Decimal) else v
+        if isinstance(v, tuple):
+            out[k] = list(v)
+        elif isinstance(v, Mapping):
+            out[k] = dict(v)
+        elif isinstance(v, Decimal):
+            out[k] = int(v) if v == v.to_integral_value() else str(v)
+        else:
+            out[k] = v
     return out

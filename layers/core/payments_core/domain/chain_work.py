@@ -8,15 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
+from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.lifecycle import Actor
+from payments_core.domain.stores import CatalogStore, PaymentStore
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.payments import PaymentStore, StaleWrite
 
 
 class ChainError(Exception):
@@ -91,14 +91,14 @@ class WalletKeys(Protocol):
 class ChainDeps:
     payments: PaymentStore
     catalog: CatalogStore
-    keys: WalletKeys
-    chain_for: Callable[[dict[str, Any]], Chain]  # network record -> its diamond
+    wallet_keys: WalletKeys
+    chain_for: Callable[[Network], Chain]  # a network -> its diamond
     worker: str = "chain-worker"
-    _networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _networks: dict[str, Network] = field(default_factory=dict)
 
-    def network(self, network_id: str) -> dict[str, Any]:
+    def network(self, network_id: str) -> Network:
         if network_id not in self._networks:
-            found = self.catalog.get("network", network_id)
+            found = self.catalog.get(Network, network_id)
             if found is None:
                 raise ChainError(f"network {network_id} not found", reverted=True)
             self._networks[network_id] = found
@@ -109,14 +109,14 @@ def signing_wallet_id(deps: ChainDeps, record: dict[str, Any]) -> str:
     """The payment's wallet (its owner wallet where one is set), else the network's platform wallet."""
     wallet_id = record.get("wallet_id")
     if wallet_id:
-        wallet = deps.catalog.get("wallet", wallet_id)
-        if wallet and wallet.get("owner_wallet_id"):
-            return str(wallet["owner_wallet_id"])
+        wallet = deps.catalog.get(Wallet, wallet_id)
+        if wallet and wallet.owner_wallet_id:
+            return wallet.owner_wallet_id
         return str(wallet_id)
-    platform = deps.network(record["network_id"]).get("platform_wallet_id")
+    platform = deps.network(record["network_id"]).platform_wallet_id
     if not platform:
         raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
-    return str(platform)
+    return platform
 
 
 def _expires_at(record: dict[str, Any]) -> int:
@@ -130,60 +130,66 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
     message finds it `sending` and first asks the chain whether the deal exists (by its ref), so a crash
     after the transaction was sent ends with that one deal, never a second.
     """
-    record = deps.payments.get(payment_id)
-    if record is None:
-        return "unknown payment"
-    status = S(record["status"])
-    if status is S.PENDING:
-        claimed = lifecycle.claim_for_sending(deps.payments, record, deps.worker)
-        if claimed is None:
-            return create_deal(deps, payment_id)  # moved meanwhile: decide on what it is now
-        record = claimed
-    elif status is S.CANCELLING and record.get("deal_id") is None:
-        # Cancelled while (maybe) being sent: record the deal if it exists, never create one now.
-        chain = deps.chain_for(deps.network(record["network_id"]))
-        found = chain.find_created(record["deal_ref"])
-        if found is not None:
-            _record_deal(deps, record, found)
-            return "recorded deal of a cancelling payment"
-        return "skipped: cancelling"
-    elif status is not S.SENDING:
-        return f"skipped: {status}"
 
-    chain = deps.chain_for(deps.network(record["network_id"]))
-    created = chain.find_created(record["deal_ref"])
-    if created is None:
-        fresh = deps.payments.get(payment_id) or record
-        if fresh["status"] != S.SENDING.value:
-            return create_deal(deps, payment_id)  # cancelled meanwhile: do not create
-        key = deps.keys.private_key(signing_wallet_id(deps, record))
-        try:
-            created = chain.create_deal(
-                key,
-                ref=record["deal_ref"],
-                payee=record["payment_address"],
-                token=record["token_address"],
-                amount=int(record["amount_units"]),
-                expires_at=_expires_at(record),
-            )
-        except ChainError as exc:
-            if not exc.reverted:
-                raise
-            created = chain.find_created(record["deal_ref"])  # RefAlreadyUsed: a concurrent send won
-            if created is None:
-                raise
-    return _record_deal(deps, record, created)
+    def decide(record: dict[str, Any] | None) -> str:
+        if record is None:
+            return "unknown payment"
+        status = S(record["status"])
+        if status is S.PENDING:
+            claimed = lifecycle.claim_for_sending(deps.payments, record, deps.worker)
+            if claimed is None:
+                raise lifecycle.ReadAgain  # moved meanwhile: decide on what it is now
+            record = claimed
+        elif status is S.CANCELLING and record.get("deal_id") is None:
+            # Cancelled while (maybe) being sent: record the deal if it exists, never create one now.
+            chain = deps.chain_for(deps.network(record["network_id"]))
+            found = chain.find_created(record["deal_ref"])
+            if found is not None:
+                _record_deal(deps, record, found)
+                return "recorded deal of a cancelling payment"
+            return "skipped: cancelling"
+        elif status is not S.SENDING:
+            return f"skipped: {status}"
+
+        chain = deps.chain_for(deps.network(record["network_id"]))
+        created = chain.find_created(record["deal_ref"])
+        if created is None:
+            fresh = deps.payments.get(payment_id) or record
+            if fresh["status"] != S.SENDING.value:
+                raise lifecycle.ReadAgain  # cancelled meanwhile: do not create
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
+            try:
+                created = chain.create_deal(
+                    key,
+                    ref=record["deal_ref"],
+                    payee=record["payment_address"],
+                    token=record["token_address"],
+                    amount=int(record["amount_units"]),
+                    expires_at=_expires_at(record),
+                )
+            except ChainError as exc:
+                if not exc.reverted:
+                    raise
+                created = chain.find_created(record["deal_ref"])  # RefAlreadyUsed: a concurrent send won
+                if created is None:
+                    raise
+        return _record_deal(deps, record, created)
+
+    return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
+
+
+def _kept_changing() -> NoReturn:
+    raise ChainError("the payment kept changing while its deal was worked on")  # retried by the queue
 
 
 def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) -> str:
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        current = deps.payments.get(record["id"]) or record
+    def decide(current: dict[str, Any]) -> str:
         if current.get("deal_id") is not None and int(current["deal_id"]) == created.deal_id:
             return "deal already recorded"
         if S(current["status"]) in (S.CANCELLED, S.EXPIRED):
             # The cancel worker found no deal and finished; this late deal must not stay open.
             chain = deps.chain_for(deps.network(current["network_id"]))
-            key = deps.keys.private_key(signing_wallet_id(deps, current))
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, current))
             sent = chain.cancel_deal(key, created.deal_id)
             lifecycle.move(
                 deps.payments, current, to=None, actor=Actor("chain", deps.worker), event_type="deal_created",
@@ -191,39 +197,40 @@ def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) 
                 changes={"deal_id": created.deal_id, "deal_transaction_hash": created.transaction_hash},
             )  # fmt: skip
             return "late deal cancelled"
-        try:
-            lifecycle.record_deal_created(
-                deps.payments, current, deal_id=created.deal_id, transaction_hash=created.transaction_hash,
-                worker=deps.worker,
-            )  # fmt: skip
-            return "deal created"
-        except StaleWrite:
-            continue
-    raise ChainError("the payment kept changing while its deal was recorded")
+        lifecycle.record_deal_created(
+            deps.payments, current, deal_id=created.deal_id, transaction_hash=created.transaction_hash,
+            worker=deps.worker,
+        )  # fmt: skip
+        return "deal created"
+
+    return lifecycle.optimistic(lambda: deps.payments.get(record["id"]) or record, decide, exhausted=_kept_changing)
 
 
 def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
     """The last delivery of a create-deal message failed: the payment shows it (retry-send re-queues)."""
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        record = deps.payments.get(payment_id)
+
+    def decide(record: dict[str, Any] | None) -> bool:
         if record is None or record["status"] not in (S.PENDING.value, S.SENDING.value):
             return False
-        try:
-            lifecycle.move(
-                deps.payments, record, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
-                event_type="send_failed", message=f"createDeal failed after retries: {reason}",
-                changes={"deal_may_exist": True},
-            )  # fmt: skip
-            metrics.count("DealSendsFailed", metadata={"payment_id": payment_id})
-            return True
-        except StaleWrite:
-            continue
-    return False
+        lifecycle.move(
+            deps.payments, record, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
+            event_type="send_failed", message=f"createDeal failed after retries: {reason}",
+            changes={"deal_may_exist": True},
+        )  # fmt: skip
+        metrics.count("DealSendsFailed", metadata={"payment_id": payment_id})
+        return True
+
+    return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=lambda: False)
 
 
 def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
     """Process one cancel message: cancelDeal on chain, then cancelled (or refunded, or expired)."""
-    record = deps.payments.get(payment_id)
+    return lifecycle.optimistic(
+        lambda: deps.payments.get(payment_id), lambda record: _cancel(deps, record), exhausted=_kept_changing
+    )
+
+
+def _cancel(deps: ChainDeps, record: dict[str, Any] | None) -> str:
     if record is None:
         return "unknown payment"
     if record["status"] != S.CANCELLING.value:
@@ -237,7 +244,7 @@ def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
     else:
         deal = chain.get_deal(deal_id)
         if deal.status in (DealStatus.OPEN, DealStatus.PAID):
-            key = deps.keys.private_key(signing_wallet_id(deps, record))
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
             tx_hash = chain.cancel_deal(key, deal_id).transaction_hash
             refunded = deal.status is DealStatus.PAID
         else:  # already done on chain (a redelivery after the transaction was mined)
@@ -248,13 +255,10 @@ def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
             target, message = S.EXPIRED, f"Deal {deal_id} expired unpaid and was cancelled on chain"
         else:
             target, message = S.CANCELLED, f"Deal {deal_id} cancelled on chain"
-    try:
-        lifecycle.move(
-            deps.payments, record, to=target, actor=Actor("chain", deps.worker),
-            event_type=target.value if target is not S.CANCELLED else "cancelled", message=message,
-            changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash},
-        )  # fmt: skip
-    except StaleWrite:
-        return cancel_deal(deps, payment_id)
-    logger.info("deal cancelled", extra={"payment_id": payment_id, "deal_id": deal_id, "status": target.value})
+    lifecycle.move(
+        deps.payments, record, to=target, actor=Actor("chain", deps.worker),
+        event_type=target.value if target is not S.CANCELLED else "cancelled", message=message,
+        changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash},
+    )  # fmt: skip
+    logger.info("deal cancelled", extra={"payment_id": record["id"], "deal_id": deal_id, "status": target.value})
     return target.value

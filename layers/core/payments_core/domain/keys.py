@@ -33,9 +33,9 @@ from typing import Any
 
 from jwt import PyJWK
 
+from payments_core.domain.stores import SigningKeyStore
 from payments_core.errors import Conflict, ErrorCode
 from payments_core.security import tokens
-from payments_core.store.keys import KeyStore
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -49,7 +49,7 @@ JWKS_MAX_AGE_SECONDS = 15  # Cache-Control max-age of GET /.well-known/jwks.json
 RETENTION_LEEWAY_SECONDS = 5  # the verifier's leeway on `exp`
 
 
-def signing_key(store: KeyStore, now: datetime) -> Any:
+def signing_key(store: SigningKeyStore, now: datetime) -> Any:
     """The key tokens are signed with: AWSCURRENT, or AWSPREVIOUS while AWSCURRENT is younger than
     SIGNING_GRACE_SECONDS. An authorizer whose cached JWKS predates a rotation's publication would refuse
     tokens signed with the new key until its next reload (up to 30 s); the previous key is still published
@@ -79,7 +79,9 @@ def _valid(value: Any) -> dict[str, Any] | None:
     return value if tokens.is_signing_key(value) else None
 
 
-def _publish(store: KeyStore, keys: list[dict[str, Any] | None], retained: list[dict[str, Any]] | None = None) -> None:
+def _publish(
+    store: SigningKeyStore, keys: list[dict[str, Any] | None], retained: list[dict[str, Any]] | None = None
+) -> None:
     seen: dict[str, dict[str, Any]] = {}
     for key in keys:
         if key is not None and key["kid"] not in seen:
@@ -97,7 +99,7 @@ def retention_seconds(token_ttl_seconds: int) -> float:
 
 
 def retained_keys(
-    store: KeyStore, keep: list[dict[str, Any] | None], now: datetime, token_ttl_seconds: int
+    store: SigningKeyStore, keep: list[dict[str, Any] | None], now: datetime, token_ttl_seconds: int
 ) -> list[dict[str, Any]]:
     """The published public keys other than `keep` that must stay published: every key older than
     AWSPREVIOUS stopped signing at most SIGNING_GRACE + SIGNING_KEY_CACHE seconds after AWSPREVIOUS was
@@ -111,14 +113,14 @@ def retained_keys(
     return [k for k in store.read_jwks().get("keys", []) if k.get("kid") and k["kid"] not in kept]
 
 
-def _current_version(store: KeyStore) -> str | None:
+def _current_version(store: SigningKeyStore) -> str | None:
     for version, stages in store.stages().items():
         if "AWSCURRENT" in stages:
             return version
     return None
 
 
-def _refuse_too_soon(store: KeyStore, now: datetime) -> None:
+def _refuse_too_soon(store: SigningKeyStore, now: datetime) -> None:
     """Two rotations less than SIGNING_GRACE_SECONDS apart would make a key published seconds ago the one that
     signs during the newer key's grace, before every verifier (or the public JWKS's caches) has it: refused.
     A rotation that already made its pending version (Secrets Manager calling createSecret again) goes on."""
@@ -133,7 +135,7 @@ def _refuse_too_soon(store: KeyStore, now: datetime) -> None:
 
 
 def rotation_step(
-    store: KeyStore, token: str, step: str, *, now: datetime | None = None, token_ttl_seconds: int = 3600
+    store: SigningKeyStore, token: str, step: str, *, now: datetime | None = None, token_ttl_seconds: int = 3600
 ) -> None:
     """One of Secrets Manager's rotation steps. `now` (default: the wall clock) and the tokens' lifetime
     decide which retired keys stay published (`retained_keys`)."""
@@ -174,7 +176,7 @@ def rotation_step(
         raise ValueError(f"unknown rotation step {step!r}")
 
 
-def rotate_now(store: KeyStore, *, now: datetime | None = None, token_ttl_seconds: int = 3600) -> str:
+def rotate_now(store: SigningKeyStore, *, now: datetime | None = None, token_ttl_seconds: int = 3600) -> str:
     """Run a whole rotation at once (operator CLI, local stack); returns the new version id."""
     token = str(uuid.uuid4())
     for step in STEPS:
@@ -182,7 +184,7 @@ def rotate_now(store: KeyStore, *, now: datetime | None = None, token_ttl_second
     return token
 
 
-def retire_previous(store: KeyStore) -> list[str]:
+def retire_previous(store: SigningKeyStore) -> list[str]:
     """A compromised key: every key but AWSCURRENT stops signing and verifying now. AWSPREVIOUS loses its
     label (the token endpoint no longer signs with it during a rotation's grace) and the JWKS is republished
     with AWSCURRENT alone; authorizers and the JWKS function drop the others at their next read of the
@@ -199,7 +201,7 @@ def retire_previous(store: KeyStore) -> list[str]:
     return retired
 
 
-def ensure_signing_key(store: KeyStore) -> None:
+def ensure_signing_key(store: SigningKeyStore) -> None:
     """Rotate once if there is no current signing key (a fresh local stack)."""
     if _valid(store.read(stage="AWSCURRENT")) is None:
         rotate_now(store)

@@ -4,9 +4,10 @@ decides again on what it finds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from payments_core import metrics
 from payments_core.domain import status as machine
@@ -19,13 +20,13 @@ from payments_core.domain.payments import (
     signing_group,
     to_response,
 )
+from payments_core.domain.stores import DealQueue, PaymentStore, StaleWrite
 from payments_core.errors import Conflict, DomainError
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentResponse
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_id
-from payments_core.store.payments import PaymentStore, StaleWrite, watch_attributes
-from payments_core.store.queues import DealQueue
+from payments_core.store.payments import watch_attributes
 
 MAX_RACE_ATTEMPTS = 5
 RETRY_SEND_DEDUP = timedelta(seconds=10)
@@ -44,6 +45,44 @@ class Actor:
 
 class IllegalTransition(Conflict):
     code = "illegal_status_transition"
+
+
+class ReadAgain(Exception):
+    """Raised by a `decide` of `optimistic` that wrote a step and must decide again on the result."""
+
+
+class _First:
+    pass
+
+
+_READ = _First()  # `optimistic(first=...)` not given: the first attempt reads too
+
+
+def optimistic[R, T](
+    read: Callable[[], R],
+    decide: Callable[[R], T],
+    *,
+    exhausted: Callable[[], T],
+    first: R | _First = _READ,
+    attempts: int = MAX_RACE_ATTEMPTS,
+) -> T:
+    """The optimistic loop, bounded: read the payment, `decide` on it (its writes are conditional on what
+    was read: `move`, `store.update`), and on a stale write (StaleWrite: someone changed it meanwhile) or a
+    `ReadAgain` read it again and decide again, at most `attempts` times; then `exhausted()` answers.
+    `first`: what the first attempt decides on when the caller has just read it (an index entry)."""
+    current = first
+    for _ in range(attempts):
+        if isinstance(current, _First):
+            current = read()
+        try:
+            return decide(current)
+        except (StaleWrite, ReadAgain):
+            current = _READ
+    return exhausted()
+
+
+def _too_fast() -> NoReturn:
+    raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
 
 
 def event(event_type: str, message: str, actor: Actor, status_before: str | None) -> dict[str, Any]:
@@ -117,8 +156,8 @@ _NOT_CANCELLABLE = {
 def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Principal, payment_id: str) -> None:
     """Cancel (202): at once where no deal can exist yet, else through cancelDeal on chain."""
     actor = Actor.of(principal)
-    for _ in range(MAX_RACE_ATTEMPTS):
-        record = get_record(deps, payment_id)
+
+    def decide(record: dict[str, Any]) -> None:
         ensure_reaches(principal, record["node_path"], what="payment's node")
         current = S(record["status"])
         if current in (S.CANCELLING, S.CANCELLED):
@@ -129,28 +168,26 @@ def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Princi
         web3 = record["payment_method"] == PaymentMethod.WEB3.value
         # Once a worker has claimed it, a deal may exist even back in pending (retry-send after send-failed).
         deal_may_exist = current in machine.DEAL_MAY_EXIST or bool(record.get("deal_may_exist"))
-        try:
-            if web3 and deal_may_exist:
-                moved = move(
-                    deps.payments, record, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
-                    message="Cancel requested; cancelDeal queued",
-                )  # fmt: skip
-                send_cancel_deal(cancel_queue, moved)
-                return
-            if current in (S.PENDING, S.HOLD):
-                move(
-                    deps.payments, record, to=S.CANCELLED, actor=actor, event_type="cancelled",
-                    message="Cancelled before any deal or charge existed",
-                )  # fmt: skip
-                return
-        except StaleWrite:
-            continue  # someone moved it meanwhile: decide again on what it is now
+        if web3 and deal_may_exist:
+            moved = move(
+                deps.payments, record, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
+                message="Cancel requested; cancelDeal queued",
+            )  # fmt: skip
+            send_cancel_deal(cancel_queue, moved)
+            return
+        if current in (S.PENDING, S.HOLD):
+            move(
+                deps.payments, record, to=S.CANCELLED, actor=actor, event_type="cancelled",
+                message="Cancelled before any deal or charge existed",
+            )  # fmt: skip
+            return
         raise Conflict(
             f"A {record['payment_method']} payment in status {current} cannot be cancelled here",
             code="payment_not_cancellable",
             extra={"status": current.value},
         )
-    raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
+
+    optimistic(lambda: get_record(deps, payment_id), decide, exhausted=_too_fast)
 
 
 _NOT_RETRYABLE = {
@@ -168,8 +205,8 @@ _NOT_RETRYABLE = {
 def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:
     """Re-queue a web3 payment still waiting for its deal; a double click sends one message."""
     actor = Actor.of(principal)
-    for _ in range(MAX_RACE_ATTEMPTS):
-        record = get_record(deps, payment_id)
+
+    def decide(record: dict[str, Any]) -> PaymentResponse:
         ensure_reaches(principal, record["node_path"], what="payment's node")
         current = S(record["status"])
         if record["payment_method"] != PaymentMethod.WEB3.value:
@@ -181,18 +218,16 @@ def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> Paym
         retried_at = record.get("retried_at")
         if current is S.PENDING and retried_at and now - datetime.fromisoformat(retried_at) < RETRY_SEND_DEDUP:
             return to_response(record)  # the same click again: already re-sent
-        try:
-            moved = move(
-                deps.payments, record, to=S.PENDING, actor=actor, event_type="retry_sent",
-                message=f"Re-sent to the create-deal queue (retry {int(record.get('retry_count', 0)) + 1})",
-                changes={"retry": True, "retry_count": int(record.get("retry_count", 0)) + 1, "retried_at": iso(now)},
-                now=now,
-            )  # fmt: skip
-        except StaleWrite:
-            continue
+        moved = move(
+            deps.payments, record, to=S.PENDING, actor=actor, event_type="retry_sent",
+            message=f"Re-sent to the create-deal queue (retry {int(record.get('retry_count', 0)) + 1})",
+            changes={"retry": True, "retry_count": int(record.get("retry_count", 0)) + 1, "retried_at": iso(now)},
+            now=now,
+        )  # fmt: skip
         send_create_deal(deps.create_queue, moved)
         return to_response(moved)
-    raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
+
+    return optimistic(lambda: get_record(deps, payment_id), decide, exhausted=_too_fast)
 
 
 # ---- system moves used by the chain workers (next issue) and by the tests of the races above

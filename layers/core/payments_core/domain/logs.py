@@ -12,9 +12,9 @@ from typing import Any
 from payments_core import metrics
 from payments_core.domain.access import Principal, ensure_reaches
 from payments_core.domain.payments import PaymentDeps, get_record
+from payments_core.domain.stores import LogStore
 from payments_core.models.payments import PaymentLog, PaymentLogList
 from payments_core.observability import correlation_of, error_fields, logger, set_correlation_id
-from payments_core.store.logs import LogStore
 from payments_core.store.streams import images
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from payments_core import metrics, money
 from payments_core.domain.access import Principal, ensure_reaches
+from payments_core.domain.entities import KINDS, CatalogEntry, Chain, Currency, Member, Network, Node, Wallet
+from payments_core.domain.stores import CatalogEntries, CatalogStore, DealQueue, ExternalIdTaken, PaymentStore
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.common import utcnow
 from payments_core.models.payments import (
@@ -20,21 +22,35 @@ from payments_core.models.payments import (
 )
 from payments_core.observability import correlation_id
 from payments_core.store.batch import read_both
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.payments import ExternalIdTaken, PaymentStore, listing_for
-from payments_core.store.queues import DealQueue
+from payments_core.store.payments import listing_for
 
 MAX_PER_PAGE = 100
 
-# The catalog entries a create request may name: request field -> catalog kind.
-_REFERENCES = (
-    ("node_id", "node"),
-    ("network_id", "network"),
-    ("currency_id", "currency"),
-    ("chain_id", "chain"),
-    ("wallet_id", "wallet"),
-    ("member_id", "member"),
+# The catalog entries a create request may name: request field -> catalog entity.
+_REFERENCES: tuple[tuple[str, type[CatalogEntry]], ...] = (
+    ("node_id", Node),
+    ("network_id", Network),
+    ("currency_id", Currency),
+    ("chain_id", Chain),
+    ("wallet_id", Wallet),
+    ("member_id", Member),
 )
+
+
+class _Refs(NamedTuple):
+    """The catalog entries a create request names, each checked to exist (and to be the tenant's)."""
+
+    node: Node
+    network: Network
+    currency: Currency
+    wallet: Wallet | None
+    member: Member | None
+
+
+class _ChainFacts(NamedTuple):
+    decimals: int
+    token_address: str | None
+    symbol: str
 
 
 class PaymentDeps(NamedTuple):
@@ -61,9 +77,7 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _check_references(
-    req: CreatePaymentRequest, found: dict[tuple[str, str], dict[str, Any]], principal: Principal
-) -> dict[str, dict[str, Any]]:
+def _check_references(req: CreatePaymentRequest, found: CatalogEntries, principal: Principal) -> _Refs:
     """The catalog entries the request names (kind -> entry), read before; 404 for the first missing.
 
     The node comes first: unknown is 404, one the integration does not reach is 403 (the seed's rule).
@@ -71,48 +85,54 @@ def _check_references(
     learnt from a node one does not reach. A wallet or member serves its own node and the nodes below it:
     one of another branch of the tree is answered exactly as an unknown id (same status, code, message
     and details), so that ids of other tenants reveal nothing."""
-    refs: dict[str, dict[str, Any]] = {}
+    entries: dict[type[CatalogEntry], CatalogEntry] = {}
     for field, kind in _REFERENCES:
         value = getattr(req, field)
         if value is None:
             continue
-        entry = found.get((kind, str(value)))
-        if entry is not None and kind in ("wallet", "member") and entry.get("node_id") not in refs["node"]["path"]:
+        entry = found.get(kind, str(value))
+        if isinstance(entry, Wallet | Member) and entry.node_id not in cast(Node, entries[Node]).path:
             entry = None
         if entry is None:
+            name = KINDS[kind]
             raise NotFound(
-                f"{kind.capitalize()} {value} not found",
-                code=f"{kind}_not_found",
-                details=[field_error(f"body.{field}", "not_found", f"no {kind} with this id")],
+                f"{name.capitalize()} {value} not found",
+                code=f"{name}_not_found",
+                details=[field_error(f"body.{field}", "not_found", f"no {name} with this id")],
             )
-        refs[kind] = entry
-        if kind == "node":
-            ensure_reaches(principal, entry["path"])
-    return refs
+        entries[kind] = entry
+        if isinstance(entry, Node):
+            ensure_reaches(principal, entry.path)
+    return _Refs(
+        node=cast(Node, entries[Node]),
+        network=cast(Network, entries[Network]),
+        currency=cast(Currency, entries[Currency]),
+        wallet=cast(Wallet | None, entries.get(Wallet)),
+        member=cast(Member | None, entries.get(Member)),
+    )
 
 
-def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _check_consistency(req: CreatePaymentRequest, refs: _Refs) -> _ChainFacts:
     """Cross-entity rules; returns the on-chain facts a web3 payment needs."""
     problems: list[dict[str, Any]] = []
-    network, currency = refs["network"], refs["currency"]
-    decimals = int(currency["decimals"])
-    max_amount = money.max_amount_of(decimals, currency.get("max_amount"))
+    network, currency = refs.network, refs.currency
+    decimals = currency.decimals
+    max_amount = money.max_amount_of(decimals, currency.max_amount)
     amounts = [("body.price", req.price), ("body.paid_price", req.paid_price)]
     amounts += [(f"body.items.{i}.price", item.price) for i, item in enumerate(req.items or [])]
     for field, amount in amounts:
         if not money.check_scale(amount, decimals):
-            problems.append(field_error(field, "too_many_decimals", f"{currency['symbol']} has {decimals} decimals"))
+            problems.append(field_error(field, "too_many_decimals", f"{currency.symbol} has {decimals} decimals"))
         elif amount > max_amount:
             problems.append(
-                field_error(field, "amount_too_large", f"{currency['symbol']} amounts are at most {max_amount}")
+                field_error(field, "amount_too_large", f"{currency.symbol} amounts are at most {max_amount}")
             )
-    if req.chain_id is not None and network.get("chain_id") != str(req.chain_id):
+    if req.chain_id is not None and network.chain_id != str(req.chain_id):
         problems.append(field_error("body.chain_id", "network_not_on_chain", "the network is not on this chain"))
-    wallet = refs.get("wallet")
-    if wallet is not None and wallet.get("network_id") not in (None, str(req.network_id)):
+    if refs.wallet is not None and refs.wallet.network_id not in (None, str(req.network_id)):
         problems.append(field_error("body.wallet_id", "wallet_not_on_network", "the wallet is on another network"))
-    token_address = (currency.get("tokens") or {}).get(str(req.network_id))
-    if req.payment_method is PaymentMethod.WEB3 and not network.get("diamond_address"):
+    token_address = currency.tokens.get(str(req.network_id))
+    if req.payment_method is PaymentMethod.WEB3 and not network.diamond_address:
         problems.append(
             field_error("body.network_id", "network_has_no_diamond", "web3 payments are not open on this network")
         )
@@ -122,7 +142,7 @@ def _check_consistency(req: CreatePaymentRequest, refs: dict[str, dict[str, Any]
         )
     if problems:
         raise ValidationFailed("The payment is not consistent with the catalog", details=problems)
-    return {"decimals": decimals, "token_address": token_address, "symbol": currency["symbol"]}
+    return _ChainFacts(decimals=decimals, token_address=token_address, symbol=currency.symbol)
 
 
 def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRequest) -> PaymentResponse:
@@ -136,7 +156,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
         ),
     )
     refs = _check_references(req, found, principal)
-    node = refs["node"]
+    node = refs.node
     chain_facts = _check_consistency(req, refs)
 
     now = utcnow()
@@ -153,9 +173,9 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
         payment_group=req.payment_group.value,
         status=PaymentStatus.PENDING.value,
         access_token=new_access_token(payment_id),
-        node_path=list(node["path"]),
-        currency_symbol=chain_facts["symbol"],
-        currency_decimals=chain_facts["decimals"],
+        node_path=list(node.path),
+        currency_symbol=chain_facts.symbol,
+        currency_decimals=chain_facts.decimals,
         created_at=iso(now),
         updated_at=iso(now),
         version=1,
@@ -170,8 +190,8 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
     )
     if req.payment_method is PaymentMethod.WEB3:
         record.update(
-            token_address=chain_facts["token_address"],
-            amount_units=money.to_minor_units(req.paid_price, chain_facts["decimals"]),
+            token_address=chain_facts.token_address,
+            amount_units=money.to_minor_units(req.paid_price, chain_facts.decimals),
             deal_ref=deal_ref(payment_id),
         )
     try:
@@ -266,13 +286,13 @@ def list_payments(
 ) -> PaymentList:
     listing = listing_for(node_id, wallet_id, network_id)
     # The node (for the access check) and the listing's total: one round trip.
-    node, total = read_both(deps.catalog.read_one("node", node_id), deps.payments.read_total(listing))
+    node, total = read_both(deps.catalog.read_one(Node, node_id), deps.payments.read_total(listing))
     if node is None:
         raise NotFound(
             f"Node {node_id} not found",
             code="node_not_found",
             details=[field_error("query.node_id", "not_found", "no node with this id")],
         )
-    ensure_reaches(principal, node["path"])
+    ensure_reaches(principal, node.path)
     total, records = deps.payments.page(listing, (page - 1) * per_page, per_page, total)
     return PaymentList(items=[to_response(r) for r in records], page=page, per_page=per_page, total=total)

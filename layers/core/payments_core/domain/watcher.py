@@ -51,15 +51,14 @@ from typing import Any, Protocol
 from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
+from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
+from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_of, logger, set_correlation_id
-from payments_core.store.catalog import CatalogStore
-from payments_core.store.cursors import BlockCursor, CursorStore
-from payments_core.store.payments import PaymentStore, StaleWrite
-from payments_core.store.queues import DealQueue
+from payments_core.store.cursors import BlockCursor
 
 MAX_BLOCKS_PER_RUN = 2_000
 LOG_CHUNK_BLOCKS = 500  # many RPC providers refuse wider eth_getLogs ranges
@@ -102,7 +101,7 @@ class WatcherDeps:
     cursors: CursorStore
     cancel_queue: DealQueue
     create_queue: DealQueue
-    chain_for: Callable[[dict[str, Any]], WatchedChain]  # network record -> its diamond
+    chain_for: Callable[[Network], WatchedChain]  # a network -> its diamond
     worker: str = "chain-watcher"
 
 
@@ -156,7 +155,7 @@ def confirmation_status(required: int, confirmations: int, block_seconds: float)
 class _Run:
     deps: WatcherDeps
     chain: WatchedChain
-    network: dict[str, Any]
+    network: Network
     head: int
     now: datetime
     summary: WatchSummary
@@ -166,11 +165,15 @@ class _Run:
 
     @property
     def network_id(self) -> str:
-        return str(self.network["id"])
+        return self.network.id
 
     @property
     def required(self) -> int:
-        return max(1, int(self.network.get("required_confirmations") or 1))
+        return max(1, self.network.required_confirmations)
+
+    def skip(self) -> None:
+        """A payment left for the next run (it kept changing, or the node did not answer for a block)."""
+        self.summary.skipped += 1
 
     @property
     def chain_actor(self) -> Actor:
@@ -196,17 +199,17 @@ class _Run:
         if self._block_seconds is None:
             window = min(AVERAGE_WINDOW_BLOCKS, self.head)
             measured = (self.timestamp(self.head) - self.timestamp(self.head - window)) / window if window else 0.0
-            fallback = float(self.network.get("block_time_seconds") or DEFAULT_BLOCK_SECONDS)
+            fallback = float(self.network.block_time_seconds or DEFAULT_BLOCK_SECONDS)
             self._block_seconds = measured if measured > 0 else fallback
         return self._block_seconds
 
 
 # ---------------------------------------------------------------------------------------------- one network
-def watch_network(deps: WatcherDeps, network: dict[str, Any], now: datetime) -> WatchSummary:
+def watch_network(deps: WatcherDeps, network: Network, now: datetime) -> WatchSummary:
     """One run for one network (see the module docstring). Raises on an RPC failure: nothing half-done
     is lost, the next run reads the same range again."""
     chain = deps.chain_for(network)
-    run = _Run(deps, chain, network, head=chain.head(), now=now, summary=WatchSummary(str(network["id"])))
+    run = _Run(deps, chain, network, head=chain.head(), now=now, summary=WatchSummary(network.id))
     run.summary.head = run.head
 
     cursor = deps.cursors.get(run.network_id)
@@ -247,7 +250,7 @@ NATIVE_DECIMALS = 18  # an EVM chain's native coin (ether, POL, ...) in wei
 
 def _report(run: _Run) -> None:
     """The run's metrics, per network (and rolled up, for the alarms): see docs/operations.md."""
-    name, summary = str(run.network.get("name") or run.network_id), run.summary
+    name, summary = run.network.name or run.network_id, run.summary
     for metric, value in (
         ("DepositsSeen", summary.deposits + summary.redeposits),
         ("Confirmations", summary.confirmed),
@@ -256,12 +259,12 @@ def _report(run: _Run) -> None:
     ):
         metrics.count(metric, value, network=name, rollup=True)
     metrics.gauge("WatcherLagBlocks", summary.lag_blocks, unit=metrics.COUNT, network=name, rollup=True)
-    wallet_id = run.network.get("platform_wallet_id")
-    wallet = run.deps.catalog.get("wallet", str(wallet_id)) if wallet_id else None
-    if not wallet or not wallet.get("address"):
+    wallet_id = run.network.platform_wallet_id
+    wallet = run.deps.catalog.get(Wallet, wallet_id) if wallet_id else None
+    if not wallet or not wallet.address:
         return
     try:
-        wei = run.chain.balance(str(wallet["address"]))
+        wei = run.chain.balance(wallet.address)
     except ChainError as exc:  # reported; the deposits and confirmations above are done
         logger.warning("platform wallet balance not read", extra={"network_id": run.network_id, "error": str(exc)})
         return
@@ -307,8 +310,8 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
         return
     payment_id = payment_id_of_ref(deal.ref)
     store = run.deps.payments
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        record = store.get(payment_id) if payment_id else None
+
+    def decide(record: dict[str, Any] | None) -> None:
         if record is not None:
             _follow(record)
         if (
@@ -320,65 +323,56 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
             run.summary.ignored_events += 1  # not one of ours (another user of the diamond, another network)
             return
         status = S(record["status"])
-        try:
-            if status is S.SENDING and record.get("deal_id") is None:
-                # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
-                created = run.chain.find_created(record["deal_ref"])
-                lifecycle.record_deal_created(
-                    store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
-                    worker=run.deps.worker,
-                )  # fmt: skip
-                continue
-            if status is S.OPEN:
-                fields = _deposit_fields(run, ev)
-                confirmations = run.head - ev.block_number + 1
-                moved = lifecycle.move(
-                    store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
-                    message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
-                    changes={
-                        **fields,
-                        "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
-                    },
-                )  # fmt: skip
-                run.summary.deposits += 1
-                _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
-                return
-            if status is S.PAID and (
-                record.get("transaction_hash") != ev.transaction_hash
-                or record.get("deposit_block_hash") != ev.block_hash
-            ):
-                # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
-                lifecycle.move(
-                    store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
-                    message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
-                    changes=_deposit_fields(run, ev),
-                )  # fmt: skip
-                run.summary.redeposits += 1
-            return  # seen before, or cancelling (the cancel worker refunds it), confirmed, final
-        except StaleWrite:
-            continue  # changed meanwhile: decide again on what it is now
-    run.summary.skipped += 1
+        if status is S.SENDING and record.get("deal_id") is None:
+            # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
+            created = run.chain.find_created(record["deal_ref"])
+            lifecycle.record_deal_created(
+                store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
+                worker=run.deps.worker,
+            )  # fmt: skip
+            raise lifecycle.ReadAgain
+        if status is S.OPEN:
+            fields = _deposit_fields(run, ev)
+            confirmations = run.head - ev.block_number + 1
+            moved = lifecycle.move(
+                store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
+                message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
+                changes={
+                    **fields,
+                    "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
+                },
+            )  # fmt: skip
+            run.summary.deposits += 1
+            _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
+            return
+        if status is S.PAID and (
+            record.get("transaction_hash") != ev.transaction_hash or record.get("deposit_block_hash") != ev.block_hash
+        ):
+            # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
+            lifecycle.move(
+                store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+                message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
+                changes=_deposit_fields(run, ev),
+            )  # fmt: skip
+            run.summary.redeposits += 1
+        # else: seen before, or cancelling (the cancel worker refunds it), confirmed, final
+
+    lifecycle.optimistic(lambda: store.get(payment_id) if payment_id else None, decide, exhausted=run.skip)
 
 
 # ---------------------------------------------------------------------------------------------- confirmations
 def _check_paid(run: _Run, record: dict[str, Any]) -> None:
-    store = run.deps.payments
+    payment_id = record["id"]
     _follow(record)
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        try:
-            _settle(run, record)
-            return
-        except StaleWrite:
-            fresh = store.get(record["id"])
-            if fresh is None or fresh["status"] != S.PAID.value:
-                return
-            record = fresh
-    run.summary.skipped += 1
+    first: dict[str, Any] | None = record  # as just read (the index, or the move that made it paid)
+    lifecycle.optimistic(
+        lambda: run.deps.payments.get(payment_id), lambda r: _settle(run, r), first=first, exhausted=run.skip
+    )
 
 
-def _settle(run: _Run, record: dict[str, Any]) -> None:
-    if record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
-        return  # a paid card payment, or a stale index entry
+def _settle(run: _Run, record: dict[str, Any] | None) -> None:
+    if record is None or record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
+        return  # gone, moved on meanwhile, a paid card payment, or a stale index entry
     store = run.deps.payments
     block = int(record["deposit_block_number"])
     stored_hash = record.get("deposit_block_hash")
@@ -448,31 +442,31 @@ def _expire_due(run: _Run, clock: int) -> None:
 
 def _expire(run: _Run, record: dict[str, Any]) -> None:
     store = run.deps.payments
-    _follow(record)
-    for _ in range(lifecycle.MAX_RACE_ATTEMPTS):
-        status = S(record["status"])
-        try:
-            if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and record.get("deal_may_exist")):
-                moved = lifecycle.move(
-                    store, record, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
-                    message=f"Expired unpaid at {record['expires_at']}; cancelDeal queued",
-                    changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
-                )  # fmt: skip
-                lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
-                run.summary.expired += 1
-            elif status is S.PENDING:
-                lifecycle.move(
-                    store, record, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
-                    message=f"Expired at {record['expires_at']} before its deal was created",
-                )  # fmt: skip
-                run.summary.expired += 1
-            return  # anything else moved on meanwhile (paid, cancelled, ...): nothing to expire
-        except StaleWrite:
-            fresh = store.get(record["id"])
-            if fresh is None:
-                return
-            record = fresh
-    run.summary.skipped += 1
+
+    def decide(current: dict[str, Any] | None) -> None:
+        if current is None:
+            return
+        _follow(current)
+        status = S(current["status"])
+        if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and current.get("deal_may_exist")):
+            moved = lifecycle.move(
+                store, current, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
+                message=f"Expired unpaid at {current['expires_at']}; cancelDeal queued",
+                changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
+            )  # fmt: skip
+            lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
+            run.summary.expired += 1
+        elif status is S.PENDING:
+            lifecycle.move(
+                store, current, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
+                message=f"Expired at {current['expires_at']} before its deal was created",
+            )  # fmt: skip
+            run.summary.expired += 1
+        # else: moved on meanwhile (paid, cancelled, ...): nothing to expire
+
+    payment_id = record["id"]
+    first: dict[str, Any] | None = record  # as the index gave it
+    lifecycle.optimistic(lambda: store.get(payment_id), decide, first=first, exhausted=run.skip)
 
 
 def _resend(
@@ -529,9 +523,9 @@ def _resend_creates(run: _Run) -> None:
 def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
     """A run for every network with a diamond; one network's failure (its RPC down) never stops the others."""
     report: list[dict[str, Any]] = []
-    networks = sorted(deps.catalog.list("network"), key=lambda n: str(n["id"]))
+    networks = sorted(deps.catalog.list(Network), key=lambda n: n.id)
     for network in networks:
-        if not network.get("diamond_address"):
+        if not network.diamond_address:
             continue
         try:
             report.append({**watch_network(deps, network, now).as_dict(), "ok": True})
@@ -539,7 +533,7 @@ def watch_all(deps: WatcherDeps, now: datetime) -> dict[str, Any]:
             # ChainError messages are redacted by the client (no RPC URL); of anything else only the type.
             error = f"ChainError: {exc}" if isinstance(exc, ChainError) else type(exc).__name__
             set_correlation_id(None)
-            logger.error("chain watch failed", extra={"network_id": network["id"], "error": error})
-            metrics.count("WatchFailures", network=str(network.get("name") or network["id"]), rollup=True)
-            report.append({"network_id": str(network["id"]), "ok": False, "error": error})
+            logger.error("chain watch failed", extra={"network_id": network.id, "error": error})
+            metrics.count("WatchFailures", network=network.name or network.id, rollup=True)
+            report.append({"network_id": network.id, "ok": False, "error": error})
     return {"networks": report}

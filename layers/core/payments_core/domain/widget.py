@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from payments_core.domain.entities import Network
 from payments_core.domain.payments import PaymentDeps, get_record
 from payments_core.errors import NotFound, Unauthorized
 from payments_core.models.common import utcnow
@@ -65,10 +66,10 @@ def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool
     record = get_record(deps, payment_id)
     if record["payment_method"] != PaymentMethod.WEB3.value:
         raise NotFound("This payment is not paid through the widget", code="payment_not_found")
-    network = deps.catalog.get("network", record["network_id"]) or {}
+    network = deps.catalog.get(Network, record["network_id"])
     status = PaymentStatus(record["status"])
     deal_id = int(record["deal_id"]) if record.get("deal_id") is not None else None
-    diamond = str(network.get("diamond_address") or "")
+    diamond = (network.diamond_address if network else None) or ""
     amount_units = str(int(record["amount_units"]))
     ready = deal_id is not None
     abi = _abi()
@@ -77,7 +78,7 @@ def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool
         status=status,
         external_id=record["external_id"],
         node_id=record["node_id"],
-        network_id=int(network.get("evm_chain_id") or 0),
+        network_id=network.evm_chain_id if network else 0,
         deal_id=deal_id,
         price=Decimal(record["paid_price"]),
         price_decimals=int(record["currency_decimals"]),

@@ -8,12 +8,12 @@ A handler module does only this:
     def get_payment(id: str) -> Response:
         return json_response(200, payments.get_payment(deps(), principal(app), id))
 
-    handler = lambda_handler(app)
+    handler = handlers.api(app)  # payments_core.handlers: the one handler convention
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -24,7 +24,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
 from payments_core import metrics
@@ -32,7 +31,7 @@ from payments_core.domain.access import Principal
 from payments_core.errors import DomainError, ErrorCode, Unauthorized
 from payments_core.http import json_codec
 from payments_core.models.common import ErrorResponse
-from payments_core.observability import error_fields, logger, set_correlation_id
+from payments_core.observability import error_fields, logger
 
 JSON = "application/json"
 _MEDIA_TYPE_MESSAGE = "Send the body as application/json"
@@ -221,45 +220,34 @@ def widget_payment_id(app: APIGatewayRestResolver, path_id: str) -> str:
     return path_id
 
 
-def lambda_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        # The request id (correlation_paths.API_GATEWAY_REST) follows the work it causes: messages, changes.
-        set_correlation_id(logger.get_correlation_id())
-        if _unsupported_media_type(event):
-            metrics.count("RequestsRefused", operation=f"{event.get('httpMethod')} {event.get('resource')}",
-                          error_code="unsupported_media_type")  # fmt: skip
-            return {
-                "statusCode": 415,
-                "headers": {"Content-Type": JSON},
-                "body": json_codec.dumps(
-                    {"error": {"code": "unsupported_media_type", "message": _MEDIA_TYPE_MESSAGE, "details": []}}
-                ),
-                "isBase64Encoded": False,
-            }
-        return app.resolve(event, context)
-
-    return handler
-
-
-def method_not_allowed_handler(
-    allowed: Mapping[str, Sequence[str]],
-) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The handler behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
-    methods `allowed` gives the event's resource (RFC 9110 §15.5.6). The method asked is not echoed."""
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
-        logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
-        message = f"This route takes {methods} only" if methods else "This route takes no method"
-        error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
+def handle_request(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One API Gateway event through `app`: a body that is not JSON is answered 415 before the resolver
+    sees it. The Lambda handler around it is built by payments_core.handlers.api."""
+    if _unsupported_media_type(event):
+        metrics.count("RequestsRefused", operation=f"{event.get('httpMethod')} {event.get('resource')}",
+                      error_code="unsupported_media_type")  # fmt: skip
         return {
-            "statusCode": 405,
-            "headers": {"Content-Type": JSON, "Allow": methods},
-            "body": json_codec.dumps({"error": error}),
+            "statusCode": 415,
+            "headers": {"Content-Type": JSON},
+            "body": json_codec.dumps(
+                {"error": {"code": "unsupported_media_type", "message": _MEDIA_TYPE_MESSAGE, "details": []}}
+            ),
             "isBase64Encoded": False,
         }
+    return app.resolve(event, context)
 
-    return handler
+
+def method_not_allowed(allowed: Mapping[str, Sequence[str]], event: dict[str, Any]) -> dict[str, Any]:
+    """The answer behind every API resource's ANY method: 405 `method_not_allowed`, with `Allow` naming the
+    methods `allowed` gives the event's resource (RFC 9110 §15.5.6). The method asked is not echoed."""
+    logger.set_correlation_id(str((event.get("requestContext") or {}).get("requestId") or "") or None)
+    methods = ", ".join(allowed.get(str(event.get("resource") or ""), ()))
+    logger.info("method not allowed", extra={"resource": event.get("resource"), "allow": methods})
+    message = f"This route takes {methods} only" if methods else "This route takes no method"
+    error = {"code": ErrorCode.METHOD_NOT_ALLOWED.value, "message": message, "details": []}
+    return {
+        "statusCode": 405,
+        "headers": {"Content-Type": JSON, "Allow": methods},
+        "body": json_codec.dumps({"error": error}),
+        "isBase64Encoded": False,
+    }

@@ -5,17 +5,18 @@ One table keyed by `pk = <kind>#<id>`, with a `by_kind` index for listing one ki
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.entities import KINDS, CatalogEntry
+from payments_core.domain.stores import CatalogEntries
 from payments_core.store.batch import PendingRead, TableRead
-from payments_core.store.codec import from_item, s, to_item
+from payments_core.store.codec import CATALOG_DECODERS, entity_attributes, from_item, s, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-KINDS = ("node", "chain", "network", "currency", "wallet", "member", "integration")
 
 
 class AlreadyExists(Exception):
@@ -26,64 +27,67 @@ def catalog_key(kind: str, id_: str) -> str:
     return f"{kind}#{id_}"
 
 
-class CatalogStore:
+def _decode(item: dict[str, Any]) -> CatalogEntry:
+    data = from_item(item)
+    return CATALOG_DECODERS[data["kind"]](data)
+
+
+class DynamoCatalogStore:
+    """Implements payments_core.domain.stores.DynamoCatalogStore on the catalog table."""
+
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table
 
-    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
-        resp = self._db.get_item(TableName=self._table, Key={"pk": s(catalog_key(kind, id_))})
+    def get[E: CatalogEntry](self, kind: type[E], id_: str) -> E | None:
+        resp = self._db.get_item(TableName=self._table, Key={"pk": s(catalog_key(KINDS[kind], id_))})
         item = resp.get("Item")
-        return from_item(item) if item else None
+        return cast(E, _decode(dict(item))) if item else None
 
-    def get_many(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Read several entries in one round trip; missing ones are absent from the answer."""
-        return self.read_many(refs).run()
+    def read_many(self, refs: Sequence[tuple[type[CatalogEntry], str]]) -> PendingRead[CatalogEntries]:
+        """Several entries in one round trip (missing ones are absent from the answer), as a pending read
+        (made alone with `.run()`, or together with another store's: `read_both`)."""
+        keys = dict.fromkeys(catalog_key(KINDS[kind], id_) for kind, id_ in refs)
 
-    def read_many(self, refs: list[tuple[str, str]]) -> PendingRead[dict[tuple[str, str], dict[str, Any]]]:
-        """`get_many` as a pending read, to be made together with another store's (`read_both`)."""
-        keys = {catalog_key(kind, id_): (kind, id_) for kind, id_ in refs}
-
-        def answer(raw: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-            found: dict[tuple[str, str], dict[str, Any]] = {}
-            for entry in raw:
-                item = from_item(entry)
-                found[keys[item["pk"]]] = item
-            return found
+        def answer(raw: list[dict[str, Any]]) -> CatalogEntries:
+            return CatalogEntries([_decode(entry) for entry in raw])
 
         return PendingRead(answer, self._db, self._table, TableRead([{"pk": s(k)} for k in keys]))
 
-    def read_one(self, kind: str, id_: str) -> PendingRead[dict[str, Any] | None]:
+    def read_one[E: CatalogEntry](self, kind: type[E], id_: str) -> PendingRead[E | None]:
         """`get` as a pending read, to be made together with another store's (`read_both`)."""
-        return self.read_many([(kind, id_)]).then(lambda found: found.get((kind, id_)))
+        ref: tuple[type[CatalogEntry], str] = (kind, id_)  # type: ignore[assignment]  # mypy: type[E] is one of them
+        return self.read_many([ref]).then(lambda found: found.get(kind, id_))
 
-    def put_new(self, kind: str, item: dict[str, Any]) -> None:
-        record = {**item, "pk": catalog_key(kind, item["id"]), "kind": kind}
+    def _record(self, entry: CatalogEntry) -> dict[str, Any]:
+        kind = KINDS[type(entry)]
+        return {**entity_attributes(entry), "pk": catalog_key(kind, entry.id), "kind": kind}
+
+    def put_new(self, entry: CatalogEntry) -> None:
         try:
             self._db.put_item(
-                TableName=self._table, Item=to_item(record), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table, Item=to_item(self._record(entry)), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise AlreadyExists(f"{kind} {item['id']} already exists") from None
+                raise AlreadyExists(f"{KINDS[type(entry)]} {entry.id} already exists") from None
             raise
 
-    def put(self, kind: str, item: dict[str, Any]) -> None:
+    def put(self, entry: CatalogEntry) -> None:
         """Write an entry whole (an operator's update of an existing entry)."""
-        record = {**item, "pk": catalog_key(kind, item["id"]), "kind": kind}
-        self._db.put_item(TableName=self._table, Item=to_item(record))
+        self._db.put_item(TableName=self._table, Item=to_item(self._record(entry)))
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def list[E: CatalogEntry](self, kind: type[E]) -> list[E]:
+        out: list[E] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "by_kind",
             "KeyConditionExpression": "kind = :k",
-            "ExpressionAttributeValues": {":k": s(kind)},
+            "ExpressionAttributeValues": {":k": s(KINDS[kind])},
         }
         while True:
             resp = self._db.query(**kwargs)
-            out.extend(from_item(i) for i in resp["Items"])
+            out.extend(cast(E, _decode(dict(i))) for i in resp["Items"])
             if "LastEvaluatedKey" not in resp:
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -1,4 +1,4 @@
-"""The chain watcher's block cursors: one item per network in the payment keys table.
+"""The chain watcher's block cursors: one item per network in the payment index table (PaymentKeysTable).
 
 `pk = cursor#<network_id>`, `block` = the last block whose events were fully processed, `block_hash` = its
 hash (a later run that finds another hash there knows the chain reorganised under the cursor). A cursor
@@ -30,10 +30,12 @@ class BlockCursor:
     block_hash: str | None
 
 
-class CursorStore:
-    def __init__(self, client: DynamoDBClient, keys_table: str) -> None:
+class DynamoCursorStore:
+    """Implements payments_core.domain.stores.CursorStore."""
+
+    def __init__(self, client: DynamoDBClient, index_table: str) -> None:
         self._db = client
-        self._table = keys_table
+        self._table = index_table
 
     def get(self, network_id: str) -> BlockCursor | None:
         resp = self._db.get_item(TableName=self._table, Key={"pk": s(cursor_key(network_id))}, ConsistentRead=True)

@@ -17,14 +17,19 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
-class KeyStore:
+class AwsSigningKeyStore:
+    """Implements payments_core.domain.stores.SigningKeyStore."""
+
     def __init__(
         self,
         secrets: SecretsManagerClient | None,
         ssm: SSMClient | None,
-        secret_id: str,
-        jwks_parameter: str,
+        *,
+        secret_id: str = "",
+        jwks_parameter: str = "",
     ) -> None:
+        """`secrets` and `secret_id` for the signing key's versions, `ssm` and `jwks_parameter` for the
+        published JWKS: a function that uses one side only is given only that one."""
         self._sm = secrets
         self._ssm = ssm
         self._secret_id = secret_id

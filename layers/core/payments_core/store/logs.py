@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 COUNT_SK = "#count"  # sorts before every timestamp, so entry queries (sk >= "0") never see it
 
 
-class LogStore:
+class DynamoLogStore:
+    """Implements payments_core.domain.stores.LogStore."""
+
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table

@@ -2,7 +2,7 @@
 
 Layout (see template.yaml):
 - PaymentsTable: one item per payment, keyed by `id`.
-- PaymentKeysTable, written in the same transaction as the payment (all or nothing):
+- PaymentKeysTable (in the code: the index table), written in the same transaction as the payment:
   - `ext#<node_id>#<external_id>`: the guard; DynamoDB itself enforces the unique (node_id, external_id).
   - per listing (the node; the node and one wallet; one network; both), a counter `count#<listing>` and
     a position `pos#<listing>#<n>` -> payment id. The create that takes position n+1 is the one whose
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.stores import ExternalIdTaken, StaleWrite
 from payments_core.errors import ServiceUnavailable
 from payments_core.store.batch import PendingRead, TableRead, batch_get
 from payments_core.store.codec import from_item, s, to_item, update_expression
@@ -38,16 +39,6 @@ if TYPE_CHECKING:
 _INSERT_BUDGET_S = 8.0
 _BACKOFF_BASE_S = 0.01
 _BACKOFF_CAP_S = 0.2
-
-
-class StaleWrite(Exception):
-    """The payment was changed by someone else since it was read (status or version differ)."""
-
-
-class ExternalIdTaken(Exception):
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(payment_id)
-        self.payment_id = payment_id
 
 
 class CreateContended(ServiceUnavailable):
@@ -83,7 +74,7 @@ def listing_for(node_id: str, wallet_id: str | None = None, network_id: str | No
     return Listing(node_id)
 
 
-def position_actions(keys_table: str, listing: Listing, n: int, payment_id: str) -> list[dict[str, Any]]:
+def position_actions(index_table: str, listing: Listing, n: int, payment_id: str) -> list[dict[str, Any]]:
     """The transaction's two actions that give a payment position n + 1 of `listing`: the counter moves
     from n (read before) to n + 1 only if it is still n, and the position is new."""
     seen = {
@@ -97,7 +88,7 @@ def position_actions(keys_table: str, listing: Listing, n: int, payment_id: str)
     return [
         {
             "Update": {
-                "TableName": keys_table,
+                "TableName": index_table,
                 "Key": {"pk": s(listing.counter)},
                 "UpdateExpression": "ADD n :one",
                 **(seen if n else unseen),
@@ -105,7 +96,7 @@ def position_actions(keys_table: str, listing: Listing, n: int, payment_id: str)
         },
         {
             "Put": {
-                "TableName": keys_table,
+                "TableName": index_table,
                 "Item": to_item({"pk": listing.position(n + 1), "payment_id": payment_id}),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -142,11 +133,13 @@ def watch_attributes(item: dict[str, Any]) -> dict[str, str | None]:
     return {"watch_pk": None, "watch_sk": None}
 
 
-class PaymentStore:
-    def __init__(self, client: DynamoDBClient, payments_table: str, keys_table: str) -> None:
+class DynamoPaymentStore:
+    """Implements payments_core.domain.stores.PaymentStore on the payments and index tables."""
+
+    def __init__(self, client: DynamoDBClient, payments_table: str, index_table: str) -> None:
         self._db = client
         self._payments = payments_table
-        self._keys = keys_table
+        self._index = index_table
 
     def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
         """Write a new payment, its (node_id, external_id) guard and its list positions, all or nothing.
@@ -193,7 +186,7 @@ class PaymentStore:
         actions: list[Any] = [
             {
                 "Put": {
-                    "TableName": self._keys,
+                    "TableName": self._index,
                     "Item": to_item({"pk": guard_key(item["node_id"], item["external_id"]), "payment_id": item["id"]}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -208,7 +201,7 @@ class PaymentStore:
             },
         ]
         for listing in listings:
-            actions += position_actions(self._keys, listing, counts[listing], item["id"])
+            actions += position_actions(self._index, listing, counts[listing], item["id"])
         return actions
 
     def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
@@ -233,7 +226,7 @@ class PaymentStore:
                 counts[by_key[found["pk"]["S"]]] = int(found["n"]["N"])
             return counts
 
-        return PendingRead(answer, self._db, self._keys, TableRead([{"pk": s(k)} for k in by_key], consistent=True))
+        return PendingRead(answer, self._db, self._index, TableRead([{"pk": s(k)} for k in by_key], consistent=True))
 
     def update(
         self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
@@ -332,7 +325,7 @@ class PaymentStore:
         wanted = [listing.position(n) for n in range(top, max(top - limit, 0), -1)]
         if not wanted:
             return total, []
-        positions = batch_get(self._db, self._keys, [{"pk": s(k)} for k in wanted], consistent=True)
+        positions = batch_get(self._db, self._index, [{"pk": s(k)} for k in wanted], consistent=True)
         ids = {p["pk"]["S"]: p["payment_id"]["S"] for p in positions}
         in_order = [ids[k] for k in wanted if k in ids]
         raw = batch_get(self._db, self._payments, [{"id": s(i)} for i in in_order], consistent=True)

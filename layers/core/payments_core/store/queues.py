@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-class DealQueue:
-    """A chain-work queue. `client` may be a factory: read-only functions never build an SQS client."""
+class SqsDealQueue:
+    """A chain-work queue (payments_core.domain.stores.DealQueue). `client` may be a factory: read-only
+    functions never build an SQS client."""
 
     def __init__(self, client: SQSClient | Callable[[], SQSClient], queue_url: str) -> None:
         self._client = client

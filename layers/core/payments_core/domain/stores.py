@@ -1,0 +1,130 @@
+"""The stores and queues the domain takes as arguments, as protocols (beside `Chain` and `WalletKeys` in
+chain_work.py and `WatchedChain` in watcher.py).
+
+The AWS implementations are in payments_core.store (`DynamoCatalogStore`, `DynamoPaymentStore`, ...: only
+they call boto3; payments_core.deps builds them, typed as these protocols); the unit tests' fakes
+(tests/unit/fakes.py) implement the same protocols without subclassing them, and mypy checks that each has
+every method, with the same signature (`tests/unit/fakes.py` ends with the check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from payments_core.domain.entities import CatalogEntry
+
+if TYPE_CHECKING:
+    from payments_core.store.batch import PendingRead
+    from payments_core.store.cursors import BlockCursor
+    from payments_core.store.payments import Listing
+
+
+class StaleWrite(Exception):
+    """The payment was changed by someone else since it was read (status or version differ)."""
+
+
+class ExternalIdTaken(Exception):
+    """A payment of the node already has this external_id."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(payment_id)
+        self.payment_id = payment_id
+
+
+class CatalogEntries:
+    """Catalog entries read together (`CatalogStore.read_many`), looked up by entity type and id."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, found: Sequence[CatalogEntry] = ()) -> None:
+        self._found: dict[tuple[type[Any], str], CatalogEntry] = {(type(entry), entry.id): entry for entry in found}
+
+    def get[E: CatalogEntry](self, kind: type[E], id_: str) -> E | None:
+        found = self._found.get((kind, id_))
+        return found if isinstance(found, kind) else None
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+class CatalogStore(Protocol):
+    def get[E: CatalogEntry](self, kind: type[E], id_: str) -> E | None: ...
+    def read_many(self, refs: Sequence[tuple[type[CatalogEntry], str]]) -> PendingRead[CatalogEntries]:
+        """Several entries in one round trip (missing ones are absent from the answer)."""
+
+    def read_one[E: CatalogEntry](self, kind: type[E], id_: str) -> PendingRead[E | None]: ...
+    def list[E: CatalogEntry](self, kind: type[E]) -> list[E]: ...
+    def put_new(self, entry: CatalogEntry) -> None:
+        """Raises store.catalog.AlreadyExists when an entry of this kind and id exists."""
+
+    def put(self, entry: CatalogEntry) -> None:
+        """Write an entry whole (an operator's update of an existing entry)."""
+
+
+class PaymentStore(Protocol):
+    def get(self, payment_id: str) -> dict[str, Any] | None: ...
+    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
+        """Raises ExternalIdTaken when the node already has a payment of this external_id."""
+
+    def read_counters(
+        self, node_id: str, wallet_id: str | None, network_id: str
+    ) -> PendingRead[dict[Listing, int]]: ...
+    def read_total(self, listing: Listing) -> PendingRead[int]: ...
+    def page(
+        self, listing: Listing, offset: int, limit: int, total: int | None = None
+    ) -> tuple[int, list[dict[str, Any]]]: ...
+    def update(
+        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Apply `changes` if the payment still has the status and version it was read with; the version goes
+        up by one. Returns the payment as written; raises StaleWrite otherwise."""
+
+    def annotate(
+        self,
+        payment_id: str,
+        *,
+        expected_status: str,
+        changes: dict[str, Any],
+        expected: dict[str, Any] | None = None,
+    ) -> bool:
+        """Apply `changes` (no domain event: no new version) if the payment still has `expected_status` and
+        the `expected` field values. False when it has not."""
+
+    def watched(
+        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]: ...
+
+
+class LogStore(Protocol):
+    def append(self, entry: dict[str, Any]) -> bool:
+        """False when the entry was written before (a redelivery)."""
+
+    def count(self, payment_id: str) -> int: ...
+    def page(self, payment_id: str, offset: int, limit: int) -> list[dict[str, Any]]: ...
+
+
+class CursorStore(Protocol):
+    def get(self, network_id: str) -> BlockCursor | None: ...
+    def advance(
+        self, network_id: str, *, previous: BlockCursor | None, block: int, block_hash: str | None, at: str
+    ) -> bool: ...
+
+
+class DealQueue(Protocol):
+    def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str: ...
+    def delay(self, receipt_handle: str, seconds: int) -> None: ...
+
+
+class SigningKeyStore(Protocol):
+    """The token signing key's versions (staging labels) and the published JWKS."""
+
+    def read(self, *, stage: str | None = None, version_id: str | None = None) -> Any: ...
+    def read_dated(self, *, stage: str | None = None, version_id: str | None = None) -> tuple[Any, datetime | None]: ...
+    def stages(self) -> dict[str, list[str]]: ...
+    def put_pending(self, version_id: str, value: dict[str, Any]) -> None: ...
+    def promote(self, version_id: str, current_version_id: str | None) -> None: ...
+    def remove_stage(self, stage: str, version_id: str) -> None: ...
+    def read_jwks(self) -> dict[str, Any]: ...
+    def write_jwks(self, jwks: dict[str, Any]) -> None: ...
