@@ -32,8 +32,11 @@ from payments_core.domain.stores import (
     CursorStore,
     DealQueue,
     ExternalIdTaken,
+    IntegrationStatusStore,
     LogStore,
     PaymentStore,
+    SecretHashExists,
+    SecretHashStore,
     SigningKeyStore,
     StaleWrite,
 )
@@ -41,8 +44,6 @@ from payments_core.domain.watcher import WatchedChain
 from payments_core.models.payments import PaymentStatus
 from payments_core.store.batch import PendingRead
 from payments_core.store.cursors import BlockCursor
-from payments_core.store.integration_secrets import SecretHashStore
-from payments_core.store.integrations import IntegrationStatusStore
 from payments_core.store.payments import Listing, listings_of, watch_attributes, watch_key
 
 
@@ -80,7 +81,7 @@ class FakeCatalog:
         return [entry for entry in self.entries.values() if isinstance(entry, kind)]
 
 
-class FakeSecretHashes(SecretHashStore):
+class FakeSecretHashes:
     """The integration secrets table as a dict: client id -> hash."""
 
     def __init__(self) -> None:
@@ -88,14 +89,14 @@ class FakeSecretHashes(SecretHashStore):
 
     def put_new(self, client_id: str, secret_hash: str) -> None:
         if client_id in self.hashes:
-            raise AssertionError(f"{client_id} already has a hash")
+            raise SecretHashExists(f"integration {client_id} already has a secret")
         self.hashes[client_id] = secret_hash
 
     def read_hash(self, client_id: str) -> PendingRead[str | None]:
         return PendingRead.ready(self.hashes.get(client_id))
 
 
-class FakeIntegrationStatuses(IntegrationStatusStore):
+class FakeIntegrationStatuses:
     """Integrations' statuses as a dict; counts the reads (what the authorizer's cache saves)."""
 
     def __init__(self, statuses: dict[str, str] | None = None) -> None:
@@ -487,6 +488,8 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     keys: FakeSigningKeyStore,
     chain: FakeChain,
     wallet_keys: FakeWalletKeys,
+    secret_hashes: FakeSecretHashes,
+    statuses: FakeIntegrationStatuses,
 ) -> None:
     """Never called: mypy checks here that each fake implements its protocol (a missing or changed method
     fails `make typecheck`, naming it)."""
@@ -499,3 +502,5 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     _chain: Chain = chain
     _watched: WatchedChain = chain
     _wallet_keys: WalletKeys = wallet_keys
+    _secret_hashes: SecretHashStore = secret_hashes
+    _statuses: IntegrationStatusStore = statuses

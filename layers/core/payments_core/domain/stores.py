@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from payments_core.domain.entities import CatalogEntry, LogEntry, Payment, PaymentChanges
-from payments_core.models.payments import PaymentStatus
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the token endpoint imports this module (SecretHashExists) at its cold start
+    from payments_core.domain.entities import CatalogEntry, LogEntry, Payment, PaymentChanges
+    from payments_core.models.payments import PaymentStatus
     from payments_core.store.batch import PendingRead
     from payments_core.store.cursors import BlockCursor
     from payments_core.store.payments import Listing
@@ -102,6 +101,29 @@ class LogStore(Protocol):
 
     def count(self, payment_id: str) -> int: ...
     def page(self, payment_id: str, offset: int, limit: int) -> list[LogEntry]: ...
+
+
+class SecretHashExists(Exception):
+    """The integration already has a secret hash (a client id is written once)."""
+
+
+class SecretHashStore(Protocol):
+    """Integrations' secret hashes (the integration secrets table: the token endpoint alone reads it)."""
+
+    def put_new(self, client_id: str, secret_hash: str) -> None:
+        """Store a new integration's hash; raises SecretHashExists rather than overwrite one."""
+
+    def read_hash(self, client_id: str) -> PendingRead[str | None]: ...
+
+
+class IntegrationStatusStore(Protocol):
+    """An integration's status alone (what the integrator authorizer reads; the operator CLI sets it)."""
+
+    def status(self, integration_id: str) -> str | None:
+        """None when there is no such integration."""
+
+    def set_status(self, integration_id: str, status: str) -> bool:
+        """False when there is no such integration (never creates one)."""
 
 
 class CursorStore(Protocol):
