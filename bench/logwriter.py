@@ -52,13 +52,14 @@ def _throughput() -> Result:
         runtime.apply_environment(stack.environment("LogWriterFunction"))
         demo = seed_demo(deps.catalog(), api_url="bench")
         from payments_core.domain.access import Principal
+        from payments_core.domain.entities import Payment
         from payments_core.domain.payments import create_payment
         from payments_core.models.payments import CreatePaymentRequest
 
         principal = Principal("integration", "bench", demo["nodes"]["root"])
         payment_deps: PaymentDeps = deps.payment_deps()
         expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-        records = []
+        records: list[Payment] = []
         for i in range(20):
             req = CreatePaymentRequest.model_validate(
                 {
@@ -68,7 +69,9 @@ def _throughput() -> Result:
                 }
             )  # fmt: skip
             created = create_payment(payment_deps, principal, req)
-            records.append(deps.payment_store().get(str(created.id)) or {})
+            found = deps.payment_store().get(str(created.id))
+            assert found is not None
+            records.append(found)
         store = deps.payment_store()
         for n in range(LOG_CHANGES // len(records) - 1):
             records = [

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from payments_core.domain.entities import Payment
+    from payments_core.domain.stores import PaymentStore
 
 SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi.json"
 
@@ -72,3 +78,46 @@ def point_demo_catalog(
     catalog.put(network)
     catalog.put(currency._replace(tokens={demo["network_id"]: token}))
     catalog.put(wallet._replace(address=platform))
+
+
+def stored(store: PaymentStore, payment_id: str) -> Payment:
+    """The payment as the store has it now (it must exist)."""
+    found = store.get(payment_id)
+    assert found is not None, f"payment {payment_id} not found"
+    return found
+
+
+def a_payment(**fields: Any) -> Payment:
+    """A payment as the store would hold it, from stored attribute values (`fields` override the defaults:
+    a pending card payment of a fresh node, expiring in a day)."""
+    from payments_core.store.codec import payment_from
+
+    payment_id = fields.get("id") or str(uuid.uuid4())
+    node_id = fields.get("node_id") or str(uuid.uuid4())
+    now = datetime.now(UTC)
+    defaults: dict[str, Any] = {
+        "id": payment_id,
+        "external_id": f"order-{payment_id[:8]}",
+        "node_id": node_id,
+        "node_path": [node_id],
+        "network_id": str(uuid.uuid4()),
+        "currency_id": str(uuid.uuid4()),
+        "currency_symbol": "USDT",
+        "currency_decimals": 6,
+        "price": Decimal(10),
+        "paid_price": Decimal(10),
+        "payment_method": "credit_card",
+        "payment_group": "product",
+        "payment_address": "0x" + "7" * 40,
+        "expires_at": _iso(now + timedelta(days=1)),
+        "access_token": "pwt_x",
+        "status": "pending",
+        "version": 1,
+        "created_at": _iso(now),
+        "updated_at": _iso(now),
+    }
+    return payment_from({**defaults, **fields})
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from payments_core.domain import catalog as admin
 from payments_core.domain.stores import CatalogStore
 
 if TYPE_CHECKING:
-    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.domain.stores import SecretHashStore
     from payments_core.store.rpc_urls import RpcUrlStore
 
 # Where devstack.chain.deploy puts MockUSDT and the diamond on a fresh anvil (the deployer's nonces 0 and 1).

@@ -19,8 +19,8 @@ from devstack.launch import LocalStackInfo, local_stack
 from payments_core.domain import catalog as admin
 from payments_core.domain.entities import Node
 from payments_core.store.catalog import DynamoCatalogStore
-from payments_core.store.integration_secrets import SecretHashStore
-from payments_core.store.integrations import IntegrationStatusStore
+from payments_core.store.integration_secrets import DynamoSecretHashStore
+from payments_core.store.integrations import DynamoIntegrationStatusStore
 from payments_core.store.keys import AwsSigningKeyStore
 from payments_core.store.payments import DynamoPaymentStore
 from payments_core.store.rpc_urls import RpcUrlStore
@@ -85,15 +85,15 @@ def rpc_urls(stack: LocalStackInfo) -> RpcUrlStore:
 
 
 @pytest.fixture(scope="session")
-def secret_hashes(stack: LocalStackInfo) -> SecretHashStore:
+def secret_hashes(stack: LocalStackInfo) -> DynamoSecretHashStore:
     """The stack's integration secrets table, as the operator CLI writes it."""
-    return SecretHashStore(aws_client(stack, "dynamodb"), stack.environment["INTEGRATION_SECRETS_TABLE"])
+    return DynamoSecretHashStore(aws_client(stack, "dynamodb"), stack.environment["INTEGRATION_SECRETS_TABLE"])
 
 
 @pytest.fixture(scope="session")
-def integration_statuses(stack: LocalStackInfo) -> IntegrationStatusStore:
+def integration_statuses(stack: LocalStackInfo) -> DynamoIntegrationStatusStore:
     """Integrations' status in the stack's catalog, as `paymentsctl integration disable|enable` sets it."""
-    return IntegrationStatusStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
+    return DynamoIntegrationStatusStore(aws_client(stack, "dynamodb"), stack.environment["CATALOG_TABLE"])
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import httpx
@@ -16,8 +16,10 @@ import httpx
 from devstack import template as tpl
 from devstack.launch import LocalStackInfo
 from payments_core.domain import lifecycle
+from payments_core.domain.entities import Payment, PaymentChanges
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
+from payments_core.models.payments import PaymentStatus
 from payments_core.store.payments import DynamoPaymentStore
 from tests.support import payment_body
 
@@ -88,19 +90,15 @@ def stack_payment_store(stack: LocalStackInfo) -> DynamoPaymentStore:
     return DynamoPaymentStore(aws_client(stack, "dynamodb"), env["PAYMENTS_TABLE"], env["PAYMENT_KEYS_TABLE"])
 
 
-def force_status(store: DynamoPaymentStore, payment_id: str, status: str, **changes: Any) -> dict[str, Any]:
+def force_status(store: DynamoPaymentStore, payment_id: str, status: str, **changes: Any) -> Payment:
     """Put a payment in `status` as a worker would (conditional on what was read; with its own event)."""
     record = store.get(payment_id)
     assert record is not None, payment_id
     happened = lifecycle.event(
-        "status_changed", f"e2e: moved to {status}", lifecycle.Actor("system", "e2e-worker"), record["status"]
+        "status_changed", f"e2e: moved to {status}", lifecycle.Actor("system", "e2e-worker"), record.status
     )
-    return store.update(
-        payment_id,
-        expected_status=record["status"],
-        expected_version=int(record["version"]),
-        changes={"status": status, "updated_at": iso(utcnow()), "last_event": happened, **changes},
-    )
+    changes = {"status": PaymentStatus(status), "updated_at": iso(utcnow()), "last_event": happened, **changes}
+    return store.update(record, cast(PaymentChanges, changes))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
 from tests.integration.helpers import Api, drain
 from tests.solidity.evm import System, deploy_system
-from tests.support import point_demo_catalog
+from tests.support import point_demo_catalog, stored
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
     assert (ref, creator, payee, token_address) == (_ref(p["id"]), evm.platform, p["payment_address"], evm.usdt.address)
     assert (amount, status) == (12_500_000, 1)  # 12.5 USDT in its smallest unit; Open
     # a redelivered message (another dedup id, as after the FIFO window) changes nothing
-    record = deps.payment_store().get(p["id"]) or {}
+    record = stored(deps.payment_store(), p["id"])
     from payments_core.domain.payments import create_deal_message, signing_group
 
     deps.payment_deps().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
@@ -92,12 +92,12 @@ def test_crash_after_sending_ends_with_the_one_deal(api: Api, evm: System, polle
     token = api.token()
     p = _create(api, token)
     store = deps.payment_store()
-    claimed = lifecycle.claim_for_sending(store, store.get(p["id"]) or {}, "dead-worker")
+    claimed = lifecycle.claim_for_sending(store, stored(store, p["id"]), "dead-worker")
     assert claimed is not None
     key = evm.tester.backend.account_keys[1].to_hex()
     created = DiamondClient(evm.w3, evm.payments.address).create_deal(
-        key, ref=claimed["deal_ref"], payee=claimed["payment_address"], token=claimed["token_address"],
-        amount=int(claimed["amount_units"]), expires_at=evm.now() + 3600,
+        key, ref=str(claimed.deal_ref), payee=claimed.payment_address, token=str(claimed.token_address),
+        amount=int(claimed.amount_units or 0), expires_at=evm.now() + 3600,
     )  # fmt: skip
     drain(pollers)  # the message is delivered again
     got = _get(api, token, p["id"])
@@ -177,7 +177,7 @@ def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers:
     assert evm.usdt.functions.balanceOf(evm.payer).call() == 0
     store = deps.payment_store()
     lifecycle.move(
-        store, store.get(p["id"]) or {}, to=PaymentStatus.PAID, actor=lifecycle.Actor("chain", "watcher"),
+        store, stored(store, p["id"]), to=PaymentStatus.PAID, actor=lifecycle.Actor("chain", "watcher"),
         event_type="deposit_seen", message="Deposit seen",
     )  # fmt: skip
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
@@ -192,6 +192,6 @@ def test_private_keys_stay_out_of_the_payment_and_the_environment(api: Api, evm:
     p = _create(api, token)
     drain(pollers)
     key = evm.tester.backend.account_keys[1].to_hex()
-    record = deps.payment_store().get(p["id"]) or {}
+    record = stored(deps.payment_store(), p["id"])
     assert key[2:] not in json.dumps(record, default=str)
     assert all(key[2:] not in v for v in os.environ.values())

@@ -8,17 +8,19 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 
 from payments_core import deps
 from payments_core.domain import lifecycle
+from payments_core.domain.entities import Payment, PaymentChanges
 from payments_core.domain.payments import iso
 from payments_core.models.common import utcnow
+from payments_core.models.payments import PaymentStatus
 from tests.integration.helpers import Api
-from tests.support import spec_errors
+from tests.support import spec_errors, stored
 
 
 def _messages(queue_env: str) -> list[dict[str, Any]]:
@@ -42,17 +44,12 @@ def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def _force(payment_id: str, status: str, **changes: Any) -> dict[str, Any]:
+def _force(payment_id: str, status: str, **changes: Any) -> Payment:
     """Put a payment in a status directly, as the chain workers would move it (these tests run no chain)."""
     store = deps.payment_store()
     record = store.get(payment_id)
     assert record is not None
-    return store.update(
-        payment_id,
-        expected_status=record["status"],
-        expected_version=int(record["version"]),
-        changes={"status": status, **changes},
-    )
+    return store.update(record, cast(PaymentChanges, {"status": PaymentStatus(status), **changes}))
 
 
 def _status(api: Api, token: str, payment_id: str) -> str:
@@ -267,7 +264,7 @@ def test_cancel_against_the_create_deal_worker_claim(api: Api) -> None:
         assert record is not None
         barrier = threading.Barrier(2)
 
-        def claim(rec: dict[str, Any] = record, gate: threading.Barrier = barrier) -> dict[str, Any] | None:
+        def claim(rec: Payment = record, gate: threading.Barrier = barrier) -> Payment | None:
             gate.wait(timeout=10)
             return lifecycle.claim_for_sending(deps.payment_store(), rec, "worker-1")
 
@@ -287,9 +284,9 @@ def test_cancel_against_the_create_deal_worker_claim(api: Api) -> None:
             assert final == "cancelling"  # the worker won: a deal may exist, cancelDeal is queued
             outcomes["worker first"] += 1
             done = lifecycle.record_deal_created(
-                deps.payment_store(), deps.payment_store().get(p["id"]) or {}, deal_id=i + 1,
+                deps.payment_store(), stored(deps.payment_store(), p["id"]), deal_id=i + 1,
                 transaction_hash="0x" + "ab" * 32, worker="worker-1",
             )  # fmt: skip
-            assert (done["status"], int(done["deal_id"])) == ("cancelling", i + 1)  # cancel is not lost
+            assert (done.status, done.deal_id) == ("cancelling", i + 1)  # cancel is not lost
     assert sum(outcomes.values()) == 10
     assert len(_messages("CANCEL_DEAL_QUEUE_URL")) == outcomes["worker first"]

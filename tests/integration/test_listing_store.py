@@ -8,23 +8,22 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from payments_core.domain.entities import Payment
 from payments_core.domain.stores import ExternalIdTaken
 from payments_core.store import payments as store_module
 from payments_core.store.payments import CreateContended, DynamoPaymentStore, listing_for
 from tests.integration.helpers import Api
+from tests.support import a_payment
 
 
-def _item(node: str, i: int, wallet: str | None = None) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "node_id": node,
-        "external_id": f"x-{i}",
-        "network_id": "net-1",
-        "wallet_id": wallet,
-        "payment_method": "card",
-        "status": "pending",
-        "created_at": f"2030-01-01T00:00:{i:02d}Z",
-    }
+def _item(node: str, i: int, wallet: str | None = None) -> Payment:
+    return a_payment(
+        node_id=node,
+        external_id=f"x-{i}",
+        network_id="net-1",
+        wallet_id=wallet,
+        created_at=f"2030-01-01T00:00:{i:02d}Z",
+    )
 
 
 class CountingClient:
@@ -66,14 +65,14 @@ def test_pages_read_by_key_whatever_their_number(store: DynamoPaymentStore) -> N
         store.insert(item)
     counting = CountingClient(store._db)
     reader = DynamoPaymentStore(counting, store._payments, store._index)  # type: ignore[arg-type]
-    newest_first = [i["id"] for i in reversed(items)]
+    newest_first = [i.id for i in reversed(items)]
 
     for page, per_page in ((1, 10), (3, 10), (5, 10), (2, 20), (1, 100)):
         counting.calls.clear()
         total, records = reader.page(listing_for(node), (page - 1) * per_page, per_page)
         expected = newest_first[(page - 1) * per_page : page * per_page]
         assert total == 45
-        assert [r["id"] for r in records] == expected
+        assert [r.id for r in records] == expected
         # counter, positions, payments: three key reads, nothing else, the page's items only
         reads = [("batch_get_item", 1), ("batch_get_item", len(expected)), ("batch_get_item", len(expected))]
         assert counting.calls == reads
@@ -84,7 +83,7 @@ def test_pages_read_by_key_whatever_their_number(store: DynamoPaymentStore) -> N
 
     total, records = reader.page(listing_for(node, wallet_id="w-1"), 0, 100)
     assert total == 15
-    assert [r["id"] for r in records] == [i for i in newest_first if i in {x["id"] for x in items[::3]}]
+    assert [r.id for r in records] == [i for i in newest_first if i in {x.id for x in items[::3]}]
 
 
 def test_a_refused_create_takes_no_position(store: DynamoPaymentStore) -> None:
@@ -92,12 +91,12 @@ def test_a_refused_create_takes_no_position(store: DynamoPaymentStore) -> None:
     first = _item(node, 1)
     store.insert(first)
     with pytest.raises(ExternalIdTaken) as info:
-        store.insert({**_item(node, 1), "id": str(uuid.uuid4())})
-    assert info.value.payment_id == first["id"]
+        store.insert(_item(node, 1)._replace(id=str(uuid.uuid4())))
+    assert info.value.payment_id == first.id
     second = _item(node, 2)
     store.insert(second)
     total, records = store.page(listing_for(node), 0, 10)
-    assert (total, [r["id"] for r in records]) == (2, [second["id"], first["id"]])
+    assert (total, [r.id for r in records]) == (2, [second.id, first.id])
 
 
 class AlwaysRaced:
@@ -153,9 +152,9 @@ def test_a_create_whose_committed_answer_was_lost_is_done_once(store: DynamoPaym
     item = _item(node, 1)
     DynamoPaymentStore(AnswerLost(store._db), store._payments, store._index).insert(item)  # type: ignore[arg-type]
     total, records = store.page(listing_for(node), 0, 10)
-    assert (total, [r["id"] for r in records]) == (1, [item["id"]])
+    assert (total, [r.id for r in records]) == (1, [item.id])
     with pytest.raises(ExternalIdTaken):  # someone else's create of the same external id is still refused
-        store.insert({**_item(node, 1), "id": str(uuid.uuid4())})
+        store.insert(_item(node, 1)._replace(id=str(uuid.uuid4())))
 
 
 def test_an_insert_from_counters_read_before_another_create_reads_them_again(store: DynamoPaymentStore) -> None:
@@ -168,5 +167,5 @@ def test_an_insert_from_counters_read_before_another_create_reads_them_again(sto
     store.insert(late, counters)  # its first attempt loses the race; the retry reads the counters again
     for listing in (listing_for(node), listing_for(node, wallet_id="w-1"), listing_for(node, "w-1", "net-1")):
         total, records = store.page(listing, 0, 10)
-        assert (total, [r["id"] for r in records]) == (2, [late["id"], early["id"]])
+        assert (total, [r.id for r in records]) == (2, [late.id, early.id])
     assert store.read_total(listing_for(node, network_id="net-1")).run() == 2

@@ -19,6 +19,7 @@ from payments_core.domain import lifecycle
 from payments_core.domain.lifecycle import Actor
 from payments_core.models.payments import PaymentStatus as S
 from tests.integration.helpers import Api, drain
+from tests.support import stored
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -58,7 +59,7 @@ def test_web3_lifecycle_is_told_step_by_step(api: Api, stream_pollers: list[Any]
     token = api.token()
     p = _create(api, token)
     store = deps.payment_store()
-    claimed = lifecycle.claim_for_sending(store, store.get(p["id"]) or {}, "worker-1")
+    claimed = lifecycle.claim_for_sending(store, stored(store, p["id"]), "worker-1")
     assert claimed is not None
     lifecycle.record_deal_created(store, claimed, deal_id=5, transaction_hash="0x" + "1" * 64, worker="worker-1")
     api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token)
@@ -76,7 +77,7 @@ def test_logs_pages_and_limits(api: Api, stream_pollers: list[Any]) -> None:
     token = api.token()
     p = _create(api, token)
     store = deps.payment_store()
-    record = store.get(p["id"]) or {}
+    record = stored(store, p["id"])
     for i in range(24):  # 24 in-place changes (e.g. retries), one entry each
         record = lifecycle.move(
             store, record, to=None, actor=Actor("system", "t"), event_type="retry_sent", message=f"#{i}"
@@ -122,7 +123,7 @@ def test_sample_stream_event_writes_its_entry(stack: Stack) -> None:
     payment_id = event["Records"][0]["dynamodb"]["NewImage"]["id"]["S"]
     assert deps.logs().count(payment_id) == 1
     (entry,) = deps.logs().page(payment_id, 0, 10)
-    assert (entry["event_type"], entry["actor_type"], entry["status_after"]) == ("created", "integration", "pending")
+    assert (entry.event_type, entry.actor_type, entry.status_after) == ("created", "integration", "pending")
 
 
 def test_fault_injection_1000_changes_give_exactly_1000_entries(api: Api, stack: Stack) -> None:
@@ -131,7 +132,7 @@ def test_fault_injection_1000_changes_give_exactly_1000_entries(api: Api, stack:
     token = api.token()
     payments = [_create(api, token, external_id=f"f-{i}", payment_method="credit_card") for i in range(10)]
     store = deps.payment_store()
-    records = {p["id"]: store.get(p["id"]) or {} for p in payments}
+    records = {p["id"]: stored(store, p["id"]) for p in payments}
     for n in range(99):  # 10 creates + 990 changes = 1000 changes
         for pid, record in list(records.items()):
             records[pid] = lifecycle.move(
@@ -159,7 +160,7 @@ def test_fault_injection_1000_changes_give_exactly_1000_entries(api: Api, stack:
     entries = [e for pid in records for e in deps.logs().page(pid, 0, 1000)]
     assert counted == 1000
     assert len(entries) == 1000
-    assert len({e["id"] for e in entries}) == 1000  # none twice
+    assert len({e.id for e in entries}) == 1000  # none twice
     failures = boto3.client("sqs").receive_message(
         QueueUrl=stack.physical["LogWriterFailureQueue"], MaxNumberOfMessages=10
     )

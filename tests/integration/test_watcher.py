@@ -32,7 +32,7 @@ from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
 from tests.integration.helpers import Api, drain
 from tests.solidity.evm import System, deploy_system
-from tests.support import point_demo_catalog
+from tests.support import point_demo_catalog, stored
 
 EVENTS = tpl.ROOT / "events"
 DEAL_OPEN, DEAL_PAID, DEAL_CANCELLED, DEAL_REFUNDED = 1, 2, 3, 4
@@ -142,7 +142,7 @@ def _events(api: Api, token: str, payment_id: str, pollers: list[Any]) -> list[t
 
 
 def _version(payment_id: str) -> int:
-    return int((deps.payment_store().get(payment_id) or {})["version"])
+    return stored(deps.payment_store(), payment_id).version
 
 
 def _deal_status(evm: System, deal_id: int) -> int:
@@ -179,8 +179,8 @@ def test_a_deposit_is_paid_then_confirmed_at_the_required_confirmations(
     assert (status["required_confirmations"], status["confirmations"], status["progress"]) == (3, 1, 33)
     assert status["confirmed"] is False
     assert status["average_seconds"] > 0
-    record = deps.payment_store().get(p["id"]) or {}
-    assert (record["deposit_block_hash"], int(record["deposit_log_index"])) == (_client(evm).block_hash(block), 1)
+    record = stored(deps.payment_store(), p["id"])
+    assert (record.deposit_block_hash, record.deposit_log_index) == (_client(evm).block_hash(block), 1)
 
     # One more block: progress is written in place, without a new version (no log entry).
     version = _version(p["id"])
@@ -199,7 +199,10 @@ def test_a_deposit_is_paid_then_confirmed_at_the_required_confirmations(
     }  # fmt: skip
     assert confirmed["transaction_hash"] == tx
     # Done: it left the watcher's index, and more blocks change nothing.
-    assert "watch_pk" not in (deps.payment_store().get(p["id"]) or {})
+    item = boto3.client("dynamodb").get_item(TableName=get_settings().payments_table, Key={"id": {"S": p["id"]}})[
+        "Item"
+    ]
+    assert "watch_pk" not in item
     evm.tester.mine_blocks(5)
     again = _watch()
     assert (again["deposits"], again["confirmed"], again["progressed"]) == (0, 0, 0)
@@ -329,7 +332,7 @@ def test_a_deposit_reorged_out_goes_back_to_open(api: Api, evm: System, mappings
     assert (back["transaction_hash"], back["payer"], back["block_number"], back["confirmation_status"]) == (
         None, None, None, None,
     )  # fmt: skip
-    record = deps.payment_store().get(p["id"]) or {}
+    record = stored(deps.payment_store(), p["id"])
     assert not {"deposit_block_hash", "deposit_block_number", "paid_at"} & set(record)
     assert _watch()["reorged"] == 0  # and it stays open
     assert _get(api, token, p["id"])["status"] == "open"
@@ -386,8 +389,8 @@ def test_an_unpaid_deal_expires_by_the_chain_clock(api: Api, evm: System, mappin
     assert _watch()["expired"] == 0  # not yet, by the chain's clock
     _past(evm, p["expires_at"])
     assert _watch()["expired"] == 1
-    cancelling = deps.payment_store().get(p["id"]) or {}
-    assert (cancelling["status"], cancelling["expire_on_cancel"]) == ("cancelling", True)
+    cancelling = stored(deps.payment_store(), p["id"])
+    assert (cancelling.status, cancelling.expire_on_cancel) == ("cancelling", True)
 
     drain(mappings)  # the cancel worker: cancelDeal on chain
     assert _get(api, token, p["id"])["status"] == "expired"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from payments_core import deps
+from payments_core.domain.entities import PaymentChanges
+from payments_core.models.payments import PaymentStatus
 from tests.integration.helpers import Api, drain
 from tests.integration.test_chain_workers import evm  # noqa: F401 - the fixture
 from tests.solidity.evm import System
+from tests.support import stored
 
 WIDGET = "/api/v1/widget/payments/{}"
 
@@ -80,10 +83,9 @@ def test_an_expired_widget_token_is_401(api: Api) -> None:
     token = api.token()
     p = _create(api, token)
     store = deps.payment_store()
-    record = store.get(p["id"]) or {}
+    record = stored(store, p["id"])
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
-    store.update(p["id"], expected_status=record["status"], expected_version=int(record["version"]),
-                 changes={"expires_at": past})  # fmt: skip
+    store.update(record, cast(PaymentChanges, {"expires_at": past}))  # not a change the domain makes
     assert api.call("GET", WIDGET.format(p["id"]), token=p["access_token"]).status == 401
 
 
@@ -99,8 +101,7 @@ def test_a_final_payment_without_deal_answers_200_with_its_status(api: Api, stat
     token = api.token()
     p = _create(api, token)
     store = deps.payment_store()
-    record = store.get(p["id"]) or {}
-    store.update(p["id"], expected_status=record["status"], expected_version=int(record["version"]),
-                 changes={"status": status})  # fmt: skip
+    record = stored(store, p["id"])
+    store.update(record, {"status": PaymentStatus(status)})
     r = api.call("GET", WIDGET.format(p["id"]), token=p["access_token"])
     assert (r.status, r.json()["status"], r.json()["contract"]) == (200, status, None)

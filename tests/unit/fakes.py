@@ -7,7 +7,6 @@ protocol, with the same signature.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import itertools
 import json
@@ -26,24 +25,26 @@ from payments_core.domain.chain_work import (
     SentTransaction,
     WalletKeys,
 )
-from payments_core.domain.entities import KINDS, CatalogEntry
+from payments_core.domain.entities import KINDS, CatalogEntry, LogEntry, Payment, PaymentChanges
 from payments_core.domain.stores import (
     CatalogEntries,
     CatalogStore,
     CursorStore,
     DealQueue,
     ExternalIdTaken,
+    IntegrationStatusStore,
     LogStore,
     PaymentStore,
+    SecretHashExists,
+    SecretHashStore,
     SigningKeyStore,
     StaleWrite,
 )
 from payments_core.domain.watcher import WatchedChain
+from payments_core.models.payments import PaymentStatus
 from payments_core.store.batch import PendingRead
 from payments_core.store.cursors import BlockCursor
-from payments_core.store.integration_secrets import SecretHashStore
-from payments_core.store.integrations import IntegrationStatusStore
-from payments_core.store.payments import Listing, listings_of, watch_key
+from payments_core.store.payments import Listing, listings_of, watch_attributes, watch_key
 
 
 class FakeCatalog:
@@ -80,7 +81,7 @@ class FakeCatalog:
         return [entry for entry in self.entries.values() if isinstance(entry, kind)]
 
 
-class FakeSecretHashes(SecretHashStore):
+class FakeSecretHashes:
     """The integration secrets table as a dict: client id -> hash."""
 
     def __init__(self) -> None:
@@ -88,14 +89,14 @@ class FakeSecretHashes(SecretHashStore):
 
     def put_new(self, client_id: str, secret_hash: str) -> None:
         if client_id in self.hashes:
-            raise AssertionError(f"{client_id} already has a hash")
+            raise SecretHashExists(f"integration {client_id} already has a secret")
         self.hashes[client_id] = secret_hash
 
     def read_hash(self, client_id: str) -> PendingRead[str | None]:
         return PendingRead.ready(self.hashes.get(client_id))
 
 
-class FakeIntegrationStatuses(IntegrationStatusStore):
+class FakeIntegrationStatuses:
     """Integrations' statuses as a dict; counts the reads (what the authorizer's cache saves)."""
 
     def __init__(self, statuses: dict[str, str] | None = None) -> None:
@@ -122,124 +123,110 @@ class PageCall:
 
 class FakePaymentStore:
     """Payments, the unique (node_id, external_id) guard and the listing positions, in memory; `update` and
-    `annotate` are conditional as the real ones are, and `watched` reads the `by_watch` attributes the
-    domain keeps, as the real index does."""
+    `annotate` are conditional as the real ones are, and `watched` reads the `by_watch` key the real store
+    keeps (`watch_attributes`), as the real index does. Payments are immutable: nothing is copied."""
 
     def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, Payment] = {}
         self.guards: dict[tuple[str, str], str] = {}
         self.positions: dict[Listing, list[str]] = {}  # listing -> payment ids, position 1 first
-        self.inserted: list[dict[str, Any]] = []
+        self.inserted: list[Payment] = []
         self.get_calls: list[str] = []
         self.page_calls: list[PageCall] = []
-        self.updates: list[dict[str, Any]] = []  # the changes of each update that was written
-        self.annotations: list[dict[str, Any]] = []  # likewise for annotate
+        self.updates: list[PaymentChanges] = []  # the changes of each update that was written
+        self.annotations: list[PaymentChanges] = []  # likewise for annotate
         self.stale_writes = 0  # updates refused because the payment had moved
 
     def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
-        listings = listings_of({"node_id": node_id, "wallet_id": wallet_id, "network_id": network_id})
+        listings = listings_of(node_id, wallet_id, network_id)
         return PendingRead.ready({listing: len(self.positions.get(listing, [])) for listing in listings})
 
     def read_total(self, listing: Listing) -> PendingRead[int]:
         return PendingRead.ready(len(self.positions.get(listing, [])))
 
-    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
-        guard = (item["node_id"], item["external_id"])
+    def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
+        guard = (payment.node_id, payment.external_id)
         if guard in self.guards:
             raise ExternalIdTaken(self.guards[guard])
-        if item["id"] in self.items:
-            raise AssertionError(f"payment {item['id']} already exists")
-        self.guards[guard] = item["id"]
-        self.items[item["id"]] = copy.deepcopy(item)
-        for listing in listings_of(item):
-            self.positions.setdefault(listing, []).append(item["id"])
-        self.inserted.append(copy.deepcopy(item))
+        if payment.id in self.items:
+            raise AssertionError(f"payment {payment.id} already exists")
+        self.guards[guard] = payment.id
+        self.items[payment.id] = payment
+        for listing in listings_of(payment.node_id, payment.wallet_id, payment.network_id):
+            self.positions.setdefault(listing, []).append(payment.id)
+        self.inserted.append(payment)
 
-    def get(self, payment_id: str) -> dict[str, Any] | None:
+    def get(self, payment_id: str) -> Payment | None:
         self.get_calls.append(payment_id)
-        found = self.items.get(payment_id)
-        return copy.deepcopy(found) if found is not None else None
+        return self.items.get(payment_id)
 
-    def page(
-        self, listing: Listing, offset: int, limit: int, total: int | None = None
-    ) -> tuple[int, list[dict[str, Any]]]:
+    def page(self, listing: Listing, offset: int, limit: int, total: int | None = None) -> tuple[int, list[Payment]]:
         self.page_calls.append(PageCall(listing, offset, limit))
         newest_first = list(reversed(self.positions.get(listing, [])))
-        return len(newest_first), [copy.deepcopy(self.items[i]) for i in newest_first[offset : offset + limit]]
+        return len(newest_first), [self.items[i] for i in newest_first[offset : offset + limit]]
 
-    @staticmethod
-    def _apply(item: dict[str, Any], changes: dict[str, Any]) -> None:
-        for name, value in changes.items():
-            if value is None:
-                item.pop(name, None)  # as update_expression's REMOVE
-            else:
-                item[name] = copy.deepcopy(value)
-
-    def update(
-        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        item = self.items.get(payment_id)
-        if item is None or item.get("status") != expected_status or item.get("version") != expected_version:
+    def update(self, payment: Payment, changes: PaymentChanges) -> Payment:
+        current = self.items.get(payment.id)
+        if current is None or current.status != payment.status or current.version != payment.version:
             self.stale_writes += 1
-            raise StaleWrite(payment_id)
-        self._apply(item, {**changes, "version": expected_version + 1})
-        self.updates.append(copy.deepcopy(changes))
-        return copy.deepcopy(item)
+            raise StaleWrite(payment.id)
+        written = current._replace(**changes)._replace(version=payment.version + 1)
+        self.items[payment.id] = written
+        self.updates.append(changes)
+        return written
 
     def annotate(
         self,
         payment_id: str,
         *,
-        expected_status: str,
-        changes: dict[str, Any],
-        expected: dict[str, Any] | None = None,
+        expected_status: PaymentStatus,
+        changes: PaymentChanges,
+        expected: PaymentChanges | None = None,
     ) -> bool:
-        item = self.items.get(payment_id)
-        if item is None or item.get("status") != expected_status:
+        current = self.items.get(payment_id)
+        if current is None or current.status != expected_status:
             return False
-        if any(item.get(name) != value for name, value in (expected or {}).items()):
+        if any(getattr(current, name) != value for name, value in (expected or {}).items()):
             return False
-        self._apply(item, changes)
-        self.annotations.append(copy.deepcopy(changes))
+        self.items[payment_id] = current._replace(**changes)
+        self.annotations.append(changes)
         return True
 
     def watched(
-        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
-    ) -> list[dict[str, Any]]:
+        self, network_id: str, status: PaymentStatus, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[Payment]:
         key = watch_key(network_id, status)
-        found = sorted(
-            (i for i in self.items.values() if i.get("watch_pk") == key and "watch_sk" in i),
-            key=lambda i: str(i["watch_sk"]),
-        )
+        keyed = [(watch_attributes(p), p) for p in self.items.values()]
+        found = sorted(((str(w["watch_sk"]), p) for w, p in keyed if w["watch_pk"] == key), key=lambda wp: wp[0])
         if expires_until is not None:
-            found = [i for i in found if str(i["watch_sk"]) <= f"{expires_until}#~"]
-        return [copy.deepcopy(i) for i in found[:limit]]
+            found = [(k, p) for k, p in found if k <= f"{expires_until}#~"]
+        return [p for _, p in found[:limit]]
 
-    def put(self, item: dict[str, Any]) -> dict[str, Any]:
+    def put(self, payment: Payment) -> Payment:
         """A payment as a test sets it up (no guard, no listing position)."""
-        self.items[item["id"]] = copy.deepcopy(item)
-        return item
+        self.items[payment.id] = payment
+        return payment
 
 
 class FakeLogStore:
     """A payment's log entries in memory, newest first as the real table's query reads them."""
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.entries: dict[tuple[str, str], LogEntry] = {}
 
-    def append(self, entry: dict[str, Any]) -> bool:
-        key = (entry["payment_id"], entry["sk"])
+    def append(self, entry: LogEntry) -> bool:
+        key = (entry.payment_id, entry.sk)
         if key in self.entries:
             return False
-        self.entries[key] = copy.deepcopy(entry)
+        self.entries[key] = entry
         return True
 
     def count(self, payment_id: str) -> int:
         return sum(1 for p, _ in self.entries if p == payment_id)
 
-    def page(self, payment_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    def page(self, payment_id: str, offset: int, limit: int) -> list[LogEntry]:
         keys = sorted((k for k in self.entries if k[0] == payment_id), key=lambda k: k[1], reverse=True)
-        return [copy.deepcopy(self.entries[k]) for k in keys[offset : offset + limit]]
+        return [self.entries[k] for k in keys[offset : offset + limit]]
 
 
 class FakeCursorStore:
@@ -501,6 +488,8 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     keys: FakeSigningKeyStore,
     chain: FakeChain,
     wallet_keys: FakeWalletKeys,
+    secret_hashes: FakeSecretHashes,
+    statuses: FakeIntegrationStatuses,
 ) -> None:
     """Never called: mypy checks here that each fake implements its protocol (a missing or changed method
     fails `make typecheck`, naming it)."""
@@ -513,3 +502,5 @@ def _conforms(  # noqa: PLR0917 - one argument per protocol
     _chain: Chain = chain
     _watched: WatchedChain = chain
     _wallet_keys: WalletKeys = wallet_keys
+    _secret_hashes: SecretHashStore = secret_hashes
+    _statuses: IntegrationStatusStore = statuses

@@ -18,20 +18,23 @@ from botocore.stub import Stubber
 from payments_chain.workers import message_correlation_id
 from payments_core import handlers, metrics
 from payments_core.domain import lifecycle, logs
+from payments_core.domain.entities import PaymentEvent
 from payments_core.errors import NotFound
 from payments_core.http import json_codec
 from payments_core.http.api import json_response, make_resolver
+from payments_core.models.payments import PaymentStatus
 from payments_core.observability import (
     correlation_id,
-    correlation_of,
     correlation_scope,
     error_fields,
     logger,
     set_correlation_id,
 )
+from payments_core.store.codec import payment_attributes, to_item
 from payments_core.store.logs import DynamoLogStore
 from payments_core.store.payments import DynamoPaymentStore
 from payments_core.store.queues import SqsDealQueue
+from tests.support import a_payment
 from tests.unit.test_http import rest_event
 from tests.unit.test_payments_domain import World, create, world  # noqa: F401 - the fixture
 
@@ -314,10 +317,10 @@ def test_a_worker_reads_the_correlation_id_of_its_record() -> None:
 def test_a_change_carries_the_correlation_id_into_last_event() -> None:
     set_correlation_id("req-xyz")
     try:
-        event = lifecycle.event("cancelled", "m", lifecycle.Actor("integration", "ci"), "pending")
+        event = lifecycle.event("cancelled", "m", lifecycle.Actor("integration", "ci"), PaymentStatus.PENDING)
     finally:
         set_correlation_id(None)
-    assert correlation_of(event) == "req-xyz"
+    assert event.correlation_id == "req-xyz"
     assert correlation_id() is None
 
 
@@ -358,13 +361,8 @@ def test_a_log_entry_not_written_is_counted_and_logged_by_type_and_aws_code(
     stubber = Stubber(client)
     stubber.add_client_error("transact_write_items", service_error_code="InternalServerError", service_message=SECRET)
     stubber.activate()
-    new = {
-        "id": {"S": str(uuid.uuid4())},
-        "status": {"S": "pending"},
-        "updated_at": {"S": "2026-01-01T00:00:00Z"},
-        "version": {"N": "1"},
-        "last_event": {"M": {"type": {"S": "created"}, "correlation_id": {"S": "req-1"}}},
-    }
+    created = PaymentEvent("created", "Payment created", "integration", "ci", correlation_id="req-1")
+    new = to_item(payment_attributes(a_payment(updated_at="2026-01-01T00:00:00Z", last_event=created._asdict())))
     record = {"eventID": "e1", "eventName": "INSERT", "dynamodb": {"NewImage": new}}
     with correlation_scope(), metrics.invocation(), pytest.raises(Exception, match="InternalServerError"):
         logs.write_log(DynamoLogStore(client, "logs"), record)

@@ -13,12 +13,13 @@ import pytest
 
 from payments_core.domain import payments
 from payments_core.domain.access import Principal
-from payments_core.domain.entities import Chain, Currency, Member, Network, Node, Wallet
+from payments_core.domain.entities import Chain, Currency, Member, Network, Node, PaymentEvent, PaymentLine, Wallet
 from payments_core.domain.payments import PaymentDeps
 from payments_core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from payments_core.http import json_codec
 from payments_core.http.api import json_response
 from payments_core.models.payments import CreatePaymentRequest, PaymentResponse, PaymentStatus
+from payments_core.store.codec import payment_attributes
 from payments_core.store.payments import listing_for
 from tests.unit.fakes import FakeCatalog, FakeDealQueue, FakePaymentStore
 
@@ -205,7 +206,7 @@ def test_node_the_integration_does_not_reach_is_403(world: World, caller: str, t
 def test_own_node_and_descendants_are_reachable(world: World, caller: str, target: str) -> None:
     resp = create(world, world.principal(getattr(world, caller)), node_id=getattr(world, target))
     assert str(resp.node_id) == getattr(world, target)
-    assert world.store.inserted[0]["node_path"] == list(world.catalog.get(Node, getattr(world, target)).path)  # type: ignore[union-attr]
+    assert world.store.inserted[0].node_path == world.catalog.get(Node, getattr(world, target)).path  # type: ignore[union-attr]
 
 
 def test_403_comes_before_catalog_consistency_checks(world: World) -> None:
@@ -363,55 +364,55 @@ def test_web3_record_written(world: World) -> None:
     after = datetime.now(UTC)
     assert len(world.store.inserted) == 1
     record = world.store.inserted[0]
-    pid = record["id"]
+    pid = record.id
     assert uuid.UUID(pid).version == 4
-    assert record["status"] == "pending"
-    assert record["node_path"] == [world.root, world.child]
-    assert record["node_id"] == world.child
-    assert record["network_id"] == world.network
-    assert record["currency_id"] == world.currency
-    assert record["wallet_id"] == world.wallet
-    assert record["chain_id"] == world.chain
+    assert record.status == "pending"
+    assert record.node_path == (world.root, world.child)
+    assert record.node_id == world.child
+    assert record.network_id == world.network
+    assert record.currency_id == world.currency
+    assert record.wallet_id == world.wallet
+    assert record.chain_id == world.chain
     # amount_units is paid_price (99.75), not price (100.5), in USDT's smallest unit (6 decimals)
-    assert record["amount_units"] == 99_750_000
-    assert type(record["amount_units"]) is int
-    assert record["deal_ref"] == "0x" + "0" * 32 + uuid.UUID(pid).hex
-    assert len(record["deal_ref"]) == 66
-    assert record["token_address"] == USDT
-    assert record["currency_symbol"] == "USDT"
-    assert record["currency_decimals"] == 6
-    assert record["price"] == Decimal("100.5")
-    assert record["paid_price"] == Decimal("99.75")
-    assert record["items"] == [
-        {"name": "a", "price": Decimal("60.25"), "external_id": "i-1"},
-        {"name": "b", "price": Decimal("40.25"), "external_id": "i-2"},
-    ]
-    assert record["payment_method"] == "web3"
-    assert record["payment_group"] == "product"
-    assert record["client_ip"] == "10.0.0.1"
-    assert record["expires_at"] == "2099-01-31T23:59:59.000000Z"
-    assert record["version"] == 1
-    assert record["last_event"] == {
-        "type": "created",
-        "message": "Payment created (web3)",
-        "actor_type": "integration",
-        "actor_id": "ci_test",
-        "status_before": None,
-        "correlation_id": None,  # no request in effect (outside a handler)
-    }
-    assert record["created_at"] == record["updated_at"]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record["created_at"])
-    created = datetime.fromisoformat(record["created_at"])
+    assert record.amount_units == 99_750_000
+    assert type(record.amount_units) is int
+    assert record.deal_ref == "0x" + "0" * 32 + uuid.UUID(pid).hex
+    assert len(record.deal_ref) == 66
+    assert record.token_address == USDT
+    assert record.currency_symbol == "USDT"
+    assert record.currency_decimals == 6
+    assert record.price == Decimal("100.5")
+    assert record.paid_price == Decimal("99.75")
+    assert record.items == (
+        PaymentLine("a", Decimal("60.25"), "i-1"),
+        PaymentLine("b", Decimal("40.25"), "i-2"),
+    )
+    assert record.payment_method == "web3"
+    assert record.payment_group == "product"
+    assert record.client_ip == "10.0.0.1"
+    assert record.expires_at == "2099-01-31T23:59:59.000000Z"
+    assert record.version == 1
+    assert record.last_event == PaymentEvent(
+        type="created",
+        message="Payment created (web3)",
+        actor_type="integration",
+        actor_id="ci_test",
+        status_before=None,
+        correlation_id=None,  # no request in effect (outside a handler)
+    )
+    assert record.created_at == record.updated_at
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", record.created_at)
+    created = datetime.fromisoformat(record.created_at)
     assert before - timedelta(seconds=1) <= created <= after
-    assert re.fullmatch(rf"pwt_{uuid.UUID(pid).hex}_[A-Za-z0-9_-]{{43}}", record["access_token"])
+    assert re.fullmatch(rf"pwt_{uuid.UUID(pid).hex}_[A-Za-z0-9_-]{{43}}", record.access_token)
     # nothing in the record is a UUID object or a float: it must go to DynamoDB as is
-    for value in record.values():
+    for value in payment_attributes(record).values():
         assert not isinstance(value, uuid.UUID | float)
 
     # the response is the record
     assert str(resp.id) == pid
     assert resp.status is PaymentStatus.PENDING
-    assert resp.access_token == record["access_token"]
+    assert resp.access_token == record.access_token
     assert resp.price == Decimal("100.5")
     assert resp.paid_price == Decimal("99.75")
     assert resp.expires_at == datetime(2099, 1, 31, 23, 59, 59, tzinfo=UTC)
@@ -443,8 +444,8 @@ def test_each_payment_gets_its_own_id_and_token(world: World) -> None:
 def test_off_chain_record_has_no_chain_fields_and_sends_no_message(world: World, method: str) -> None:
     create(world, payment_method=method)
     record = world.store.inserted[0]
-    assert record["payment_method"] == method
-    assert record["status"] == "pending"
+    assert record.payment_method == method
+    assert record.status == "pending"
     for absent in ("amount_units", "deal_ref", "token_address"):
         assert absent not in record
     assert world.queue.sent == []
@@ -453,7 +454,7 @@ def test_off_chain_record_has_no_chain_fields_and_sends_no_message(world: World,
 def test_expires_at_with_offset_is_the_same_instant(world: World) -> None:
     resp = create(world, expires_at="2099-02-01T02:59:59+03:00")
     assert resp.expires_at == datetime(2099, 1, 31, 23, 59, 59, tzinfo=UTC)
-    stored = datetime.fromisoformat(world.store.inserted[0]["expires_at"])
+    stored = datetime.fromisoformat(world.store.inserted[0].expires_at)
     assert stored == datetime(2099, 1, 31, 23, 59, 59, tzinfo=UTC)
 
 
@@ -497,7 +498,7 @@ def test_amount_units_of_an_18_decimal_token(world: World) -> None:
     eth = new_id()
     world.catalog.add(Currency(id=eth, symbol="ETH", decimals=18, tokens={world.network: "0xE"}))
     create(world, currency_id=eth, price=Decimal("1.5"), paid_price=Decimal("0.000000000000000001"))
-    assert world.store.inserted[0]["amount_units"] == 1
+    assert world.store.inserted[0].amount_units == 1
     assert world.queue.sent[0].body["amount_units"] == "1"
     assert world.queue.sent[0].body["decimals"] == 18
 

@@ -15,12 +15,13 @@ import pytest
 from payments_core.domain import chain_work, lifecycle, watcher
 from payments_core.domain.access import Principal
 from payments_core.domain.chain_work import ChainDeps, ChainError
-from payments_core.domain.entities import Network
+from payments_core.domain.entities import Network, Payment, PaymentChanges
 from payments_core.domain.payments import PaymentDeps, deal_ref, iso
 from payments_core.domain.stores import StaleWrite
 from payments_core.domain.watcher import WatcherDeps
 from payments_core.errors import Conflict, DomainError
 from payments_core.models.payments import PaymentStatus as S
+from payments_core.store.codec import payment_from
 from payments_core.store.payments import watch_attributes
 from tests.unit.fakes import (
     FakeCatalog,
@@ -44,23 +45,17 @@ class RacingStore(FakePaymentStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.interleave: list[dict[str, Any]] = []  # the changes the other writer makes, one per update of ours
+        self.interleave: list[PaymentChanges] = []  # the changes the other writer makes, one per update of ours
 
-    def update(
-        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
-    ) -> dict[str, Any]:
+    def update(self, payment: Payment, changes: PaymentChanges) -> Payment:
         if self.interleave:
             theirs = self.interleave.pop(0)
-            item = self.items[payment_id]
-            item.update(theirs)
-            item["version"] = int(item["version"]) + 1
-            item.update(watch_attributes(item))
-        return super().update(
-            payment_id, expected_status=expected_status, expected_version=expected_version, changes=changes
-        )
+            current = self.items[payment.id]
+            self.items[payment.id] = current._replace(**theirs)._replace(version=current.version + 1)
+        return super().update(payment, changes)
 
 
-def payment(store: FakePaymentStore, status: S = S.PENDING, **fields: Any) -> dict[str, Any]:
+def payment(store: FakePaymentStore, status: S = S.PENDING, **fields: Any) -> Payment:
     payment_id = str(uuid.uuid4())
     now = datetime.now(UTC)
     item: dict[str, Any] = {
@@ -89,12 +84,11 @@ def payment(store: FakePaymentStore, status: S = S.PENDING, **fields: Any) -> di
         "updated_at": iso(now),
         **fields,
     }
-    item.update({k: v for k, v in watch_attributes(item).items() if v is not None})
-    return store.put(item)
+    return store.put(payment_from(item))
 
 
-def status_of(store: FakePaymentStore, item: dict[str, Any]) -> str:
-    return str(store.items[item["id"]]["status"])
+def status_of(store: FakePaymentStore, item: Payment) -> str:
+    return str(store.items[item.id].status)
 
 
 @pytest.fixture
@@ -147,12 +141,13 @@ def watcher_deps(
 # ---------------------------------------------------------------------------------------------- lifecycle.move
 def test_a_move_writes_status_version_event_and_the_watch_index(store: RacingStore) -> None:
     item = payment(store, S.PENDING)
-    assert store.items[item["id"]]["watch_pk"] == f"{NETWORK}#pending"
+    assert watch_attributes(store.items[item.id])["watch_pk"] == f"{NETWORK}#pending"
     moved = lifecycle.move(
         store, item, to=S.CANCELLED, actor=lifecycle.Actor("system", "t"), event_type="cancelled", message="m"
     )
-    assert (moved["status"], moved["version"]) == ("cancelled", 2)
-    assert moved["last_event"]["status_before"] == "pending"
+    assert (moved.status, moved.version) == ("cancelled", 2)
+    assert moved.last_event is not None
+    assert moved.last_event.status_before == "pending"
     assert "watch_pk" not in moved  # no more work for the watcher: out of the index
 
 
@@ -165,7 +160,7 @@ def test_an_illegal_move_writes_nothing(store: RacingStore) -> None:
 
 def test_a_move_from_a_stale_read_is_refused(store: RacingStore) -> None:
     item = payment(store, S.PENDING)
-    store.interleave = [{"status": "sending"}]
+    store.interleave = [{"status": S.SENDING}]
     with pytest.raises(StaleWrite):
         lifecycle.move(store, item, to=S.CANCELLED, actor=lifecycle.Actor("s", "t"), event_type="x", message="m")
     assert status_of(store, item) == "sending"
@@ -176,7 +171,7 @@ def test_cancel_of_a_pending_payment_no_worker_claimed_is_immediate(
     payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
 ) -> None:
     item = payment(store, S.PENDING)
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])
+    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
     assert status_of(store, item) == "cancelled"
     assert queues[1].sent == []
 
@@ -185,8 +180,8 @@ def test_cancel_of_an_open_payment_goes_through_cancel_deal_once(
     payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
 ) -> None:
     item = payment(store, S.OPEN, deal_id=7)
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])  # asked again: accepted, not re-sent
+    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
+    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)  # asked again: accepted, not re-sent
     assert status_of(store, item) == "cancelling"
     assert [m.body["deal_id"] for m in queues[1].sent] == ["7"]
     assert queues[1].sent[0].group == f"network:{NETWORK}"
@@ -201,7 +196,7 @@ def test_cancel_of_a_final_payment_is_refused_and_writes_nothing(
 ) -> None:
     item = payment(store, status)
     with pytest.raises(Conflict) as info:
-        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])
+        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
     assert info.value.code == code
     assert store.updates == []
 
@@ -210,8 +205,8 @@ def test_cancel_that_loses_to_a_worker_claim_decides_again_on_sending(
     payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
 ) -> None:
     item = payment(store, S.PENDING)
-    store.interleave = [{"status": "sending", "deal_may_exist": True}]  # the create-deal worker claims it first
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])
+    store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # the create-deal worker claims it first
+    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
     assert store.stale_writes == 1
     assert status_of(store, item) == "cancelling"  # a deal may exist now: through cancelDeal
     assert len(queues[1].sent) == 1
@@ -223,7 +218,7 @@ def test_cancel_of_a_payment_that_keeps_changing_gives_up_after_bounded_attempts
     item = payment(store, S.PENDING)
     store.interleave = [{"updated_at": iso(datetime.now(UTC))}] * 10  # a change in place before every write
     with pytest.raises(Conflict) as info:
-        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item["id"])
+        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
     assert info.value.code == "concurrent_update"
     assert store.stale_writes == lifecycle.MAX_RACE_ATTEMPTS
     assert status_of(store, item) == "pending"
@@ -234,17 +229,17 @@ def test_retry_send_of_a_failed_send_requeues_it_once_per_click(
     payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
 ) -> None:
     item = payment(store, S.SEND_FAILED, deal_may_exist=True)
-    first = lifecycle.retry_send(payment_deps, PRINCIPAL, item["id"])
-    again = lifecycle.retry_send(payment_deps, PRINCIPAL, item["id"])  # the double click
+    first = lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)
+    again = lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)  # the double click
     assert first.status is S.PENDING
     assert again.retry_count == first.retry_count == 1
-    assert [m.dedup_id for m in queues[0].sent] == [f"{item['id']}:1"]
+    assert [m.dedup_id for m in queues[0].sent] == [f"{item.id}:1"]
 
 
 def test_retry_send_of_a_payment_with_its_deal_is_refused(payment_deps: PaymentDeps, store: RacingStore) -> None:
     item = payment(store, S.OPEN, deal_id=3)
     with pytest.raises(DomainError) as info:
-        lifecycle.retry_send(payment_deps, PRINCIPAL, item["id"])
+        lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)
     assert info.value.code == "payment_has_deal"
     assert store.updates == []
 
@@ -253,9 +248,9 @@ def test_retry_send_that_loses_to_the_watcher_expiring_it_answers_expired(
     payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
 ) -> None:
     item = payment(store, S.SEND_FAILED, deal_may_exist=True)
-    store.interleave = [{"status": "cancelling", "expire_on_cancel": True}]
+    store.interleave = [{"status": S.CANCELLING, "expire_on_cancel": True}]
     with pytest.raises(DomainError) as info:
-        lifecycle.retry_send(payment_deps, PRINCIPAL, item["id"])
+        lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)
     assert info.value.code == "payment_cancelled"
     assert queues[0].sent == []
 
@@ -265,11 +260,11 @@ def test_create_deal_claims_creates_and_records_the_deal_once(
     chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
 ) -> None:
     item = payment(store, S.PENDING)
-    assert chain_work.create_deal(chain_deps, item["id"]) == "deal created"
-    assert chain_work.create_deal(chain_deps, item["id"]) == "skipped: open"  # a redelivery
-    stored = store.items[item["id"]]
-    assert (stored["status"], stored["deal_id"], stored["deal_may_exist"]) == ("open", 1, True)
-    assert chain.create_calls == [item["deal_ref"]]
+    assert chain_work.create_deal(chain_deps, item.id) == "deal created"
+    assert chain_work.create_deal(chain_deps, item.id) == "skipped: open"  # a redelivery
+    stored = store.items[item.id]
+    assert (stored.status, stored.deal_id, stored.deal_may_exist) == ("open", 1, True)
+    assert chain.create_calls == [item.deal_ref]
     assert [u["status"] for u in store.updates] == ["sending", "open"]
 
 
@@ -277,8 +272,10 @@ def test_create_deal_redelivered_after_a_crash_records_the_deal_it_finds(
     chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
 ) -> None:
     item = payment(store, S.SENDING, deal_may_exist=True)
-    chain.create_deal("k", ref=item["deal_ref"], payee="p", token="t", amount=1, expires_at=0)  # sent before the crash
-    assert chain_work.create_deal(chain_deps, item["id"]) == "deal created"
+    chain.create_deal(
+        "k", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
+    )  # sent before the crash
+    assert chain_work.create_deal(chain_deps, item.id) == "deal created"
     assert len(chain.create_calls) == 1
     assert status_of(store, item) == "open"
 
@@ -287,8 +284,8 @@ def test_create_deal_whose_claim_loses_to_a_cancel_creates_nothing(
     chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
 ) -> None:
     item = payment(store, S.PENDING)
-    store.interleave = [{"status": "cancelled"}]
-    assert chain_work.create_deal(chain_deps, item["id"]) == "skipped: cancelled"
+    store.interleave = [{"status": S.CANCELLED}]
+    assert chain_work.create_deal(chain_deps, item.id) == "skipped: cancelled"
     assert chain.create_calls == []
 
 
@@ -296,11 +293,11 @@ def test_create_deal_of_a_cancelling_payment_records_an_existing_deal_and_stays_
     chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
 ) -> None:
     item = payment(store, S.CANCELLING, deal_may_exist=True)
-    assert chain_work.create_deal(chain_deps, item["id"]) == "skipped: cancelling"
-    created = chain.create_deal("k", ref=item["deal_ref"], payee="p", token="t", amount=1, expires_at=0)
-    assert chain_work.create_deal(chain_deps, item["id"]) == "recorded deal of a cancelling payment"
-    stored = store.items[item["id"]]
-    assert (stored["status"], stored["deal_id"]) == ("cancelling", created.deal_id)
+    assert chain_work.create_deal(chain_deps, item.id) == "skipped: cancelling"
+    created = chain.create_deal("k", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
+    assert chain_work.create_deal(chain_deps, item.id) == "recorded deal of a cancelling payment"
+    stored = store.items[item.id]
+    assert (stored.status, stored.deal_id) == ("cancelling", created.deal_id)
 
 
 def test_create_deal_of_a_payment_that_keeps_changing_is_retried_by_the_queue(
@@ -309,25 +306,24 @@ def test_create_deal_of_a_payment_that_keeps_changing_is_retried_by_the_queue(
     item = payment(store, S.PENDING)
     store.interleave = [{"updated_at": iso(datetime.now(UTC))}] * 10
     with pytest.raises(ChainError) as info:
-        chain_work.create_deal(chain_deps, item["id"])
+        chain_work.create_deal(chain_deps, item.id)
     assert not info.value.reverted  # the message comes back, with backoff
     assert store.stale_writes == lifecycle.MAX_RACE_ATTEMPTS
 
 
 def test_mark_send_failed_moves_a_sending_payment_only(chain_deps: ChainDeps, store: RacingStore) -> None:
     sending, opened = payment(store, S.SENDING), payment(store, S.OPEN, deal_id=1)
-    assert chain_work.mark_send_failed(chain_deps, sending["id"], "rpc down") is True
-    assert chain_work.mark_send_failed(chain_deps, opened["id"], "rpc down") is False
-    assert store.items[sending["id"]]["status"] == "send-failed"
-    assert store.items[sending["id"]]["deal_may_exist"] is True
+    assert chain_work.mark_send_failed(chain_deps, sending.id, "rpc down") is True
+    assert chain_work.mark_send_failed(chain_deps, opened.id, "rpc down") is False
+    assert store.items[sending.id].status == "send-failed"
+    assert store.items[sending.id].deal_may_exist is True
     assert status_of(store, opened) == "open"
 
 
-def _with_deal(store: RacingStore, chain: FakeChain, status: S, **fields: Any) -> dict[str, Any]:
+def _with_deal(store: RacingStore, chain: FakeChain, status: S, **fields: Any) -> Payment:
     item = payment(store, status, **fields)
-    created = chain.create_deal("k", ref=item["deal_ref"], payee="p", token="t", amount=1, expires_at=0)
-    store.items[item["id"]]["deal_id"] = created.deal_id
-    return store.items[item["id"]]
+    created = chain.create_deal("k", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
+    return store.put(item._replace(deal_id=created.deal_id))
 
 
 @pytest.mark.parametrize(
@@ -339,10 +335,10 @@ def test_cancel_deal_ends_in_the_status_the_chain_says(  # noqa: PLR0917 - fixtu
 ) -> None:
     item = _with_deal(store, chain, S.CANCELLING, expire_on_cancel=expire)
     if paid:
-        chain.pay(item["deal_id"], block=90)
-    assert chain_work.cancel_deal(chain_deps, item["id"]) == final
-    assert chain_work.cancel_deal(chain_deps, item["id"]) == f"skipped: {final}"  # a redelivery
-    assert chain.cancel_calls == [item["deal_id"]]
+        chain.pay(int(item.deal_id or 0), block=90)
+    assert chain_work.cancel_deal(chain_deps, item.id) == final
+    assert chain_work.cancel_deal(chain_deps, item.id) == f"skipped: {final}"  # a redelivery
+    assert chain.cancel_calls == [item.deal_id]
     assert status_of(store, item) == final
 
 
@@ -350,7 +346,7 @@ def test_cancel_deal_without_a_deal_on_chain_cancels_without_a_transaction(
     chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
 ) -> None:
     item = payment(store, S.CANCELLING, deal_may_exist=True)
-    assert chain_work.cancel_deal(chain_deps, item["id"]) == "cancelled"
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
     assert chain.cancel_calls == []
 
 
@@ -359,9 +355,9 @@ def test_cancel_deal_after_a_stale_write_decides_again_without_a_second_transact
 ) -> None:
     item = _with_deal(store, chain, S.CANCELLING)
     store.interleave = [{"cancel_sent_at": iso(datetime.now(UTC))}]  # the watcher's resend bookkeeping, versioned
-    assert chain_work.cancel_deal(chain_deps, item["id"]) == "cancelled"
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
     assert store.stale_writes == 1
-    assert chain.cancel_calls == [item["deal_id"]]  # the second decision found the deal cancelled on chain
+    assert chain.cancel_calls == [item.deal_id]  # the second decision found the deal cancelled on chain
 
 
 # ---------------------------------------------------------------------------------------------- the watcher
@@ -375,12 +371,13 @@ def test_a_deposit_makes_an_open_payment_paid_then_confirmed(
     watcher_deps: WatcherDeps, catalog: FakeCatalog, store: RacingStore, chain: FakeChain
 ) -> None:
     item = _with_deal(store, chain, S.OPEN)
-    ev = chain.pay(item["deal_id"], block=99)  # 2 confirmations at head 100; the network needs 3
+    ev = chain.pay(int(item.deal_id or 0), block=99)  # 2 confirmations at head 100; the network needs 3
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
-    stored = store.items[item["id"]]
-    assert (summary.deposits, summary.confirmed, stored["status"]) == (1, 0, "paid")
-    assert (stored["transaction_hash"], stored["deposit_block_number"]) == (ev.transaction_hash, 99)
-    assert stored["confirmation_status"]["confirmations"] == 2
+    stored = store.items[item.id]
+    assert (summary.deposits, summary.confirmed, stored.status) == (1, 0, "paid")
+    assert (stored.transaction_hash, stored.deposit_block_number) == (ev.transaction_hash, 99)
+    assert stored.confirmation_status is not None
+    assert stored.confirmation_status.confirmations == 2
     chain.head_block = 101
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert (summary.confirmed, status_of(store, item)) == (1, "confirmed")
@@ -390,25 +387,25 @@ def test_a_deposit_seen_again_changes_nothing(
     watcher_deps: WatcherDeps, catalog: FakeCatalog, store: RacingStore, chain: FakeChain
 ) -> None:
     item = _with_deal(store, chain, S.OPEN)
-    chain.pay(item["deal_id"], block=99)
+    chain.pay(int(item.deal_id or 0), block=99)
     watcher.watch_network(watcher_deps, _network(catalog), NOW)
-    versions = store.items[item["id"]]["version"]
+    versions = store.items[item.id].version
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)  # the same blocks read again
-    assert (summary.deposits, store.items[item["id"]]["version"]) == (0, versions)
+    assert (summary.deposits, store.items[item.id].version) == (0, versions)
 
 
 def test_a_deposit_a_reorg_dropped_takes_the_payment_back_to_open(
     watcher_deps: WatcherDeps, catalog: FakeCatalog, store: RacingStore, chain: FakeChain
 ) -> None:
     item = _with_deal(store, chain, S.OPEN)
-    ev = chain.pay(item["deal_id"], block=99)
+    ev = chain.pay(int(item.deal_id or 0), block=99)
     watcher.watch_network(watcher_deps, _network(catalog), NOW)
     chain.hashes[99] = "0x" + "f" * 64  # block 99 replaced by another
     chain.logged.clear()
     del chain.receipts[ev.transaction_hash]  # and the deposit is in no block now
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
-    stored = store.items[item["id"]]
-    assert (summary.reorged, stored["status"]) == (1, "open")
+    stored = store.items[item.id]
+    assert (summary.reorged, stored.status) == (1, "open")
     assert "transaction_hash" not in stored
     assert "confirmation_status" not in stored
 
@@ -417,8 +414,8 @@ def test_a_deposit_racing_a_cancel_is_left_to_the_cancel_worker(
     watcher_deps: WatcherDeps, catalog: FakeCatalog, store: RacingStore, chain: FakeChain
 ) -> None:
     item = _with_deal(store, chain, S.OPEN)
-    chain.pay(item["deal_id"], block=99)
-    store.interleave = [{"status": "cancelling"}]  # cancelled between the watcher's read and its write
+    chain.pay(int(item.deal_id or 0), block=99)
+    store.interleave = [{"status": S.CANCELLING}]  # cancelled between the watcher's read and its write
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert (store.stale_writes, summary.deposits, status_of(store, item)) == (1, 0, "cancelling")
 
@@ -436,9 +433,9 @@ def test_expiry_sends_a_deal_through_cancel_and_expires_a_pending_one_at_once(
     later = payment(store, S.PENDING, expires_at=iso(NOW + timedelta(hours=1)))
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert summary.expired == 2
-    assert store.items[opened["id"]]["status"] == "cancelling"
-    assert store.items[opened["id"]]["expire_on_cancel"] is True
-    assert [m.body["payment_id"] for m in queues[1].sent] == [opened["id"]]
+    assert store.items[opened.id].status == "cancelling"
+    assert store.items[opened.id].expire_on_cancel is True
+    assert [m.body["payment_id"] for m in queues[1].sent] == [opened.id]
     assert (status_of(store, pending), status_of(store, later)) == ("expired", "pending")
 
 
@@ -449,7 +446,7 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     queues: tuple[FakeDealQueue, FakeDealQueue],
 ) -> None:
     item = payment(store, S.PENDING, expires_at=iso(NOW - timedelta(minutes=1)))
-    store.interleave = [{"status": "sending", "deal_may_exist": True}]  # claimed between the index read and the write
+    store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # claimed between the index read and the write
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert store.stale_writes == 1
     assert summary.expired == 0  # sending: the create-deal worker has it; the watcher expires it once it is open

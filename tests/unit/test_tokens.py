@@ -22,6 +22,7 @@ from payments_core.errors import ServiceUnavailable, Unauthorized
 from payments_core.models.auth import TokenRequest
 from payments_core.security import passwords, tokens
 from payments_core.security.tokens import InvalidToken
+from tests.support import a_payment
 from tests.unit.fakes import FakeCatalog, FakeClock, FakeSecretHashes
 
 ISSUER = "https://auth.test.example"
@@ -563,11 +564,7 @@ def test_a_widget_token_with_non_ascii_characters_is_refused_not_a_type_error(ta
     payment_id = str(uuid.uuid4())
     token = new_access_token(payment_id)
     store = FakePaymentStore()
-    store.items[payment_id] = {
-        "id": payment_id,
-        "access_token": token,
-        "expires_at": (utcnow() + timedelta(hours=1)).isoformat(),
-    }
+    store.put(a_payment(id=payment_id, access_token=token, expires_at=(utcnow() + timedelta(hours=1)).isoformat()))
     deps = PaymentDeps(catalog=FakeCatalog(), payments=store, create_queue=FakeDealQueue())
     assert widget.authorize(deps, token, payment_id) == payment_id
     for forged in (token[:-1] + tail, token + tail):

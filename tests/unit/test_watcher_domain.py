@@ -8,6 +8,7 @@ from payments_core.domain.payments import deal_ref
 from payments_core.domain.watcher import confirmation_status, payment_id_of_ref
 from payments_core.models.payments import ConfirmationStatus
 from payments_core.store.payments import WATCHED_STATUSES, watch_attributes
+from tests.support import a_payment
 
 PAYMENT = "c9e8d7f6-5a4b-4c3d-8e2f-1a0b9c8d7e54"
 
@@ -28,9 +29,9 @@ def test_confirmation_status_is_noramps_shape(
     required: int, confirmations: int, expected: tuple[int, int, int, bool]
 ) -> None:
     status = confirmation_status(required, confirmations, 12.0)
-    assert (status["confirmations"], status["average_seconds"], status["progress"], status["confirmed"]) == expected
-    assert status["required_confirmations"] == required
-    assert ConfirmationStatus.model_validate(status).model_dump() == status
+    assert (status.confirmations, status.average_seconds, status.progress, status.confirmed) == expected
+    assert status.required_confirmations == required
+    assert ConfirmationStatus.model_validate(status._asdict()).model_dump() == status._asdict()
 
 
 def test_refs_lead_back_to_their_payment() -> None:
@@ -43,7 +44,7 @@ def test_refs_lead_back_to_their_payment() -> None:
 
 @pytest.mark.parametrize("status", sorted(WATCHED_STATUSES))
 def test_watched_web3_payments_are_in_the_index(status: str) -> None:
-    item = {"id": PAYMENT, "payment_method": "web3", "status": status, "network_id": "n-1", "expires_at": "2030Z"}
+    item = a_payment(id=PAYMENT, payment_method="web3", status=status, network_id="n-1", expires_at="2030Z")
     assert watch_attributes(item) == {"watch_pk": f"n-1#{status}", "watch_sk": f"2030Z#{PAYMENT}"}
 
 
@@ -52,5 +53,5 @@ def test_watched_web3_payments_are_in_the_index(status: str) -> None:
     [("web3", "sending"), ("web3", "confirmed"), ("web3", "expired"), ("credit_card", "pending"), ("web3", "hold")],
 )
 def test_other_payments_are_not(method: str, status: str) -> None:
-    item = {"id": PAYMENT, "payment_method": method, "status": status, "network_id": "n-1", "expires_at": "2030Z"}
+    item = a_payment(id=PAYMENT, payment_method=method, status=status, network_id="n-1", expires_at="2030Z")
     assert watch_attributes(item) == {"watch_pk": None, "watch_sk": None}

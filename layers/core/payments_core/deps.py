@@ -18,9 +18,15 @@ from payments_core.store import aws
 if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
     from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
     from payments_core.domain.payments import PaymentDeps
-    from payments_core.domain.stores import CatalogStore, DealQueue, LogStore, PaymentStore, SigningKeyStore
-    from payments_core.store.integration_secrets import SecretHashStore
-    from payments_core.store.integrations import IntegrationStatusStore
+    from payments_core.domain.stores import (
+        CatalogStore,
+        DealQueue,
+        IntegrationStatusStore,
+        LogStore,
+        PaymentStore,
+        SecretHashStore,
+        SigningKeyStore,
+    )
     from payments_core.store.rpc_urls import RpcUrlStore
 
 # The token endpoint's copy of its signing key (domain.keys.SIGNING_KEY_CACHE_SECONDS, repeated here so that
@@ -130,16 +136,16 @@ def verifier() -> JwksVerifier:
 @cache
 def secret_hashes() -> SecretHashStore:
     """Integrations' secret hashes: the token endpoint's (and the operator CLI's) only."""
-    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.store.integration_secrets import DynamoSecretHashStore
 
-    return SecretHashStore(aws.dynamodb(), get_settings().integration_secrets_table)
+    return DynamoSecretHashStore(aws.dynamodb(), get_settings().integration_secrets_table)
 
 
 @cache
 def integration_status_store() -> IntegrationStatusStore:
-    from payments_core.store.integrations import IntegrationStatusStore
+    from payments_core.store.integrations import DynamoIntegrationStatusStore
 
-    return IntegrationStatusStore(aws.dynamodb(), get_settings().catalog_table)
+    return DynamoIntegrationStatusStore(aws.dynamodb(), get_settings().catalog_table)
 
 
 @cache

@@ -46,12 +46,6 @@ def correlation_scope() -> Iterator[None]:
         _correlation.reset(token)
 
 
-def correlation_of(last_event: Any) -> str | None:
-    """The correlation id a payment's `last_event` carries (None for a change written without one)."""
-    value = last_event.get(CORRELATION_ATTRIBUTE) if isinstance(last_event, dict) else None
-    return str(value) if value else None
-
-
 # ---------------------------------------------------------------------------------------------- errors
 OWN_PACKAGES = frozenset({"payments_core", "payments_chain"})
 # Where libraries live: site-packages locally; on Lambda, layers' packages sit in /opt/python beside

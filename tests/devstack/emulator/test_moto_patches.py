@@ -9,6 +9,7 @@ import pytest
 from devstack.provision import Stack
 from payments_core import deps
 from tests.integration.helpers import Api, drain
+from tests.support import a_payment
 
 
 def test_stream_keeps_flowing_after_a_refused_transaction(api: Api, stack: Stack, stream_pollers: list[Any]) -> None:
@@ -64,8 +65,8 @@ def test_a_stream_read_waits_for_a_transaction_in_progress(
             seen["reader"].join(0.3)
             seen["blocked"] = seen["reader"].is_alive()
 
-    item = {"id": "p-1", "node_id": "n-1", "external_id": "x", "network_id": "net", "status": "pending"}
-    DynamoPaymentStore(store._db, store._payments, store._index).insert({**item, "id": "p-0", "external_id": "w"})
+    item = a_payment(id="p-1", node_id="n-1", external_id="x", network_id="net")
+    DynamoPaymentStore(store._db, store._payments, store._index).insert(item._replace(id="p-0", external_id="w"))
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     monkeypatch.setattr(store_module, "_INSERT_BUDGET_S", 0.0)  # one attempt
     monkeypatch.setattr(StreamShard, "add", add)

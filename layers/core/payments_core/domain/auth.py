@@ -16,8 +16,7 @@ from payments_core.models.auth import Jwks, TokenRequest, TokenResponse
 from payments_core.security import tokens
 
 if TYPE_CHECKING:
-    from payments_core.domain.stores import CatalogStore
-    from payments_core.store.integration_secrets import SecretHashStore
+    from payments_core.domain.stores import CatalogStore, SecretHashStore
 
 
 ACTIVE = "active"

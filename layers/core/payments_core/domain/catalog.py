@@ -27,8 +27,7 @@ from payments_core.models.common import utcnow
 from payments_core.security import passwords
 
 if TYPE_CHECKING:
-    from payments_core.store.integration_secrets import SecretHashStore
-    from payments_core.store.integrations import IntegrationStatusStore
+    from payments_core.domain.stores import IntegrationStatusStore, SecretHashStore
     from payments_core.store.rpc_urls import RpcUrlStore
 
 INTEGRATION_STATUSES = ("active", "disabled")
@@ -223,7 +222,7 @@ def move_secrets_out_of_the_catalog(
 ) -> dict[str, list[str]]:
     """A stack deployed before the secrets table: every integration's `secret_hash` and every network's
     `rpc_url` still in the catalog move to their stores and leave the catalog. Idempotent."""
-    from payments_core.store.integration_secrets import SecretHashExists
+    from payments_core.domain.stores import SecretHashExists
 
     moved: dict[str, list[str]] = {"integrations": [], "networks": []}
     for integration in catalog.list(Integration):

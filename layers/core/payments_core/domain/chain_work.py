@@ -12,7 +12,7 @@ from typing import Any, NoReturn, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
-from payments_core.domain.entities import Network, Wallet
+from payments_core.domain.entities import Network, Payment, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.stores import CatalogStore, PaymentStore
 from payments_core.models.payments import PaymentStatus as S
@@ -105,22 +105,28 @@ class ChainDeps:
         return self._networks[network_id]
 
 
-def signing_wallet_id(deps: ChainDeps, record: dict[str, Any]) -> str:
+def signing_wallet_id(deps: ChainDeps, payment: Payment) -> str:
     """The payment's wallet (its owner wallet where one is set), else the network's platform wallet."""
-    wallet_id = record.get("wallet_id")
+    wallet_id = payment.wallet_id
     if wallet_id:
         wallet = deps.catalog.get(Wallet, wallet_id)
         if wallet and wallet.owner_wallet_id:
             return wallet.owner_wallet_id
-        return str(wallet_id)
-    platform = deps.network(record["network_id"]).platform_wallet_id
+        return wallet_id
+    platform = deps.network(payment.network_id).platform_wallet_id
     if not platform:
         raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
     return platform
 
 
-def _expires_at(record: dict[str, Any]) -> int:
-    return int(datetime.fromisoformat(record["expires_at"]).timestamp())
+def _expires_at(payment: Payment) -> int:
+    return int(datetime.fromisoformat(payment.expires_at).timestamp())
+
+
+def _ref(payment: Payment) -> str:
+    if payment.deal_ref is None:  # every web3 payment has one from its create
+        raise ChainError(f"payment {payment.id} has no deal ref", reverted=True)
+    return payment.deal_ref
 
 
 def create_deal(deps: ChainDeps, payment_id: str) -> str:
@@ -131,49 +137,52 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
     after the transaction was sent ends with that one deal, never a second.
     """
 
-    def decide(record: dict[str, Any] | None) -> str:
-        if record is None:
+    def decide(payment: Payment | None) -> str:
+        if payment is None:
             return "unknown payment"
-        status = S(record["status"])
+        status = payment.status
         if status is S.PENDING:
-            claimed = lifecycle.claim_for_sending(deps.payments, record, deps.worker)
+            claimed = lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
             if claimed is None:
                 raise lifecycle.ReadAgain  # moved meanwhile: decide on what it is now
-            record = claimed
-        elif status is S.CANCELLING and record.get("deal_id") is None:
+            payment = claimed
+        elif status is S.CANCELLING and payment.deal_id is None:
             # Cancelled while (maybe) being sent: record the deal if it exists, never create one now.
-            chain = deps.chain_for(deps.network(record["network_id"]))
-            found = chain.find_created(record["deal_ref"])
+            chain = deps.chain_for(deps.network(payment.network_id))
+            found = chain.find_created(_ref(payment))
             if found is not None:
-                _record_deal(deps, record, found)
+                _record_deal(deps, payment, found)
                 return "recorded deal of a cancelling payment"
             return "skipped: cancelling"
         elif status is not S.SENDING:
             return f"skipped: {status}"
 
-        chain = deps.chain_for(deps.network(record["network_id"]))
-        created = chain.find_created(record["deal_ref"])
+        chain = deps.chain_for(deps.network(payment.network_id))
+        ref = _ref(payment)
+        created = chain.find_created(ref)
         if created is None:
-            fresh = deps.payments.get(payment_id) or record
-            if fresh["status"] != S.SENDING.value:
+            fresh = deps.payments.get(payment_id) or payment
+            if fresh.status is not S.SENDING:
                 raise lifecycle.ReadAgain  # cancelled meanwhile: do not create
-            key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
+            if payment.token_address is None or payment.amount_units is None:
+                raise ChainError(f"payment {payment.id} has no token or amount", reverted=True)
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, payment))
             try:
                 created = chain.create_deal(
                     key,
-                    ref=record["deal_ref"],
-                    payee=record["payment_address"],
-                    token=record["token_address"],
-                    amount=int(record["amount_units"]),
-                    expires_at=_expires_at(record),
+                    ref=ref,
+                    payee=payment.payment_address,
+                    token=payment.token_address,
+                    amount=payment.amount_units,
+                    expires_at=_expires_at(payment),
                 )
             except ChainError as exc:
                 if not exc.reverted:
                     raise
-                created = chain.find_created(record["deal_ref"])  # RefAlreadyUsed: a concurrent send won
+                created = chain.find_created(ref)  # RefAlreadyUsed: a concurrent send won
                 if created is None:
                     raise
-        return _record_deal(deps, record, created)
+        return _record_deal(deps, payment, created)
 
     return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
 
@@ -182,13 +191,13 @@ def _kept_changing() -> NoReturn:
     raise ChainError("the payment kept changing while its deal was worked on")  # retried by the queue
 
 
-def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) -> str:
-    def decide(current: dict[str, Any]) -> str:
-        if current.get("deal_id") is not None and int(current["deal_id"]) == created.deal_id:
+def _record_deal(deps: ChainDeps, payment: Payment, created: CreatedDeal) -> str:
+    def decide(current: Payment) -> str:
+        if current.deal_id == created.deal_id:
             return "deal already recorded"
-        if S(current["status"]) in (S.CANCELLED, S.EXPIRED):
+        if current.status in (S.CANCELLED, S.EXPIRED):
             # The cancel worker found no deal and finished; this late deal must not stay open.
-            chain = deps.chain_for(deps.network(current["network_id"]))
+            chain = deps.chain_for(deps.network(current.network_id))
             key = deps.wallet_keys.private_key(signing_wallet_id(deps, current))
             sent = chain.cancel_deal(key, created.deal_id)
             lifecycle.move(
@@ -203,17 +212,17 @@ def _record_deal(deps: ChainDeps, record: dict[str, Any], created: CreatedDeal) 
         )  # fmt: skip
         return "deal created"
 
-    return lifecycle.optimistic(lambda: deps.payments.get(record["id"]) or record, decide, exhausted=_kept_changing)
+    return lifecycle.optimistic(lambda: deps.payments.get(payment.id) or payment, decide, exhausted=_kept_changing)
 
 
 def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
     """The last delivery of a create-deal message failed: the payment shows it (retry-send re-queues)."""
 
-    def decide(record: dict[str, Any] | None) -> bool:
-        if record is None or record["status"] not in (S.PENDING.value, S.SENDING.value):
+    def decide(payment: Payment | None) -> bool:
+        if payment is None or payment.status not in (S.PENDING, S.SENDING):
             return False
         lifecycle.move(
-            deps.payments, record, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
+            deps.payments, payment, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
             event_type="send_failed", message=f"createDeal failed after retries: {reason}",
             changes={"deal_may_exist": True},
         )  # fmt: skip
@@ -226,25 +235,25 @@ def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
 def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
     """Process one cancel message: cancelDeal on chain, then cancelled (or refunded, or expired)."""
     return lifecycle.optimistic(
-        lambda: deps.payments.get(payment_id), lambda record: _cancel(deps, record), exhausted=_kept_changing
+        lambda: deps.payments.get(payment_id), lambda payment: _cancel(deps, payment), exhausted=_kept_changing
     )
 
 
-def _cancel(deps: ChainDeps, record: dict[str, Any] | None) -> str:
-    if record is None:
+def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
+    if payment is None:
         return "unknown payment"
-    if record["status"] != S.CANCELLING.value:
-        return f"skipped: {record['status']}"
-    chain = deps.chain_for(deps.network(record["network_id"]))
-    deal_id = int(record["deal_id"]) if record.get("deal_id") is not None else chain.deal_id_of(record["deal_ref"])
-    expire = bool(record.get("expire_on_cancel"))
+    if payment.status is not S.CANCELLING:
+        return f"skipped: {payment.status}"
+    chain = deps.chain_for(deps.network(payment.network_id))
+    deal_id = payment.deal_id if payment.deal_id is not None else chain.deal_id_of(_ref(payment))
+    expire = payment.expire_on_cancel
     tx_hash = None
     if deal_id == 0:
         target, message = (S.EXPIRED if expire else S.CANCELLED), "No deal existed on chain"
     else:
         deal = chain.get_deal(deal_id)
         if deal.status in (DealStatus.OPEN, DealStatus.PAID):
-            key = deps.wallet_keys.private_key(signing_wallet_id(deps, record))
+            key = deps.wallet_keys.private_key(signing_wallet_id(deps, payment))
             tx_hash = chain.cancel_deal(key, deal_id).transaction_hash
             refunded = deal.status is DealStatus.PAID
         else:  # already done on chain (a redelivery after the transaction was mined)
@@ -256,9 +265,9 @@ def _cancel(deps: ChainDeps, record: dict[str, Any] | None) -> str:
         else:
             target, message = S.CANCELLED, f"Deal {deal_id} cancelled on chain"
     lifecycle.move(
-        deps.payments, record, to=target, actor=Actor("chain", deps.worker),
+        deps.payments, payment, to=target, actor=Actor("chain", deps.worker),
         event_type=target.value if target is not S.CANCELLED else "cancelled", message=message,
         changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash},
     )  # fmt: skip
-    logger.info("deal cancelled", extra={"payment_id": record["id"], "deal_id": deal_id, "status": target.value})
+    logger.info("deal cancelled", extra={"payment_id": payment.id, "deal_id": deal_id, "status": target.value})
     return target.value

@@ -1,4 +1,4 @@
-"""The domain's entities: each catalog entry, as the stores return and take them.
+"""The domain's entities: a payment, its log entries and each catalog entry, as the stores return and take them.
 
 Immutable `NamedTuple`s: defining one costs a tenth of what a frozen dataclass does at import (a cold start
 defines them all; `make bench` measures it), and `_replace` gives the changed copy a status move writes
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
+
+from payments_core.models.payments import PaymentGroup, PaymentMethod, PaymentStatus
 
 
 # ---------------------------------------------------------------------------------------------- the catalog
@@ -98,3 +100,136 @@ KINDS: dict[type[Any], str] = {  # keyed by the entity classes of CatalogEntry
     Integration: "integration",
 }
 ENTITIES: dict[str, type[Any]] = {kind: entity for entity, kind in KINDS.items()}  # kind -> entity class
+
+
+# ---------------------------------------------------------------------------------------------- payments
+class PaymentEvent(NamedTuple):
+    """What a change writes onto its payment (`last_event`): the stream's log writer makes the entry of it."""
+
+    type: str
+    message: str
+    actor_type: str  # integration | system | chain | payer
+    actor_id: str | None
+    status_before: PaymentStatus | None = None
+    correlation_id: str | None = None  # the request (or message) that caused the change
+
+
+class Confirmations(NamedTuple):
+    """NoRamp's `confirmation_status` of a web3 deposit, as the chain watcher keeps it."""
+
+    required_confirmations: int
+    confirmations: int  # capped at required_confirmations
+    average_seconds: int  # estimated seconds until confirmed
+    progress: int  # percent, 0-100
+    confirmed: bool
+
+
+class PaymentLine(NamedTuple):
+    """One of a payment's `items`."""
+
+    name: str
+    price: Decimal
+    external_id: str
+
+
+class Payment(NamedTuple):
+    """A payment as stored: what the integrator created, plus what the lifecycle, the chain workers and the
+    watcher wrote since. Timestamps are ISO 8601 strings in UTC with a `Z` (they sort as they compare); a
+    status move writes a copy (`PaymentChanges`, `PaymentStore.update`) with `version` one higher."""
+
+    id: str
+    external_id: str
+    node_id: str
+    node_path: tuple[str, ...]  # the node's path from the root (access checks without a catalog read)
+    network_id: str
+    currency_id: str
+    price: Decimal
+    paid_price: Decimal
+    payment_method: PaymentMethod
+    payment_group: PaymentGroup
+    payment_address: str
+    expires_at: str
+    status: PaymentStatus
+    access_token: str  # the widget's bearer token (domain.payments.new_access_token)
+    currency_symbol: str
+    currency_decimals: int
+    created_at: str
+    updated_at: str
+    version: int
+    last_event: PaymentEvent | None = None
+    chain_id: str | None = None
+    wallet_id: str | None = None
+    member_id: str | None = None
+    member: Mapping[str, str] | None = None  # inline member data, as the request gave it
+    items: tuple[PaymentLine, ...] | None = None
+    metadata: str | None = None
+    client_ip: str | None = None
+    retry: bool = False
+    retry_count: int = 0
+    retried_at: str | None = None
+    # web3: the deal
+    token_address: str | None = None
+    amount_units: int | None = None  # paid_price in the token's smallest unit (money.to_minor_units)
+    deal_ref: str | None = None  # bytes32 hex: the payment id (domain.payments.deal_ref)
+    deal_id: int | None = None
+    deal_transaction_hash: str | None = None  # the createDeal transaction
+    deal_may_exist: bool = False  # a worker claimed it once: a deal may exist even back in pending
+    create_sent_at: str | None = None  # the watcher's last resend of the create-deal message
+    expire_on_cancel: bool = False  # the cancel ends in expired (the watcher's expiry), not cancelled
+    cancel_sent_at: str | None = None
+    cancel_transaction_hash: str | None = None
+    # web3: the deposit (the chain watcher; cleared by a reorg that drops it)
+    transaction_hash: str | None = None  # the payer's deposit
+    payer: str | None = None
+    deposit_amount: str | None = None  # token units as a decimal string: they may exceed DynamoDB's 38 digits
+    deposit_block_number: int | None = None
+    deposit_block_hash: str | None = None
+    deposit_log_index: int | None = None
+    paid_at: str | None = None
+    confirmation_status: Confirmations | None = None
+    confirmed_at: str | None = None
+
+
+class PaymentChanges(TypedDict, total=False):
+    """The fields a change of a payment may write (None removes one); mypy checks every literal of it."""
+
+    status: PaymentStatus
+    updated_at: str
+    last_event: PaymentEvent
+    retry: bool
+    retry_count: int
+    retried_at: str
+    deal_id: int | None
+    deal_transaction_hash: str | None
+    deal_may_exist: bool
+    create_sent_at: str
+    expire_on_cancel: bool
+    cancel_sent_at: str
+    cancel_transaction_hash: str | None
+    transaction_hash: str | None
+    payer: str | None
+    deposit_amount: str | None
+    deposit_block_number: int | None
+    deposit_block_hash: str | None
+    deposit_log_index: int | None
+    paid_at: str | None
+    confirmation_status: Confirmations | None
+    confirmed_at: str | None
+    version: int
+
+
+class LogEntry(NamedTuple):
+    """One entry of a payment's log (the log writer's, from the payments table's stream)."""
+
+    payment_id: str
+    sk: str  # `<created_at>#<id>`: the entries' order
+    id: str  # the stream record's id: a redelivered record is the same entry
+    event_type: str
+    message: str
+    actor_type: str
+    actor_id: str | None
+    status_before: PaymentStatus | None
+    status_after: PaymentStatus
+    created_at: str
+    node_id: str | None = None
+    correlation_id: str | None = None  # kept with the entry, not part of the API's answer

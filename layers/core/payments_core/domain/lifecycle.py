@@ -12,10 +12,11 @@ from typing import Any, NoReturn
 from payments_core import metrics
 from payments_core.domain import status as machine
 from payments_core.domain.access import Principal, ensure_reaches
+from payments_core.domain.entities import Payment, PaymentChanges, PaymentEvent
 from payments_core.domain.payments import (
     PaymentDeps,
-    get_record,
     iso,
+    read_payment,
     send_create_deal,
     signing_group,
     to_response,
@@ -26,7 +27,6 @@ from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentResponse
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import correlation_id
-from payments_core.store.payments import watch_attributes
 
 MAX_RACE_ATTEMPTS = 5
 RETRY_SEND_DEDUP = timedelta(seconds=10)
@@ -85,64 +85,53 @@ def _too_fast() -> NoReturn:
     raise Conflict("The payment is changing too fast; try again", code="concurrent_update")
 
 
-def event(event_type: str, message: str, actor: Actor, status_before: str | None) -> dict[str, Any]:
+def event(event_type: str, message: str, actor: Actor, status_before: S | None) -> PaymentEvent:
     """What a change writes onto the payment for its log entry (read by the stream's log writer)."""
-    return {
-        "type": event_type,
-        "message": message,
-        "actor_type": actor.type,
-        "actor_id": actor.id,
-        "status_before": status_before,
-        "correlation_id": correlation_id(),  # the request (or message) that caused the change
-    }
+    return PaymentEvent(event_type, message, actor.type, actor.id, status_before, correlation_id())
 
 
 def move(
     store: PaymentStore,
-    record: dict[str, Any],
+    payment: Payment,
     *,
     to: S | None,
     actor: Actor,
     event_type: str,
     message: str,
-    changes: dict[str, Any] | None = None,
+    changes: PaymentChanges | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """Write one change of `record` (to status `to`, or a change in place when `to` is None)."""
-    current = S(record["status"])
+) -> Payment:
+    """Write one change of `payment` (to status `to`, or a change in place when `to` is None)."""
+    current = payment.status
     target = current if to is None else to
     if target != current and not machine.can_move(current, target):
         raise IllegalTransition(
             f"A payment cannot go from {current} to {target}",
             extra={"status": current.value},
         )
-    update = {
+    update: PaymentChanges = {
         **(changes or {}),
-        "status": target.value,
+        "status": target,
         "updated_at": iso(now or utcnow()),
-        "last_event": event(event_type, message, actor, current.value),
+        "last_event": event(event_type, message, actor, current),
     }
-    # The chain watcher's index follows the status (set while it has work on the payment, else removed).
-    update.update(watch_attributes({**record, **update}))
-    return store.update(
-        record["id"], expected_status=current.value, expected_version=int(record["version"]), changes=update
-    )
+    return store.update(payment, update)
 
 
-def cancel_message(record: dict[str, Any]) -> dict[str, Any]:
+def cancel_message(payment: Payment) -> dict[str, Any]:
     return {
         "type": "cancel_deal",
-        "payment_id": record["id"],
-        "network_id": record["network_id"],
-        "wallet_id": record.get("wallet_id"),
-        "ref": record.get("deal_ref"),
-        "deal_id": str(record["deal_id"]) if record.get("deal_id") is not None else None,
+        "payment_id": payment.id,
+        "network_id": payment.network_id,
+        "wallet_id": payment.wallet_id,
+        "ref": payment.deal_ref,
+        "deal_id": str(payment.deal_id) if payment.deal_id is not None else None,
     }
 
 
-def send_cancel_deal(queue: DealQueue, record: dict[str, Any]) -> str:
+def send_cancel_deal(queue: DealQueue, payment: Payment) -> str:
     # Same group as the create-deal message of the payment's wallet: FIFO keeps create before cancel.
-    return queue.send(cancel_message(record), group=signing_group(record), dedup_id=f"{record['id']}:cancel")
+    return queue.send(cancel_message(payment), group=signing_group(payment), dedup_id=f"{payment.id}:cancel")
 
 
 _NOT_CANCELLABLE = {
@@ -157,37 +146,37 @@ def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Princi
     """Cancel (202): at once where no deal can exist yet, else through cancelDeal on chain."""
     actor = Actor.of(principal)
 
-    def decide(record: dict[str, Any]) -> None:
-        ensure_reaches(principal, record["node_path"], what="payment's node")
-        current = S(record["status"])
+    def decide(payment: Payment) -> None:
+        ensure_reaches(principal, payment.node_path, what="payment's node")
+        current = payment.status
         if current in (S.CANCELLING, S.CANCELLED):
             return  # asked before: accepted again, nothing sent twice
         if current in _NOT_CANCELLABLE:
             code, message = _NOT_CANCELLABLE[current]
             raise Conflict(message, code=code, extra={"status": current.value})
-        web3 = record["payment_method"] == PaymentMethod.WEB3.value
+        web3 = payment.payment_method is PaymentMethod.WEB3
         # Once a worker has claimed it, a deal may exist even back in pending (retry-send after send-failed).
-        deal_may_exist = current in machine.DEAL_MAY_EXIST or bool(record.get("deal_may_exist"))
+        deal_may_exist = current in machine.DEAL_MAY_EXIST or payment.deal_may_exist
         if web3 and deal_may_exist:
             moved = move(
-                deps.payments, record, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
+                deps.payments, payment, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
                 message="Cancel requested; cancelDeal queued",
             )  # fmt: skip
             send_cancel_deal(cancel_queue, moved)
             return
         if current in (S.PENDING, S.HOLD):
             move(
-                deps.payments, record, to=S.CANCELLED, actor=actor, event_type="cancelled",
+                deps.payments, payment, to=S.CANCELLED, actor=actor, event_type="cancelled",
                 message="Cancelled before any deal or charge existed",
             )  # fmt: skip
             return
         raise Conflict(
-            f"A {record['payment_method']} payment in status {current} cannot be cancelled here",
+            f"A {payment.payment_method} payment in status {current} cannot be cancelled here",
             code="payment_not_cancellable",
             extra={"status": current.value},
         )
 
-    optimistic(lambda: get_record(deps, payment_id), decide, exhausted=_too_fast)
+    optimistic(lambda: read_payment(deps, payment_id), decide, exhausted=_too_fast)
 
 
 _NOT_RETRYABLE = {
@@ -206,41 +195,42 @@ def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> Paym
     """Re-queue a web3 payment still waiting for its deal; a double click sends one message."""
     actor = Actor.of(principal)
 
-    def decide(record: dict[str, Any]) -> PaymentResponse:
-        ensure_reaches(principal, record["node_path"], what="payment's node")
-        current = S(record["status"])
-        if record["payment_method"] != PaymentMethod.WEB3.value:
+    def decide(payment: Payment) -> PaymentResponse:
+        ensure_reaches(principal, payment.node_path, what="payment's node")
+        current = payment.status
+        if payment.payment_method is not PaymentMethod.WEB3:
             raise DomainError("Only web3 payments are sent to the chain", code="payment_not_web3")
         if current not in (S.PENDING, S.SEND_FAILED):
             code, message = _NOT_RETRYABLE.get(current, ("payment_not_retryable", f"The payment is {current}"))
             raise DomainError(message, code=code, extra={"status": current.value})
         now = utcnow()
-        retried_at = record.get("retried_at")
+        retried_at = payment.retried_at
         if current is S.PENDING and retried_at and now - datetime.fromisoformat(retried_at) < RETRY_SEND_DEDUP:
-            return to_response(record)  # the same click again: already re-sent
+            return to_response(payment)  # the same click again: already re-sent
+        retry_count = payment.retry_count + 1
         moved = move(
-            deps.payments, record, to=S.PENDING, actor=actor, event_type="retry_sent",
-            message=f"Re-sent to the create-deal queue (retry {int(record.get('retry_count', 0)) + 1})",
-            changes={"retry": True, "retry_count": int(record.get("retry_count", 0)) + 1, "retried_at": iso(now)},
+            deps.payments, payment, to=S.PENDING, actor=actor, event_type="retry_sent",
+            message=f"Re-sent to the create-deal queue (retry {retry_count})",
+            changes={"retry": True, "retry_count": retry_count, "retried_at": iso(now)},
             now=now,
         )  # fmt: skip
         send_create_deal(deps.create_queue, moved)
         return to_response(moved)
 
-    return optimistic(lambda: get_record(deps, payment_id), decide, exhausted=_too_fast)
+    return optimistic(lambda: read_payment(deps, payment_id), decide, exhausted=_too_fast)
 
 
 # ---- system moves used by the chain workers (next issue) and by the tests of the races above
 
 
-def claim_for_sending(store: PaymentStore, record: dict[str, Any], worker: str) -> dict[str, Any] | None:
+def claim_for_sending(store: PaymentStore, payment: Payment, worker: str) -> Payment | None:
     """The create-deal worker's first step: pending -> sending, or None when it must skip the payment
     (cancelled, expired, or already claimed)."""
-    if record["status"] != S.PENDING.value:
+    if payment.status is not S.PENDING:
         return None
     try:
         return move(
-            store, record, to=S.SENDING, actor=Actor("system", worker), event_type="deal_sending",
+            store, payment, to=S.SENDING, actor=Actor("system", worker), event_type="deal_sending",
             message="The create-deal worker is sending createDeal", changes={"deal_may_exist": True},
         )  # fmt: skip
     except StaleWrite:
@@ -248,17 +238,17 @@ def claim_for_sending(store: PaymentStore, record: dict[str, Any], worker: str) 
 
 
 def record_deal_created(
-    store: PaymentStore, record: dict[str, Any], *, deal_id: int, transaction_hash: str, worker: str
-) -> dict[str, Any]:
+    store: PaymentStore, payment: Payment, *, deal_id: int, transaction_hash: str, worker: str
+) -> Payment:
     """sending -> open with the deal; a payment cancelled meanwhile stays cancelling, with its deal id.
 
     The createDeal transaction is kept as `deal_transaction_hash`; `transaction_hash` is the payer's deposit
     (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen."""
-    to = S.OPEN if record["status"] == S.SENDING.value else None
+    to = S.OPEN if payment.status is S.SENDING else None
     moved = move(
-        store, record, to=to, actor=Actor("chain", worker), event_type="deal_created",
+        store, payment, to=to, actor=Actor("chain", worker), event_type="deal_created",
         message=f"Deal {deal_id} created on chain",
         changes={"deal_id": deal_id, "deal_transaction_hash": transaction_hash},
     )  # fmt: skip
-    metrics.count("DealsCreated", metadata={"payment_id": record["id"]})
+    metrics.count("DealsCreated", metadata={"payment_id": payment.id})
     return moved

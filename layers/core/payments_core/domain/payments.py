@@ -5,21 +5,38 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
+from ipaddress import IPv4Address
 from typing import Any, NamedTuple, cast
+from uuid import UUID
 
 from payments_core import metrics, money
 from payments_core.domain.access import Principal, ensure_reaches
-from payments_core.domain.entities import KINDS, CatalogEntry, Chain, Currency, Member, Network, Node, Wallet
+from payments_core.domain.entities import (
+    KINDS,
+    CatalogEntry,
+    Chain,
+    Currency,
+    Member,
+    Network,
+    Node,
+    Payment,
+    PaymentEvent,
+    PaymentLine,
+    Wallet,
+)
 from payments_core.domain.stores import CatalogEntries, CatalogStore, DealQueue, ExternalIdTaken, PaymentStore
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.common import utcnow
 from payments_core.models.payments import (
+    ConfirmationStatus,
     CreatePaymentRequest,
     PaymentList,
     PaymentMethod,
     PaymentResponse,
     PaymentStatus,
 )
+from payments_core.models.payments import Member as ApiMember
+from payments_core.models.payments import PaymentItem as ApiPaymentItem
 from payments_core.observability import correlation_id
 from payments_core.store.batch import read_both
 from payments_core.store.payments import listing_for
@@ -161,41 +178,49 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
 
     now = utcnow()
     payment_id = str(uuid.uuid4())
-    record: dict[str, Any] = req.model_dump(mode="python", exclude_none=True)
-    for key, value in list(record.items()):
-        if isinstance(value, uuid.UUID):
-            record[key] = str(value)
-    record.update(
+    web3 = req.payment_method is PaymentMethod.WEB3
+    payment = Payment(
         id=payment_id,
+        external_id=req.external_id,
+        node_id=str(req.node_id),
+        node_path=node.path,
+        network_id=str(req.network_id),
+        currency_id=str(req.currency_id),
+        price=req.price,
+        paid_price=req.paid_price,
+        payment_method=req.payment_method,
+        payment_group=req.payment_group,
+        payment_address=req.payment_address,
         expires_at=iso(req.expires_at),
-        client_ip=str(req.client_ip) if req.client_ip else None,
-        payment_method=req.payment_method.value,
-        payment_group=req.payment_group.value,
-        status=PaymentStatus.PENDING.value,
+        status=PaymentStatus.PENDING,
         access_token=new_access_token(payment_id),
-        node_path=list(node.path),
         currency_symbol=chain_facts.symbol,
         currency_decimals=chain_facts.decimals,
         created_at=iso(now),
         updated_at=iso(now),
         version=1,
-        last_event={
-            "type": "created",
-            "message": f"Payment created ({req.payment_method.value})",
-            "actor_type": principal.actor_type,
-            "actor_id": principal.actor_id,
-            "status_before": None,
-            "correlation_id": correlation_id(),
-        },
+        last_event=PaymentEvent(
+            type="created",
+            message=f"Payment created ({req.payment_method.value})",
+            actor_type=principal.actor_type,
+            actor_id=principal.actor_id,
+            correlation_id=correlation_id(),
+        ),
+        chain_id=str(req.chain_id) if req.chain_id else None,
+        wallet_id=str(req.wallet_id) if req.wallet_id else None,
+        member_id=str(req.member_id) if req.member_id else None,
+        member=req.member.model_dump(exclude_none=True) if req.member else None,
+        items=tuple(PaymentLine(i.name, i.price, i.external_id) for i in req.items) if req.items else None,
+        metadata=req.metadata,
+        client_ip=str(req.client_ip) if req.client_ip else None,
+        retry=req.retry,
+        retry_count=req.retry_count,
+        token_address=chain_facts.token_address if web3 else None,
+        amount_units=money.to_minor_units(req.paid_price, chain_facts.decimals) if web3 else None,
+        deal_ref=deal_ref(payment_id) if web3 else None,
     )
-    if req.payment_method is PaymentMethod.WEB3:
-        record.update(
-            token_address=chain_facts.token_address,
-            amount_units=money.to_minor_units(req.paid_price, chain_facts.decimals),
-            deal_ref=deal_ref(payment_id),
-        )
     try:
-        deps.payments.insert(record, counters)
+        deps.payments.insert(payment, counters)
     except ExternalIdTaken as taken:
         raise Conflict(
             f"A payment with external_id {req.external_id!r} already exists for this node",
@@ -204,74 +229,98 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
             extra={"payment_id": taken.payment_id},
         ) from None
 
-    if req.payment_method is PaymentMethod.WEB3:
-        send_create_deal(deps.create_queue, record)
+    if web3:
+        send_create_deal(deps.create_queue, payment)
     metrics.count("PaymentsCreated", method=req.payment_method.value, metadata={"payment_id": payment_id})
-    return to_response(record)
+    return to_response(payment)
 
 
-def create_deal_message(record: dict[str, Any]) -> dict[str, Any]:
+def create_deal_message(payment: Payment) -> dict[str, Any]:
     """What the create-deal consumer needs to sign `createDeal` with no further lookups but the payment."""
     return {
         "type": "create_deal",
-        "payment_id": record["id"],
-        "node_id": record["node_id"],
-        "network_id": record["network_id"],
-        "wallet_id": record.get("wallet_id"),
-        "currency_id": record["currency_id"],
-        "token_address": record["token_address"],
-        "decimals": int(record["currency_decimals"]),
-        "amount_units": str(record["amount_units"]),
-        "payee": record["payment_address"],
-        "expires_at": record["expires_at"],
-        "ref": record["deal_ref"],
-        "retry_count": int(record.get("retry_count", 0)),
+        "payment_id": payment.id,
+        "node_id": payment.node_id,
+        "network_id": payment.network_id,
+        "wallet_id": payment.wallet_id,
+        "currency_id": payment.currency_id,
+        "token_address": payment.token_address,
+        "decimals": payment.currency_decimals,
+        "amount_units": str(payment.amount_units),
+        "payee": payment.payment_address,
+        "expires_at": payment.expires_at,
+        "ref": payment.deal_ref,
+        "retry_count": payment.retry_count,
     }
 
 
-def signing_group(record: dict[str, Any]) -> str:
+def signing_group(payment: Payment) -> str:
     """FIFO message group: one per signing wallet, so that a wallet's nonces never race."""
-    wallet = record.get("wallet_id")
-    return f"wallet:{wallet}" if wallet else f"network:{record['network_id']}"
+    return f"wallet:{payment.wallet_id}" if payment.wallet_id else f"network:{payment.network_id}"
 
 
-def send_create_deal(queue: DealQueue, record: dict[str, Any]) -> str:
+def send_create_deal(queue: DealQueue, payment: Payment) -> str:
     return queue.send(
-        create_deal_message(record),
-        group=signing_group(record),
-        dedup_id=f"{record['id']}:{int(record.get('retry_count', 0))}",
+        create_deal_message(payment), group=signing_group(payment), dedup_id=f"{payment.id}:{payment.retry_count}"
     )
 
 
-def to_response(record: dict[str, Any]) -> PaymentResponse:
-    fields = PaymentResponse.model_fields
-    data = {k: v for k, v in record.items() if k in fields}
-    if "deal_id" in data and data["deal_id"] is not None:
-        data["deal_id"] = int(data["deal_id"])
-    if record.get("deposit_block_number") is not None:
-        data["block_number"] = int(record["deposit_block_number"])
-    if isinstance(record.get("confirmation_status"), dict):
-        status = record["confirmation_status"]
-        data["confirmation_status"] = {k: v if isinstance(v, bool) else int(v) for k, v in status.items()}
-    data["retry_count"] = int(data.get("retry_count", 0))
-    return PaymentResponse.model_validate(data)
+def to_response(payment: Payment) -> PaymentResponse:
+    """The API's view of a payment (what it shows of the stored fields)."""
+    return PaymentResponse(
+        id=UUID(payment.id),
+        external_id=payment.external_id,
+        node_id=UUID(payment.node_id),
+        chain_id=UUID(payment.chain_id) if payment.chain_id else None,
+        network_id=UUID(payment.network_id),
+        wallet_id=UUID(payment.wallet_id) if payment.wallet_id else None,
+        member_id=UUID(payment.member_id) if payment.member_id else None,
+        member=ApiMember.model_validate(payment.member) if payment.member else None,
+        currency_id=UUID(payment.currency_id),
+        price=payment.price,
+        paid_price=payment.paid_price,
+        payment_method=payment.payment_method,
+        payment_group=payment.payment_group,
+        payment_address=payment.payment_address,
+        items=[ApiPaymentItem(name=i.name, price=i.price, external_id=i.external_id) for i in payment.items]
+        if payment.items
+        else None,
+        metadata=payment.metadata,
+        expires_at=datetime.fromisoformat(payment.expires_at),
+        retry=payment.retry,
+        retry_count=payment.retry_count,
+        client_ip=IPv4Address(payment.client_ip) if payment.client_ip else None,
+        status=payment.status,
+        access_token=payment.access_token,
+        transaction_hash=payment.transaction_hash,
+        payer=payment.payer,
+        block_number=payment.deposit_block_number,
+        confirmation_status=ConfirmationStatus.model_validate(payment.confirmation_status._asdict())
+        if payment.confirmation_status
+        else None,
+        deal_id=payment.deal_id,
+        deal_transaction_hash=payment.deal_transaction_hash,
+        created_at=datetime.fromisoformat(payment.created_at),
+        updated_at=datetime.fromisoformat(payment.updated_at),
+    )
 
 
 def get_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:
-    record = get_record(deps, payment_id)
-    ensure_reaches(principal, record["node_path"], what="payment's node")
-    return to_response(record)
+    payment = read_payment(deps, payment_id)
+    ensure_reaches(principal, payment.node_path, what="payment's node")
+    return to_response(payment)
 
 
-def get_record(deps: PaymentDeps, payment_id: str) -> dict[str, Any]:
+def read_payment(deps: PaymentDeps, payment_id: str) -> Payment:
+    """The payment of a path's id; 404 when there is none (or the id is no UUID)."""
     try:
         canonical = str(uuid.UUID(payment_id))
     except ValueError:
         canonical = None
-    record = deps.payments.get(canonical) if canonical else None
-    if record is None:
+    payment = deps.payments.get(canonical) if canonical else None
+    if payment is None:
         raise NotFound(f"Payment {payment_id} not found", code="payment_not_found")
-    return record
+    return payment
 
 
 def list_payments(
@@ -294,5 +343,5 @@ def list_payments(
             details=[field_error("query.node_id", "not_found", "no node with this id")],
         )
     ensure_reaches(principal, node.path)
-    total, records = deps.payments.page(listing, (page - 1) * per_page, per_page, total)
-    return PaymentList(items=[to_response(r) for r in records], page=page, per_page=per_page, total=total)
+    total, found = deps.payments.page(listing, (page - 1) * per_page, per_page, total)
+    return PaymentList(items=[to_response(p) for p in found], page=page, per_page=per_page, total=total)

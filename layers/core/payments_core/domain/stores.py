@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from payments_core.domain.entities import CatalogEntry
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the token endpoint imports this module (SecretHashExists) at its cold start
+    from payments_core.domain.entities import CatalogEntry, LogEntry, Payment, PaymentChanges
+    from payments_core.models.payments import PaymentStatus
     from payments_core.store.batch import PendingRead
     from payments_core.store.cursors import BlockCursor
     from payments_core.store.payments import Listing
@@ -64,8 +64,8 @@ class CatalogStore(Protocol):
 
 
 class PaymentStore(Protocol):
-    def get(self, payment_id: str) -> dict[str, Any] | None: ...
-    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
+    def get(self, payment_id: str) -> Payment | None: ...
+    def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         """Raises ExternalIdTaken when the node already has a payment of this external_id."""
 
     def read_counters(
@@ -74,35 +74,56 @@ class PaymentStore(Protocol):
     def read_total(self, listing: Listing) -> PendingRead[int]: ...
     def page(
         self, listing: Listing, offset: int, limit: int, total: int | None = None
-    ) -> tuple[int, list[dict[str, Any]]]: ...
-    def update(
-        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Apply `changes` if the payment still has the status and version it was read with; the version goes
-        up by one. Returns the payment as written; raises StaleWrite otherwise."""
+    ) -> tuple[int, list[Payment]]: ...
+    def update(self, payment: Payment, changes: PaymentChanges) -> Payment:
+        """Apply `changes` if the payment still has the status and version it was read with (`payment`); the
+        version goes up by one. Returns the payment as written; raises StaleWrite otherwise."""
 
     def annotate(
         self,
         payment_id: str,
         *,
-        expected_status: str,
-        changes: dict[str, Any],
-        expected: dict[str, Any] | None = None,
+        expected_status: PaymentStatus,
+        changes: PaymentChanges,
+        expected: PaymentChanges | None = None,
     ) -> bool:
         """Apply `changes` (no domain event: no new version) if the payment still has `expected_status` and
         the `expected` field values. False when it has not."""
 
     def watched(
-        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
-    ) -> list[dict[str, Any]]: ...
+        self, network_id: str, status: PaymentStatus, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[Payment]: ...
 
 
 class LogStore(Protocol):
-    def append(self, entry: dict[str, Any]) -> bool:
+    def append(self, entry: LogEntry) -> bool:
         """False when the entry was written before (a redelivery)."""
 
     def count(self, payment_id: str) -> int: ...
-    def page(self, payment_id: str, offset: int, limit: int) -> list[dict[str, Any]]: ...
+    def page(self, payment_id: str, offset: int, limit: int) -> list[LogEntry]: ...
+
+
+class SecretHashExists(Exception):
+    """The integration already has a secret hash (a client id is written once)."""
+
+
+class SecretHashStore(Protocol):
+    """Integrations' secret hashes (the integration secrets table: the token endpoint alone reads it)."""
+
+    def put_new(self, client_id: str, secret_hash: str) -> None:
+        """Store a new integration's hash; raises SecretHashExists rather than overwrite one."""
+
+    def read_hash(self, client_id: str) -> PendingRead[str | None]: ...
+
+
+class IntegrationStatusStore(Protocol):
+    """An integration's status alone (what the integrator authorizer reads; the operator CLI sets it)."""
+
+    def status(self, integration_id: str) -> str | None:
+        """None when there is no such integration."""
+
+    def set_status(self, integration_id: str, status: str) -> bool:
+        """False when there is no such integration (never creates one)."""
 
 
 class CursorStore(Protocol):

@@ -46,18 +46,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
-from payments_core.domain.entities import Network, Wallet
+from payments_core.domain.entities import Confirmations, Network, Payment, PaymentChanges, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
 from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore
 from payments_core.models.common import utcnow
+from payments_core.models.payments import PaymentMethod
 from payments_core.models.payments import PaymentStatus as S
-from payments_core.observability import correlation_of, logger, set_correlation_id
+from payments_core.observability import logger, set_correlation_id
 from payments_core.store.cursors import BlockCursor
 
 MAX_BLOCKS_PER_RUN = 2_000
@@ -70,17 +71,17 @@ WATCH_LIMIT = 500  # payments of one status handled per run and network; the res
 CANCEL_RESEND_AFTER = timedelta(minutes=10)
 CREATE_RESEND_AFTER = timedelta(minutes=10)
 
-# What a deposit writes onto its payment (and a reorg clears).
-DEPOSIT_FIELDS = (
-    "transaction_hash",
-    "payer",
-    "deposit_amount",
-    "deposit_block_number",
-    "deposit_block_hash",
-    "deposit_log_index",
-    "paid_at",
-    "confirmation_status",
-)
+# What a reorg that dropped the deposit clears (what a deposit wrote onto its payment: `_deposit_fields`).
+DEPOSIT_CLEARED: PaymentChanges = {
+    "transaction_hash": None,
+    "payer": None,
+    "deposit_amount": None,
+    "deposit_block_number": None,
+    "deposit_block_hash": None,
+    "deposit_log_index": None,
+    "paid_at": None,
+    "confirmation_status": None,
+}
 
 
 class WatchedChain(Protocol):
@@ -137,18 +138,18 @@ def payment_id_of_ref(ref: str) -> str | None:
     return str(uuid.UUID(raw[32:]))
 
 
-def confirmation_status(required: int, confirmations: int, block_seconds: float) -> dict[str, Any]:
+def confirmation_status(required: int, confirmations: int, block_seconds: float) -> Confirmations:
     """NoRamp's confirmation_status: confirmations capped at `required`, progress in percent (0-100) and
     the estimated seconds still to wait (missing blocks x average block time)."""
     required = max(1, required)
     count = max(0, min(required, confirmations))
-    return {
-        "required_confirmations": required,
-        "confirmations": count,
-        "average_seconds": round((required - count) * block_seconds),
-        "progress": count * 100 // required,
-        "confirmed": count >= required,
-    }
+    return Confirmations(
+        required_confirmations=required,
+        confirmations=count,
+        average_seconds=round((required - count) * block_seconds),
+        progress=count * 100 // required,
+        confirmed=count >= required,
+    )
 
 
 @dataclass
@@ -228,8 +229,8 @@ def watch_network(deps: WatcherDeps, network: Network, now: datetime) -> WatchSu
         run.network_id, previous=cursor, block=end, block_hash=end_hash, at=iso(now)
     )
 
-    for record in deps.payments.watched(run.network_id, S.PAID.value, limit=WATCH_LIMIT):
-        _check_paid(run, record)
+    for payment in deps.payments.watched(run.network_id, S.PAID, limit=WATCH_LIMIT):
+        _check_paid(run, payment)
     _expire_due(run, clock)
     _resend_cancels(run)
     _resend_creates(run)
@@ -240,9 +241,9 @@ def watch_network(deps: WatcherDeps, network: Network, now: datetime) -> WatchSu
     return run.summary
 
 
-def _follow(record: dict[str, Any]) -> None:
+def _follow(payment: Payment) -> None:
     """The watcher's lines, changes and messages for a payment carry the payment's correlation id."""
-    set_correlation_id(correlation_of(record.get("last_event")))
+    set_correlation_id(payment.last_event.correlation_id if payment.last_event else None)
 
 
 NATIVE_DECIMALS = 18  # an EVM chain's native coin (ether, POL, ...) in wei
@@ -287,7 +288,7 @@ def _scan_start(run: _Run, cursor: BlockCursor | None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- deposits
-def _deposit_fields(run: _Run, ev: ChainEvent) -> dict[str, Any]:
+def _deposit_fields(run: _Run, ev: ChainEvent) -> PaymentChanges:
     paid_at = datetime.fromtimestamp(run.timestamp(ev.block_number), UTC)
     return {
         "transaction_hash": ev.transaction_hash,
@@ -311,23 +312,23 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
     payment_id = payment_id_of_ref(deal.ref)
     store = run.deps.payments
 
-    def decide(record: dict[str, Any] | None) -> None:
-        if record is not None:
-            _follow(record)
+    def decide(payment: Payment | None) -> None:
+        if payment is not None:
+            _follow(payment)
         if (
-            record is None
-            or record.get("network_id") != run.network_id
-            or record.get("payment_method") != "web3"
-            or (record.get("deal_id") is not None and int(record["deal_id"]) != ev.deal_id)
+            payment is None
+            or payment.network_id != run.network_id
+            or payment.payment_method is not PaymentMethod.WEB3
+            or (payment.deal_id is not None and payment.deal_id != ev.deal_id)
         ):
             run.summary.ignored_events += 1  # not one of ours (another user of the diamond, another network)
             return
-        status = S(record["status"])
-        if status is S.SENDING and record.get("deal_id") is None:
+        status = payment.status
+        if status is S.SENDING and payment.deal_id is None:
             # The deal exists (it was paid): record it as the create-deal worker would, then decide again.
-            created = run.chain.find_created(record["deal_ref"])
+            created = run.chain.find_created(deal.ref)
             lifecycle.record_deal_created(
-                store, record, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
+                store, payment, deal_id=ev.deal_id, transaction_hash=created.transaction_hash if created else "",
                 worker=run.deps.worker,
             )  # fmt: skip
             raise lifecycle.ReadAgain
@@ -335,8 +336,8 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
             fields = _deposit_fields(run, ev)
             confirmations = run.head - ev.block_number + 1
             moved = lifecycle.move(
-                store, record, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
-                message=f"Deposit {ev.transaction_hash} by {fields['payer']} seen in block {ev.block_number}",
+                store, payment, to=S.PAID, actor=run.chain_actor, event_type="deposit_seen",
+                message=f"Deposit {ev.transaction_hash} by {fields.get('payer')} seen in block {ev.block_number}",
                 changes={
                     **fields,
                     "confirmation_status": confirmation_status(run.required, confirmations, run.block_seconds()),
@@ -346,11 +347,11 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
             _check_paid(run, moved)  # enough confirmations already (a watcher catching up): confirmed now
             return
         if status is S.PAID and (
-            record.get("transaction_hash") != ev.transaction_hash or record.get("deposit_block_hash") != ev.block_hash
+            payment.transaction_hash != ev.transaction_hash or payment.deposit_block_hash != ev.block_hash
         ):
             # Only one deposit per deal exists on a chain: the one recorded was on a fork that is gone.
             lifecycle.move(
-                store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+                store, payment, to=None, actor=run.chain_actor, event_type="deposit_seen",
                 message=f"Deposit {ev.transaction_hash} now in block {ev.block_number} (a reorg moved it)",
                 changes=_deposit_fields(run, ev),
             )  # fmt: skip
@@ -361,59 +362,63 @@ def _on_deposit(run: _Run, ev: ChainEvent) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- confirmations
-def _check_paid(run: _Run, record: dict[str, Any]) -> None:
-    payment_id = record["id"]
-    _follow(record)
-    first: dict[str, Any] | None = record  # as just read (the index, or the move that made it paid)
+def _check_paid(run: _Run, payment: Payment) -> None:
+    payment_id = payment.id
+    _follow(payment)
+    first: Payment | None = payment  # as just read (the index, or the move that made it paid)
     lifecycle.optimistic(
-        lambda: run.deps.payments.get(payment_id), lambda r: _settle(run, r), first=first, exhausted=run.skip
+        lambda: run.deps.payments.get(payment_id), lambda p: _settle(run, p), first=first, exhausted=run.skip
     )
 
 
-def _settle(run: _Run, record: dict[str, Any] | None) -> None:
-    if record is None or record["status"] != S.PAID.value or record.get("deposit_block_number") is None:
+def _settle(run: _Run, payment: Payment | None) -> None:
+    if payment is None or payment.status is not S.PAID or payment.deposit_block_number is None:
         return  # gone, moved on meanwhile, a paid card payment, or a stale index entry
     store = run.deps.payments
-    block = int(record["deposit_block_number"])
-    stored_hash = record.get("deposit_block_hash")
-    tx = str(record.get("transaction_hash"))
+    block = payment.deposit_block_number
+    stored_hash = payment.deposit_block_hash
+    tx = str(payment.transaction_hash)
     canonical = run.block_hash(block)
     if canonical != stored_hash:
         if canonical is None and block <= run.head:
             run.summary.skipped += 1  # the node did not answer for that block: decide next run
             return
-        found = _find_deposit(run, tx, int(record["deal_id"]))
+        found = _find_deposit(run, tx, payment.deal_id) if payment.deal_id is not None else None
         if found is None:
             lifecycle.move(
-                store, record, to=S.OPEN, actor=run.chain_actor, event_type="reorged",
+                store, payment, to=S.OPEN, actor=run.chain_actor, event_type="reorged",
                 message=f"Deposit {tx} (block {block}) was dropped by a chain reorganisation; waiting for the deposit",
-                changes=dict.fromkeys(DEPOSIT_FIELDS),
+                changes=DEPOSIT_CLEARED,
             )  # fmt: skip
             run.summary.reorged += 1
             return
-        record = lifecycle.move(
-            store, record, to=None, actor=run.chain_actor, event_type="deposit_seen",
+        payment = lifecycle.move(
+            store, payment, to=None, actor=run.chain_actor, event_type="deposit_seen",
             message=f"Deposit {tx} now in block {found.block_number} (a reorg moved it)",
             changes=_deposit_fields(run, found),
         )  # fmt: skip
         run.summary.redeposits += 1
         block = found.block_number
     status = confirmation_status(run.required, run.head - block + 1, run.block_seconds())
-    if status["confirmed"]:
+    if status.confirmed:
         lifecycle.move(
-            store, record, to=S.CONFIRMED, actor=run.chain_actor, event_type="confirmed",
+            store, payment, to=S.CONFIRMED, actor=run.chain_actor, event_type="confirmed",
             message=f"Deposit {tx} has the network's {run.required} confirmations",
             changes={"confirmation_status": status, "confirmed_at": iso(utcnow())},
         )  # fmt: skip
         run.summary.confirmed += 1
         return
-    stored = record.get("confirmation_status") or {}
-    if (stored.get("confirmations"), stored.get("required_confirmations")) != (
-        status["confirmations"],
-        status["required_confirmations"],
+    stored = payment.confirmation_status
+    if (
+        stored is None
+        or (stored.confirmations, stored.required_confirmations)
+        != (
+            status.confirmations,
+            status.required_confirmations,
+        )
     ) and store.annotate(
-        record["id"],
-        expected_status=S.PAID.value,
+        payment.id,
+        expected_status=S.PAID,
         expected={"transaction_hash": tx, "deposit_block_number": block},
         changes={"confirmation_status": status},
     ):
@@ -436,22 +441,22 @@ def _expire_due(run: _Run, clock: int) -> None:
     """Payments whose expires_at is at or before the chain's clock (block timestamp, unix seconds)."""
     until = iso(datetime.fromtimestamp(clock, UTC))
     for status in (S.OPEN, S.SEND_FAILED, S.PENDING):
-        for record in run.deps.payments.watched(run.network_id, status.value, expires_until=until, limit=WATCH_LIMIT):
-            _expire(run, record)
+        for payment in run.deps.payments.watched(run.network_id, status, expires_until=until, limit=WATCH_LIMIT):
+            _expire(run, payment)
 
 
-def _expire(run: _Run, record: dict[str, Any]) -> None:
+def _expire(run: _Run, payment: Payment) -> None:
     store = run.deps.payments
 
-    def decide(current: dict[str, Any] | None) -> None:
+    def decide(current: Payment | None) -> None:
         if current is None:
             return
         _follow(current)
-        status = S(current["status"])
-        if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and current.get("deal_may_exist")):
+        status = current.status
+        if status in (S.OPEN, S.SEND_FAILED) or (status is S.PENDING and current.deal_may_exist):
             moved = lifecycle.move(
                 store, current, to=S.CANCELLING, actor=run.system_actor, event_type="cancel_requested",
-                message=f"Expired unpaid at {current['expires_at']}; cancelDeal queued",
+                message=f"Expired unpaid at {current.expires_at}; cancelDeal queued",
                 changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
             )  # fmt: skip
             lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
@@ -459,13 +464,13 @@ def _expire(run: _Run, record: dict[str, Any]) -> None:
         elif status is S.PENDING:
             lifecycle.move(
                 store, current, to=S.EXPIRED, actor=run.system_actor, event_type="expired",
-                message=f"Expired at {current['expires_at']} before its deal was created",
+                message=f"Expired at {current.expires_at} before its deal was created",
             )  # fmt: skip
             run.summary.expired += 1
         # else: moved on meanwhile (paid, cancelled, ...): nothing to expire
 
-    payment_id = record["id"]
-    first: dict[str, Any] | None = record  # as the index gave it
+    payment_id = payment.id
+    first: Payment | None = payment  # as the index gave it
     lifecycle.optimistic(lambda: store.get(payment_id), decide, first=first, exhausted=run.skip)
 
 
@@ -473,10 +478,10 @@ def _resend(
     run: _Run,
     status: S,
     *,
-    sent_field: str,
+    sent_field: Literal["cancel_sent_at", "create_sent_at"],
     after: timedelta,
     queue: DealQueue,
-    message: Callable[[dict[str, Any]], dict[str, Any]],
+    message: Callable[[Payment], dict[str, Any]],
     kind: str,
 ) -> int:
     """Send again the message of every payment of `status` whose message (sent at `sent_field`, else at
@@ -484,21 +489,22 @@ def _resend(
     overlapping runs send it once. Returns how many were sent."""
     cutoff = iso(run.now - after)
     sent = 0
-    for record in run.deps.payments.watched(run.network_id, status.value, limit=WATCH_LIMIT):
-        if str(record.get(sent_field) or record["updated_at"]) > cutoff:
+    for payment in run.deps.payments.watched(run.network_id, status, limit=WATCH_LIMIT):
+        sent_at = payment.cancel_sent_at if sent_field == "cancel_sent_at" else payment.create_sent_at
+        if (sent_at or payment.updated_at) > cutoff:
             continue
-        _follow(record)
+        _follow(payment)
+        changes: PaymentChanges = (
+            {"cancel_sent_at": iso(run.now)} if sent_field == "cancel_sent_at" else {"create_sent_at": iso(run.now)}
+        )
         if run.deps.payments.annotate(
-            record["id"],
-            expected_status=status.value,
-            expected={"version": record["version"]},
-            changes={sent_field: iso(run.now)},
+            payment.id, expected_status=status, expected={"version": payment.version}, changes=changes
         ):
             # Its own de-duplication id: the first message's must not swallow this one.
             queue.send(
-                message(record),
-                group=signing_group(record),
-                dedup_id=f"{record['id']}:{kind}:{int(run.now.timestamp())}",
+                message(payment),
+                group=signing_group(payment),
+                dedup_id=f"{payment.id}:{kind}:{int(run.now.timestamp())}",
             )
             sent += 1
     return sent

@@ -6,13 +6,12 @@ import hmac
 import json
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from payments_core.domain.entities import Network
-from payments_core.domain.payments import PaymentDeps, get_record
+from payments_core.domain.payments import PaymentDeps, read_payment
 from payments_core.errors import NotFound, Unauthorized
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod, PaymentStatus, WidgetCall, WidgetPayment
@@ -51,46 +50,46 @@ def authorize(deps: PaymentDeps, token: str, path_payment_id: str) -> str:
         requested = None
     if bound is None or bound != requested:
         raise Unauthorized("Invalid widget access token")
-    record = deps.payments.get(bound)
+    payment = deps.payments.get(bound)
     # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal)
-    stored = str(record.get("access_token", "")) if record is not None else ""
-    if record is None or not hmac.compare_digest(stored.encode(), token.encode("utf-8", "surrogatepass")):
+    stored = payment.access_token if payment is not None else ""
+    if payment is None or not hmac.compare_digest(stored.encode(), token.encode("utf-8", "surrogatepass")):
         raise Unauthorized("Invalid widget access token")
-    if datetime.fromisoformat(record["expires_at"]) <= utcnow():
+    if datetime.fromisoformat(payment.expires_at) <= utcnow():
         raise Unauthorized("The widget access token has expired")
     return bound
 
 
 def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool]:
     """The widget's data and whether it is ready (the deal exists) or to be polled."""
-    record = get_record(deps, payment_id)
-    if record["payment_method"] != PaymentMethod.WEB3.value:
+    payment = read_payment(deps, payment_id)
+    if payment.payment_method is not PaymentMethod.WEB3:
         raise NotFound("This payment is not paid through the widget", code="payment_not_found")
-    network = deps.catalog.get(Network, record["network_id"])
-    status = PaymentStatus(record["status"])
-    deal_id = int(record["deal_id"]) if record.get("deal_id") is not None else None
+    network = deps.catalog.get(Network, payment.network_id)
+    status = payment.status
+    deal_id = payment.deal_id
     diamond = (network.diamond_address if network else None) or ""
-    amount_units = str(int(record["amount_units"]))
+    token = payment.token_address or ""
+    units = payment.amount_units or 0
     ready = deal_id is not None
     abi = _abi()
     data = WidgetPayment(
-        id=record["id"],
+        id=uuid.UUID(payment.id),
         status=status,
-        external_id=record["external_id"],
-        node_id=record["node_id"],
+        external_id=payment.external_id,
+        node_id=uuid.UUID(payment.node_id),
         network_id=network.evm_chain_id if network else 0,
         deal_id=deal_id,
-        price=Decimal(record["paid_price"]),
-        price_decimals=int(record["currency_decimals"]),
-        amount_units=amount_units,
-        payment_address=record["payment_address"],
+        price=payment.paid_price,
+        price_decimals=payment.currency_decimals,
+        amount_units=str(units),
+        payment_address=payment.payment_address,
         diamond_address=diamond,
-        currency=record["currency_symbol"],
-        token_address=record["token_address"],
-        expires_at=record["expires_at"],
+        currency=payment.currency_symbol,
+        token_address=token,
+        expires_at=datetime.fromisoformat(payment.expires_at),
         approve=WidgetCall(
-            address=record["token_address"], abi=abi["token"], function_name="approve",
-            arguments=[diamond, int(amount_units)],
+            address=token, abi=abi["token"], function_name="approve", arguments=[diamond, units],
         ) if ready else None,
         contract=WidgetCall(address=diamond, abi=abi["diamond"], function_name="deposit", arguments=[deal_id])
         if ready else None,

@@ -14,13 +14,20 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from payments_core.domain.entities import (
     CatalogEntry,
     Chain,
+    Confirmations,
     Currency,
     Integration,
+    LogEntry,
     Member,
     Network,
     Node,
+    Payment,
+    PaymentChanges,
+    PaymentEvent,
+    PaymentLine,
     Wallet,
 )
+from payments_core.models.payments import PaymentGroup, PaymentMethod, PaymentStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -59,7 +66,10 @@ def update_expression(changes: dict[str, Any], names: dict[str, str], values: di
 
 
 def _plain(value: Any) -> Any:
-    """A value as DynamoDB stores it: tuples as lists, mappings as dicts."""
+    """A value as DynamoDB stores it: entities (NamedTuples) as maps, tuples as lists, mappings as dicts,
+    enums as their string."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items() if v is not None}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
@@ -67,7 +77,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def entity_attributes(entity: CatalogEntry) -> dict[str, Any]:
+def entity_attributes(entity: CatalogEntry | Payment | LogEntry) -> dict[str, Any]:
     """An entry's attributes as stored (None where absent: `to_item` leaves those out)."""
     return {name: _plain(value) for name, value in entity._asdict().items()}
 
@@ -144,3 +154,128 @@ CATALOG_DECODERS: dict[str, Callable[[Mapping[str, Any]], CatalogEntry]] = {
     "member": member_from,
     "integration": integration_from,
 }
+
+
+# ---------------------------------------------------------------------------------------------- payments
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _status(value: Any) -> PaymentStatus | None:
+    return None if value is None else PaymentStatus(value)
+
+
+def payment_event_from(d: Mapping[str, Any] | None) -> PaymentEvent | None:
+    if not d:
+        return None
+    return PaymentEvent(
+        type=str(d.get("type") or ""),
+        message=str(d.get("message") or ""),
+        actor_type=str(d.get("actor_type") or "system"),
+        actor_id=d.get("actor_id"),
+        status_before=_status(d.get("status_before")),
+        correlation_id=d.get("correlation_id"),
+    )
+
+
+def confirmations_from(d: Mapping[str, Any] | None) -> Confirmations | None:
+    if not d:
+        return None
+    return Confirmations(
+        required_confirmations=int(d["required_confirmations"]),
+        confirmations=int(d["confirmations"]),
+        average_seconds=int(d.get("average_seconds") or 0),
+        progress=int(d.get("progress") or 0),
+        confirmed=bool(d.get("confirmed")),
+    )
+
+
+def payment_from(d: Mapping[str, Any]) -> Payment:
+    """A payments-table item (or a stream image), typed once."""
+    items = d.get("items")
+    return Payment(
+        id=d["id"],
+        external_id=d["external_id"],
+        node_id=d["node_id"],
+        node_path=tuple(d.get("node_path") or ()),
+        network_id=d["network_id"],
+        currency_id=d["currency_id"],
+        price=d["price"],
+        paid_price=d["paid_price"],
+        payment_method=PaymentMethod(d["payment_method"]),
+        payment_group=PaymentGroup(d["payment_group"]),
+        payment_address=d["payment_address"],
+        expires_at=d["expires_at"],
+        status=PaymentStatus(d["status"]),
+        access_token=d.get("access_token", ""),
+        currency_symbol=d.get("currency_symbol", ""),
+        currency_decimals=int(d.get("currency_decimals") or 0),
+        created_at=d["created_at"],
+        updated_at=d["updated_at"],
+        version=int(d["version"]),
+        last_event=payment_event_from(d.get("last_event")),
+        chain_id=d.get("chain_id"),
+        wallet_id=d.get("wallet_id"),
+        member_id=d.get("member_id"),
+        member={str(k): str(v) for k, v in d["member"].items()} if d.get("member") else None,
+        items=tuple(PaymentLine(i["name"], i["price"], i["external_id"]) for i in items) if items else None,
+        metadata=d.get("metadata"),
+        client_ip=d.get("client_ip"),
+        retry=bool(d.get("retry")),
+        retry_count=int(d.get("retry_count") or 0),
+        retried_at=d.get("retried_at"),
+        token_address=d.get("token_address"),
+        amount_units=_int(d.get("amount_units")),
+        deal_ref=d.get("deal_ref"),
+        deal_id=_int(d.get("deal_id")),
+        deal_transaction_hash=d.get("deal_transaction_hash"),
+        deal_may_exist=bool(d.get("deal_may_exist")),
+        create_sent_at=d.get("create_sent_at"),
+        expire_on_cancel=bool(d.get("expire_on_cancel")),
+        cancel_sent_at=d.get("cancel_sent_at"),
+        cancel_transaction_hash=d.get("cancel_transaction_hash"),
+        transaction_hash=d.get("transaction_hash"),
+        payer=d.get("payer"),
+        deposit_amount=None if d.get("deposit_amount") is None else str(d["deposit_amount"]),
+        deposit_block_number=_int(d.get("deposit_block_number")),
+        deposit_block_hash=d.get("deposit_block_hash"),
+        deposit_log_index=_int(d.get("deposit_log_index")),
+        paid_at=d.get("paid_at"),
+        confirmation_status=confirmations_from(d.get("confirmation_status")),
+        confirmed_at=d.get("confirmed_at"),
+    )
+
+
+# Flags stored only once set (a payment no worker has claimed has no `deal_may_exist` attribute).
+_UNSET_FLAGS = frozenset({"deal_may_exist", "expire_on_cancel"})
+
+
+def payment_attributes(payment: Payment) -> dict[str, Any]:
+    """A payment's attributes as stored (absent ones, and flags never set, left out)."""
+    return {
+        name: _plain(value)
+        for name, value in payment._asdict().items()
+        if value is not None and not (name in _UNSET_FLAGS and not value)
+    }
+
+
+def change_attributes(changes: PaymentChanges) -> dict[str, Any]:
+    """A change's attributes as stored; None (remove the attribute) stays None (`update_expression`)."""
+    return {name: None if value is None else _plain(value) for name, value in changes.items()}
+
+
+def log_entry_from(d: Mapping[str, Any]) -> LogEntry:
+    return LogEntry(
+        payment_id=d["payment_id"],
+        sk=d["sk"],
+        id=d["id"],
+        event_type=d["event_type"],
+        message=d["message"],
+        actor_type=d["actor_type"],
+        actor_id=d.get("actor_id"),
+        status_before=_status(d.get("status_before")),
+        status_after=PaymentStatus(d["status_after"]),
+        created_at=d["created_at"],
+        node_id=d.get("node_id"),
+        correlation_id=d.get("correlation_id"),
+    )

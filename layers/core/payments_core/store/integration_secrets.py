@@ -12,21 +12,20 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.stores import SecretHashExists
 from payments_core.store.batch import PendingRead, TableRead
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class SecretHashExists(Exception):
-    pass
-
-
 def secret_key(client_id: str) -> str:
     return f"integration#{client_id}"
 
 
-class SecretHashStore:
+class DynamoSecretHashStore:
+    """Implements payments_core.domain.stores.SecretHashStore on the integration secrets table."""
+
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class IntegrationStatusStore:
+class DynamoIntegrationStatusStore:
+    """Implements payments_core.domain.stores.IntegrationStatusStore on the catalog table."""
+
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table

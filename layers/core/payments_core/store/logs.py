@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from payments_core.store.codec import s, to_item
+from payments_core.domain.entities import LogEntry
+from payments_core.store.codec import entity_attributes, log_entry_from, s, to_item
 from payments_core.store.paging import query_page
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class DynamoLogStore:
         self._db = client
         self._table = table
 
-    def append(self, entry: dict[str, Any]) -> bool:
+    def append(self, entry: LogEntry) -> bool:
         """Write one entry; False when it was written before (a redelivery)."""
         try:
             self._db.transact_write_items(
@@ -35,14 +36,14 @@ class DynamoLogStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": to_item(entry),
+                            "Item": to_item(entity_attributes(entry)),
                             "ConditionExpression": "attribute_not_exists(sk)",
                         }
                     },
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": {"payment_id": s(entry["payment_id"]), "sk": s(COUNT_SK)},
+                            "Key": {"payment_id": s(entry.payment_id), "sk": s(COUNT_SK)},
                             "UpdateExpression": "ADD n :one",
                             "ExpressionAttributeValues": {":one": {"N": "1"}},
                         }
@@ -63,7 +64,7 @@ class DynamoLogStore:
         item = resp.get("Item")
         return int(item["n"]["N"]) if item else 0
 
-    def page(self, payment_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    def page(self, payment_id: str, offset: int, limit: int) -> list[LogEntry]:
         """Entries newest first, skipping `offset` of them by keys only (as the payments listing does)."""
         query: dict[str, Any] = {
             "TableName": self._table,
@@ -71,4 +72,4 @@ class DynamoLogStore:
             "ExpressionAttributeValues": {":p": s(payment_id), ":first": s("0")},
             "ScanIndexForward": False,
         }
-        return query_page(self._db, query, offset, limit)
+        return [log_entry_from(item) for item in query_page(self._db, query, offset, limit)]

@@ -24,10 +24,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.entities import Payment, PaymentChanges
 from payments_core.domain.stores import ExternalIdTaken, StaleWrite
 from payments_core.errors import ServiceUnavailable
+from payments_core.models.payments import PaymentMethod, PaymentStatus
 from payments_core.store.batch import PendingRead, TableRead, batch_get
-from payments_core.store.codec import from_item, s, to_item, update_expression
+from payments_core.store.codec import (
+    change_attributes,
+    from_item,
+    payment_attributes,
+    payment_from,
+    s,
+    to_item,
+    update_expression,
+)
 from payments_core.store.paging import query_page
 
 if TYPE_CHECKING:
@@ -104,9 +114,9 @@ def position_actions(index_table: str, listing: Listing, n: int, payment_id: str
     ]
 
 
-def listings_of(item: dict[str, Any]) -> list[Listing]:
-    """Every listing a payment appears in (it takes the next position in each when it is created)."""
-    node, wallet, network = item["node_id"], item.get("wallet_id"), item["network_id"]
+def listings_of(node: str, wallet: str | None, network: str) -> list[Listing]:
+    """Every listing a payment of (node, wallet, network) appears in (it takes the next position in each
+    when it is created)."""
     found = [listing_for(node), listing_for(node, network_id=network)]
     if wallet:
         found += [listing_for(node, wallet_id=wallet), listing_for(node, wallet, network)]
@@ -115,7 +125,9 @@ def listings_of(item: dict[str, Any]) -> list[Listing]:
 
 # The web3 statuses the chain watcher looks at: expiry (pending, send-failed, open), deposits and
 # confirmations (open, paid) and cancel messages to send again (cancelling).
-WATCHED_STATUSES = frozenset({"pending", "send-failed", "open", "paid", "cancelling"})
+WATCHED_STATUSES = frozenset(
+    {PaymentStatus.PENDING, PaymentStatus.SEND_FAILED, PaymentStatus.OPEN, PaymentStatus.PAID, PaymentStatus.CANCELLING}
+)
 WATCH_INDEX = "by_watch"
 
 
@@ -123,12 +135,13 @@ def watch_key(network_id: str, status: str) -> str:
     return f"{network_id}#{status}"
 
 
-def watch_attributes(item: dict[str, Any]) -> dict[str, str | None]:
-    """The `by_watch` key of a payment: set while the watcher has work on it, None (removed) otherwise."""
-    if item.get("payment_method") == "web3" and item.get("status") in WATCHED_STATUSES:
+def watch_attributes(payment: Payment) -> dict[str, str | None]:
+    """The `by_watch` key of a payment: set while the watcher has work on it, None (removed) otherwise.
+    Every write of the store keeps it in step with the status."""
+    if payment.payment_method is PaymentMethod.WEB3 and payment.status in WATCHED_STATUSES:
         return {
-            "watch_pk": watch_key(str(item["network_id"]), str(item["status"])),
-            "watch_sk": f"{item['expires_at']}#{item['id']}",
+            "watch_pk": watch_key(payment.network_id, payment.status),
+            "watch_sk": f"{payment.expires_at}#{payment.id}",
         }
     return {"watch_pk": None, "watch_sk": None}
 
@@ -141,7 +154,7 @@ class DynamoPaymentStore:
         self._payments = payments_table
         self._index = index_table
 
-    def insert(self, item: dict[str, Any], counters: dict[Listing, int] | None = None) -> None:
+    def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         """Write a new payment, its (node_id, external_id) guard and its list positions, all or nothing.
 
         `counters`: the payment's listing counters as just read (`read_counters`, made together with
@@ -149,8 +162,8 @@ class DynamoPaymentStore:
         Raises ExternalIdTaken (with the existing payment's id) when the guard already exists, and
         CreateContended when concurrent creates of the node kept winning the next positions.
         """
-        item = {**item, **watch_attributes(item)}
-        listings = listings_of(item)
+        item = {**payment_attributes(payment), **watch_attributes(payment)}
+        listings = listings_of(payment.node_id, payment.wallet_id, payment.network_id)
         deadline = time.monotonic() + _INSERT_BUDGET_S
         attempt = 0
         known = counters if counters is not None and set(listings) <= set(counters) else None
@@ -183,6 +196,7 @@ class DynamoPaymentStore:
             attempt += 1
 
     def _insert_actions(self, item: dict[str, Any], listings: list[Listing], counts: dict[Listing, int]) -> list[Any]:
+        """`item`: the payment's attributes as stored."""
         actions: list[Any] = [
             {
                 "Put": {
@@ -207,7 +221,7 @@ class DynamoPaymentStore:
     def read_counters(self, node_id: str, wallet_id: str | None, network_id: str) -> PendingRead[dict[Listing, int]]:
         """The counters of every listing a new payment of (node, wallet, network) takes a position in, as
         a pending read (see `insert`)."""
-        return self._read_counts(listings_of({"node_id": node_id, "wallet_id": wallet_id, "network_id": network_id}))
+        return self._read_counts(listings_of(node_id, wallet_id, network_id))
 
     def read_total(self, listing: Listing) -> PendingRead[int]:
         """A listing's exact total (its counter), as a pending read (see `page`)."""
@@ -228,18 +242,19 @@ class DynamoPaymentStore:
 
         return PendingRead(answer, self._db, self._index, TableRead([{"pk": s(k)} for k in by_key], consistent=True))
 
-    def update(
-        self, payment_id: str, *, expected_status: str, expected_version: int, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Apply `changes` only if the payment still has the status and version it was read with;
-        the version goes up by one. Returns the new payment; raises StaleWrite otherwise."""
+    def update(self, payment: Payment, changes: PaymentChanges) -> Payment:
+        """Apply `changes` only if the payment still has the status and version it was read with (`payment`);
+        the version goes up by one and the `by_watch` key follows the status. Returns the new payment;
+        raises StaleWrite otherwise."""
         names = {"#status": "status", "#version": "version"}
-        values: dict[str, Any] = {":expected_status": expected_status, ":expected_version": expected_version}
-        expression = update_expression({**changes, "version": expected_version + 1}, names, values)
+        values: dict[str, Any] = {":expected_status": payment.status, ":expected_version": payment.version}
+        written = {**change_attributes(changes), "version": payment.version + 1}
+        written.update(watch_attributes(payment._replace(**changes)))
+        expression = update_expression(written, names, values)
         try:
             resp = self._db.update_item(
                 TableName=self._payments,
-                Key={"id": s(payment_id)},
+                Key={"id": s(payment.id)},
                 UpdateExpression=expression,
                 ConditionExpression="#status = :expected_status AND #version = :expected_version",
                 ExpressionAttributeNames=names,
@@ -248,17 +263,17 @@ class DynamoPaymentStore:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise StaleWrite(payment_id) from None
+                raise StaleWrite(payment.id) from None
             raise
-        return from_item(dict(resp["Attributes"]))
+        return payment_from(from_item(dict(resp["Attributes"])))
 
     def annotate(
         self,
         payment_id: str,
         *,
-        expected_status: str,
-        changes: dict[str, Any],
-        expected: dict[str, Any] | None = None,
+        expected_status: PaymentStatus,
+        changes: PaymentChanges,
+        expected: PaymentChanges | None = None,
     ) -> bool:
         """Set fields that are no domain event (confirmation progress, bookkeeping): only while the payment
         has `expected_status` (and the `expected` field values), and without a new version, so the log
@@ -266,11 +281,11 @@ class DynamoPaymentStore:
         names = {"#status": "status"}
         values: dict[str, Any] = {":expected_status": expected_status}
         conditions = ["#status = :expected_status"]
-        for i, (name, value) in enumerate((expected or {}).items()):
+        for i, (name, value) in enumerate(change_attributes(expected or {}).items()):
             names[f"#e{i}"] = name
             values[f":e{i}"] = value
             conditions.append(f"#e{i} = :e{i}")
-        expression = update_expression(changes, names, values)
+        expression = update_expression(change_attributes(changes), names, values)
         try:
             self._db.update_item(
                 TableName=self._payments,
@@ -287,8 +302,8 @@ class DynamoPaymentStore:
         return True
 
     def watched(
-        self, network_id: str, status: str, *, expires_until: str | None = None, limit: int = 500
-    ) -> list[dict[str, Any]]:
+        self, network_id: str, status: PaymentStatus, *, expires_until: str | None = None, limit: int = 500
+    ) -> list[Payment]:
         """Up to `limit` payments of a network in a watched status, soonest expiry first; with
         `expires_until` (an ISO time as stored), only those whose expires_at is at or before it.
         Read from the `by_watch` index (eventually consistent: every write after it is conditional)."""
@@ -303,16 +318,14 @@ class DynamoPaymentStore:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
-        return query_page(self._db, query, 0, limit)
+        return [payment_from(item) for item in query_page(self._db, query, 0, limit)]
 
-    def get(self, payment_id: str) -> dict[str, Any] | None:
+    def get(self, payment_id: str) -> Payment | None:
         resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)}, ConsistentRead=True)
         item = resp.get("Item")
-        return from_item(item) if item else None
+        return payment_from(from_item(item)) if item else None
 
-    def page(
-        self, listing: Listing, offset: int, limit: int, total: int | None = None
-    ) -> tuple[int, list[dict[str, Any]]]:
+    def page(self, listing: Listing, offset: int, limit: int, total: int | None = None) -> tuple[int, list[Payment]]:
         """The listing's exact total, and `limit` of its payments, newest first, after skipping `offset`.
 
         Three reads whatever the page and the listing's size: the counter, the page's positions, the
@@ -330,4 +343,4 @@ class DynamoPaymentStore:
         in_order = [ids[k] for k in wanted if k in ids]
         raw = batch_get(self._db, self._payments, [{"id": s(i)} for i in in_order], consistent=True)
         found = {r["id"]["S"]: r for r in raw}
-        return total, [from_item(found[i]) for i in in_order if i in found]
+        return total, [payment_from(from_item(found[i])) for i in in_order if i in found]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments_core.store.codec import from_item
+from payments_core.domain.entities import Payment
+from payments_core.store.codec import from_item, payment_from
 
 
-def images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The (old, new) images of a stream record from a Lambda DynamoDB stream event."""
+def payment_images(record: dict[str, Any]) -> tuple[Payment | None, Payment | None]:
+    """The (old, new) payments of a payments-table stream record from a Lambda DynamoDB stream event."""
     data = record.get("dynamodb", {})
     old, new = data.get("OldImage"), data.get("NewImage")
-    return (from_item(old) if old else None, from_item(new) if new else None)
+    return (payment_from(from_item(old)) if old else None, payment_from(from_item(new)) if new else None)
