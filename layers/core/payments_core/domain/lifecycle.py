@@ -220,7 +220,7 @@ def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> Paym
     return optimistic(lambda: read_payment(deps, payment_id), decide, exhausted=_too_fast)
 
 
-# ---- system moves used by the chain workers (next issue) and by the tests of the races above
+# ---- system moves: the chain workers (domain.chain_work) and the watcher make them; the race tests too
 
 
 def claim_for_sending(store: PaymentStore, payment: Payment, worker: str) -> Payment | None:
