@@ -49,7 +49,7 @@ def _throughput() -> Result:
         os.environ.setdefault(name, value)
     with mock_aws():
         stack = provision(boto3.session.Session())
-        runtime.apply_environment(stack.environment("LogWriterFunction"))
+        runtime.apply_environment(stack.operator_environment())  # the seed and the creates below, then the writer
         demo = seed_demo(deps.catalog(), api_url="bench")
         from payments_core.domain.access import Principal
         from payments_core.domain.entities import Payment

@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 
 from devstack import runtime
-from devstack import template as tpl
 from devstack.provision import Stack, provision
 
 # Fake credentials and one region, as the tests use; nothing here may reach real AWS.
@@ -59,7 +58,7 @@ def start() -> BenchStack:
     try:
         stack = provision(boto3.session.Session(), endpoint_url=endpoint)
         bench = BenchStack(server, endpoint, stack, {})
-        bench.use_in_process(next(iter(tpl.functions())))
+        runtime.apply_environment({**FAKE_AWS_ENV, **stack.operator_environment(), "AWS_ENDPOINT_URL": endpoint})
         bench.demo = _seed(bench)
     except BaseException:
         server.stop()

@@ -340,9 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = provision(boto3.session.Session(), region=REGION, endpoint_url=moto_url, parameters=parameters)
         aws = aws_environment(moto_url)
         environments = {name: {**stack.environment(name), **aws} for name in tpl.functions()}
-        merged: dict[str, str] = {}
-        for env in environments.values():
-            merged.update(env)
+        merged = {**stack.operator_environment(), **aws}
 
         from devstack import runtime
 

@@ -88,6 +88,14 @@ class Stack:
         env.update({k: v for k, v in local.items() if k in env})
         return env
 
+    def operator_environment(self) -> dict[str, str]:
+        """Every function's settings at once (no variable has two values across functions): what set-up
+        code needs (the demo seed, the signing key, an operator's CLI), which touches what several use."""
+        merged: dict[str, str] = {}
+        for name in tpl.functions():
+            merged.update(self.environment(name))
+        return merged
+
     def describe(self) -> dict[str, str]:
         return {
             "PaymentsTableName": self.physical.get("PaymentsTable", ""),

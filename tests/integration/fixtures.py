@@ -25,10 +25,7 @@ def stack() -> Iterator[Stack]:
         st = provision(boto3.session.Session())
         # Every function's settings at once (as devstack's set-up has them): the tests set up and read what
         # several functions use.
-        merged: dict[str, str] = {}
-        for name in tpl.functions():
-            merged.update(st.environment(name))
-        runtime.apply_environment(merged)
+        runtime.apply_environment(st.operator_environment())
         with iam.recording(st):  # the AWS calls each function makes (tests/integration/iam.py)
             yield st
         runtime.reset_process_caches()
@@ -61,7 +58,6 @@ def pollers(stack: Stack) -> list[Any]:
 def stream_pollers(stack: Stack) -> list[Any]:
     """Only the payments stream's mapping (the log writer): no chain worker, no schedule."""
     from devstack import lambdas
-    from devstack import template as tpl
     from devstack.pollers import build_pollers
 
     sources = [s for s in tpl.event_sources() if s.kind == "DynamoDB"]
