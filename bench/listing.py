@@ -21,13 +21,16 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import events
 from bench.capture import Call, method_of, recording
 from bench.report import Result, median, summary_ms
 from bench.stack import BenchStack
 from devstack import lambdas
+
+if TYPE_CHECKING:
+    from payments_core.store.payments import DynamoPaymentStore
 
 TARGET = 1.3
 FUNCTION = "ListPaymentsFunction"
@@ -199,14 +202,14 @@ def _check_same_layout(db: Any, table: str, inserted_id: str, batched_id: str) -
         raise RuntimeError(f"the batch path writes another layout than DynamoPaymentStore.insert: {a} vs {b}")
 
 
-def _check_positions(store: Any, node_id: str, ids: list[str]) -> None:
+def _check_positions(store: DynamoPaymentStore, node_id: str, ids: list[str]) -> None:
     """The replayed positions list the node exactly as created: newest first, the first one last."""
     from payments_core.store.payments import listing_for
 
     listing = listing_for(node_id)
     total, newest = store.page(listing, 0, 1)
     _, oldest = store.page(listing, len(ids) - 1, 1)
-    if (total, newest[0]["id"], oldest[0]["id"]) != (len(ids), ids[-1], ids[0]):
+    if (total, newest[0].id, oldest[0].id) != (len(ids), ids[-1], ids[0]):
         raise RuntimeError(f"the seeded listing is not the created one: total {total} of {len(ids)}")
 
 
