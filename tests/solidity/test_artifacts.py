@@ -57,6 +57,13 @@ def test_artifact_is_written_canonically(name: str) -> None:
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def test_the_chain_layer_ships_the_facets_abi() -> None:
+    """layers/chain carries a copy of the PaymentsFacet ABI (the Lambda layer has no contracts/): after `make
+    contracts`, refresh it with `json.dumps(abi, indent=1)` (a new function the client calls would be missing)."""
+    shipped = CONTRACTS_DIR.parent / "layers" / "chain" / "payments_chain" / "abi" / "PaymentsFacet.json"
+    assert json.loads(shipped.read_text(encoding="utf-8")) == load_artifact("PaymentsFacet")["abi"]
+
+
 def test_build_settings_and_pins() -> None:
     manifest = source_manifest()
     settings = manifest["settings"]
