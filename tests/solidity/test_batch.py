@@ -212,7 +212,7 @@ def test_a_mixed_batch_reports_every_entry(system: System) -> None:
         (b"\x00" * 32, SkipReason.INVALID_REF, 0),
     ]
     # the logs interleave as the entries do
-    topics = {
+    topics: dict[str, str] = {
         system.payments.events.DealCreated().topic: "created",
         system.payments.events.DealSkipped().topic: "skipped",
     }
