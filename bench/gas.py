@@ -37,12 +37,20 @@ def run() -> list[Result]:
     from web3 import EthereumTesterProvider, Web3
 
     from devstack import chain
-    from payments_chain.client import DealRequest, DiamondClient
 
     w3 = Web3(EthereumTesterProvider())
     for key in (chain.OWNER_KEY, chain.PAYER_KEY):
         funded = {"from": _ledger(w3), "to": chain.address_of(key), "value": 10**21}
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(funded))  # type: ignore[arg-type]
+    return measure(w3, EVM)
+
+
+def measure(w3: Web3, where: str) -> list[Result]:
+    """The figures on `w3`'s chain, where devstack.chain's owner and payer keys hold ETH (eth-tester funded above,
+    or anvil, whose dev accounts they are); `where` names the chain in each row's note."""
+    from devstack import chain
+    from payments_chain.client import DealRequest, DiamondClient
+
     deployment = chain.deploy(w3)
     client = DiamondClient(w3, deployment.diamond_address)
     platform_key = chain.PLATFORM_WALLET_KEY
@@ -92,7 +100,7 @@ def run() -> list[Result]:
         per_deal[size] = _gas(w3, first.transaction_hash) / size
 
     def row(name: str, value: float, note: str = "", **kw: Any) -> Result:
-        return Result("gas", name, value, "gas", note=note or EVM, **kw)
+        return Result("gas", name, value, "gas", note=note or where, **kw)
 
     biggest = max(BATCH_SIZES)
     results = [
