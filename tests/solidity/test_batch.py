@@ -15,6 +15,7 @@ from tests.solidity.evm import (
     DealStatus,
     SkipReason,
     System,
+    deploy,
     event_args,
     ref,
     reverts_with,
@@ -251,6 +252,24 @@ def test_a_revoked_platform_wallet_cannot_create_a_batch(system: System) -> None
 
     with reverts_with(system.payments.abi, "NotPlatformWallet", system.platform):
         create_deals(system, [terms(system, "pay_revoked")])
+
+
+def test_create_deals_cannot_be_reentered_from_a_deposit(system: System) -> None:
+    """A token that calls createDeals from inside the deposit's transferFrom (and is even a platform wallet, so
+    only the guard stands in its way) makes the deposit revert with the guard's error; nothing is created."""
+    token = deploy(system.w3, "ReentrantToken", system.owner)
+    send(system.w3, system.payments.functions.setPlatformWallet(token.address, True), system.owner)
+    (deal_id,), _ = create_deals(system, [terms(system, "pay_reentrant", token=token.address)])
+    send(system.w3, token.functions.mint(system.payer, AMOUNT), system.owner)
+    send(system.w3, token.functions.approve(system.payments.address, AMOUNT), system.payer)
+    send(system.w3, token.functions.arm(ref("pay_reentry")), system.owner)
+
+    with reverts_with(system.payments.abi, "ReentrancyGuardReentrantCall"):
+        send(system.w3, system.payments.functions.deposit(deal_id), system.payer)
+
+    assert system.payments.functions.dealIdOf(ref("pay_reentry")).call() == 0
+    assert Deal.from_abi(system.payments.functions.getDeal(deal_id).call()).status is DealStatus.OPEN
+    assert next_deal_id(system) == deal_id + 1
 
 
 def test_batching_cuts_the_gas_per_deal(system: System) -> None:
