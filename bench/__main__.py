@@ -15,7 +15,7 @@ from typing import Any
 from bench.report import Result, table, write_json
 from devstack import template as tpl
 
-SECTIONS = ("cold", "warm", "list", "size", "logs", "chain")
+SECTIONS = ("cold", "warm", "list", "size", "logs", "chain", "gas")
 DEFAULT_OUT = tpl.ROOT / "bench-results" / "latest.json"
 
 
@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             bench.stop()
 
     # These run after the bench's moto server is gone: the log writer's throughput uses moto in-process
-    # (mock_aws resets moto's shared state) and both start local stacks of their own.
-    for section in ("logs", "chain"):
+    # (mock_aws resets moto's shared state) and both start local stacks of their own; gas needs no AWS at all
+    # (eth-tester, in-process).
+    for section in ("logs", "chain", "gas"):
         if section not in sections:
             continue
         t0 = time.perf_counter()
@@ -88,16 +89,20 @@ def main(argv: list[str] | None = None) -> int:
                 from bench import logwriter
 
                 results.extend(logwriter.run())
-            else:
+            elif section == "chain":
                 from bench import chain
 
                 results.extend(chain.run(args.chain_payments))
+            else:
+                from bench import gas
+
+                results.extend(gas.run())
         except Exception as exc:  # a section that breaks must not lose the others' results
             results.append(Result(section, f"{section} section failed", None, "", note=repr(exc)[:200],
                                   status_override="ERROR"))  # fmt: skip
         timings[section] = time.perf_counter() - t0
 
-    order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "logs", "chain", "size"))}
+    order = {s: i for i, s in enumerate(("cold start", "warm create", "list", "logs", "chain", "gas", "size"))}
     results.sort(key=lambda r: order.get(r.section, 99))
     print()
     print(table(results))

@@ -82,6 +82,8 @@ def _fmt(value: float | None, unit: str = "") -> str:
         return f"{value:.2f} MB" if value >= 1 else f"{value:.3f} MB"
     if unit == "ms":
         return f"{value:.1f} ms" if value < 1000 else f"{value:.0f} ms"
+    if unit == "gas":
+        return f"{value:,.0f} gas"
     if unit == "items":
         return f"{value:.0f} items"
     return f"{value:.3g} {unit}".strip()

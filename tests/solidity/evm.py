@@ -181,6 +181,18 @@ class DealStatus(IntEnum):
     REFUNDED = 4
 
 
+class SkipReason(IntEnum):
+    """IPayments.SkipReason: why createDeals skipped a ref (the DealSkipped event)."""
+
+    NONE = 0
+    INVALID_REF = 1
+    REF_ALREADY_USED = 2
+    ZERO_PAYEE = 3
+    INVALID_TOKEN = 4
+    INVALID_AMOUNT = 5
+    INVALID_EXPIRY = 6
+
+
 @dataclass(frozen=True)
 class Deal:
     """PaymentsFacet.getDeal, field for field (the ABI order)."""

@@ -27,7 +27,14 @@ def test_every_concrete_contract_has_an_artifact_and_nothing_else_does() -> None
         for path in (CONTRACTS_DIR / "src").rglob("*.sol")
         for name in CONCRETE_CONTRACT.findall(path.read_text(encoding="utf-8"))
     )
-    assert declared == ["Diamond", "FeeOnTransferToken", "MockUSDT", "PaymentsFacet", "UpgradeProbeFacet"]
+    assert declared == [
+        "Diamond",
+        "FeeOnTransferToken",
+        "MockUSDT",
+        "PaymentsFacet",
+        "ReentrantToken",
+        "UpgradeProbeFacet",
+    ]
     assert artifact_names() == declared
 
 
@@ -55,6 +62,13 @@ def test_artifact_is_written_canonically(name: str) -> None:
     """Sorted keys, 2-space indent, trailing newline: what build.mjs writes, so a rebuild is byte-identical."""
     text = (ARTIFACTS_DIR / f"{name}.json").read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_the_chain_layer_ships_the_facets_abi() -> None:
+    """layers/chain carries a copy of the PaymentsFacet ABI (the Lambda layer has no contracts/): after `make
+    contracts`, refresh it with `json.dumps(abi, indent=1)` (a new function the client calls would be missing)."""
+    shipped = CONTRACTS_DIR.parent / "layers" / "chain" / "payments_chain" / "abi" / "PaymentsFacet.json"
+    assert json.loads(shipped.read_text(encoding="utf-8")) == load_artifact("PaymentsFacet")["abi"]
 
 
 def test_build_settings_and_pins() -> None:

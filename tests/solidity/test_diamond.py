@@ -68,6 +68,7 @@ def test_loupe_lists_the_diamond_and_the_payments_facet(system: System) -> None:
     assert sorted(f["name"] for f in facet.abi if f["type"] == "function") == [
         "cancelDeal",
         "createDeal",
+        "createDeals",
         "dealIdOf",
         "deposit",
         "getDeal",

@@ -433,6 +433,23 @@ class FakeChain:
         self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
         return self.created[ref]
 
+    def create_deals(self, key: str, requests: list[tuple[str, str, str, int, int]]) -> list[CreatedDeal | None]:
+        """createDeals: one transaction, all or nothing per ref (a used ref creates nothing: None)."""
+        tx = self._hash()
+        out: list[CreatedDeal | None] = []
+        for ref, payee, token, amount, expires_at in requests:
+            self.create_calls.append(ref)
+            if ref in self.created:
+                out.append(None)
+                continue
+            deal_id = len(self.deals) + 1
+            self.deals[deal_id] = DealInfo(
+                deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
+            )
+            self.created[ref] = CreatedDeal(deal_id, tx, self.head_block)
+            out.append(self.created[ref])
+        return out
+
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
         self.cancel_calls.append(deal_id)
         deal = self.get_deal(deal_id)

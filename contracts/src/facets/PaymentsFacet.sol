@@ -16,6 +16,8 @@ import {PaymentsStorage} from "../libraries/PaymentsStorage.sol";
 /// @dev Runs by delegatecall from the diamond: all state lives in PaymentsStorage (own slot); ownership is the
 ///      diamond's (solidstate OwnableStorage); the reentrancy guard uses a transient-storage slot (EIP-1153, so
 ///      the build targets cancun or later). No constructor, no immutable state.
+///      `createDeals` is `createDeal` for several refs in one transaction (same checks; a refused entry is skipped
+///      with `DealSkipped`, never reverting the batch).
 ///      Payout/release of escrowed funds to the payee is NOT implemented yet: it will be a separate function
 ///      (Paid -> Released) added with diamondCut, reusing this storage layout.
 contract PaymentsFacet is IPayments, OwnableInternal, ReentrancyGuardTransient {
@@ -47,27 +49,42 @@ contract PaymentsFacet is IPayments, OwnableInternal, ReentrancyGuardTransient {
         uint64 expiresAt
     ) external onlyPlatformWallet returns (uint256 dealId) {
         PaymentsStorage.Layout storage s = PaymentsStorage.load();
-        if (ref == bytes32(0)) revert InvalidRef();
-        uint256 existing = s.dealIdByRef[ref];
-        if (existing != 0) revert RefAlreadyUsed(ref, existing);
-        if (payee == address(0)) revert ZeroAddress();
-        if (token.code.length == 0) revert InvalidToken(token);
-        if (amount == 0) revert InvalidAmount();
-        if (expiresAt <= block.timestamp) revert InvalidExpiry(expiresAt, block.timestamp);
-
+        (SkipReason reason, uint256 existing) = _check(s, ref, payee, token, amount, expiresAt);
+        if (reason != SkipReason.None) _refuse(reason, ref, existing, token, expiresAt);
         dealId = ++s.lastDealId;
-        s.dealIdByRef[ref] = dealId;
-        s.deals[dealId] = Deal({
-            ref: ref,
-            creator: msg.sender,
-            payee: payee,
-            token: token,
-            amount: amount,
-            expiresAt: expiresAt,
-            payer: address(0),
-            status: DealStatus.Open
-        });
-        emit DealCreated(dealId, ref, msg.sender, payee, token, amount, expiresAt);
+        _store(s, dealId, ref, payee, token, amount, expiresAt);
+    }
+
+    /// @inheritdoc IPayments
+    /// @dev The same checks as createDeal (one `_check`), so an entry is skipped exactly when createDeal would
+    ///      revert for it. `lastDealId` is written once for the batch; each ref is stored before the next entry is
+    ///      checked, so a ref twice in one batch creates one deal and skips the second as `RefAlreadyUsed`. Nothing
+    ///      here calls out (the token is only checked for code), and the guard keeps it so.
+    function createDeals(
+        DealTerms[] calldata deals
+    ) external onlyPlatformWallet nonReentrant returns (uint256[] memory dealIds) {
+        PaymentsStorage.Layout storage s = PaymentsStorage.load();
+        uint256 count = deals.length;
+        dealIds = new uint256[](count);
+        uint256 lastId = s.lastDealId;
+        for (uint256 i; i < count; ++i) {
+            DealTerms calldata terms = deals[i];
+            (SkipReason reason, uint256 existing) = _check(
+                s,
+                terms.ref,
+                terms.payee,
+                terms.token,
+                terms.amount,
+                terms.expiresAt
+            );
+            if (reason != SkipReason.None) {
+                emit DealSkipped(terms.ref, reason, existing);
+                continue;
+            }
+            dealIds[i] = ++lastId;
+            _store(s, lastId, terms.ref, terms.payee, terms.token, terms.amount, terms.expiresAt);
+        }
+        s.lastDealId = lastId;
     }
 
     /// @inheritdoc IPayments
@@ -116,6 +133,59 @@ contract PaymentsFacet is IPayments, OwnableInternal, ReentrancyGuardTransient {
     /// @inheritdoc IPayments
     function getDeal(uint256 dealId) external view returns (Deal memory) {
         return _deal(dealId);
+    }
+
+    /// @dev The first refusal of createDeal that applies (None when the deal may be created) and, for
+    ///      RefAlreadyUsed, the ref's existing deal id.
+    function _check(
+        PaymentsStorage.Layout storage s,
+        bytes32 ref,
+        address payee,
+        address token,
+        uint256 amount,
+        uint64 expiresAt
+    ) private view returns (SkipReason reason, uint256 existing) {
+        if (ref == bytes32(0)) return (SkipReason.InvalidRef, 0);
+        existing = s.dealIdByRef[ref];
+        if (existing != 0) return (SkipReason.RefAlreadyUsed, existing);
+        if (payee == address(0)) return (SkipReason.ZeroPayee, 0);
+        if (token.code.length == 0) return (SkipReason.InvalidToken, 0);
+        if (amount == 0) return (SkipReason.InvalidAmount, 0);
+        if (expiresAt <= block.timestamp) return (SkipReason.InvalidExpiry, 0);
+        return (SkipReason.None, 0);
+    }
+
+    /// @dev createDeal's custom error for a refusal of `_check`.
+    function _refuse(SkipReason reason, bytes32 ref, uint256 existing, address token, uint64 expiresAt) private view {
+        if (reason == SkipReason.InvalidRef) revert InvalidRef();
+        if (reason == SkipReason.RefAlreadyUsed) revert RefAlreadyUsed(ref, existing);
+        if (reason == SkipReason.ZeroPayee) revert ZeroAddress();
+        if (reason == SkipReason.InvalidToken) revert InvalidToken(token);
+        if (reason == SkipReason.InvalidAmount) revert InvalidAmount();
+        revert InvalidExpiry(expiresAt, block.timestamp);
+    }
+
+    function _store(
+        PaymentsStorage.Layout storage s,
+        uint256 dealId,
+        bytes32 ref,
+        address payee,
+        address token,
+        uint256 amount,
+        uint64 expiresAt
+    ) private {
+        s.dealIdByRef[ref] = dealId;
+        s.deals[dealId] = Deal({
+            ref: ref,
+            creator: msg.sender,
+            payee: payee,
+            token: token,
+            amount: amount,
+            expiresAt: expiresAt,
+            payer: address(0),
+            status: DealStatus.Open
+        });
+        emit DealCreated(dealId, ref, msg.sender, payee, token, amount, expiresAt);
     }
 
     function _deal(uint256 dealId) private view returns (Deal storage deal) {

@@ -25,6 +25,27 @@ interface IPayments {
         DealStatus status;
     }
 
+    /// @dev One deal of a `createDeals` batch: the arguments of `createDeal`, in its order.
+    struct DealTerms {
+        bytes32 ref;
+        address payee;
+        address token;
+        uint256 amount;
+        uint64 expiresAt;
+    }
+
+    /// @dev Why `createDeals` skipped a ref (the `DealSkipped` event), one per refusal of `createDeal`, checked in
+    ///      createDeal's order (the first that applies is reported). `None` (0) is never emitted.
+    enum SkipReason {
+        None,
+        InvalidRef, // createDeal: InvalidRef() (the zero ref)
+        RefAlreadyUsed, // createDeal: RefAlreadyUsed(ref, dealId); the event's dealId is the existing deal
+        ZeroPayee, // createDeal: ZeroAddress() (payee)
+        InvalidToken, // createDeal: InvalidToken(token) (no code)
+        InvalidAmount, // createDeal: InvalidAmount() (zero)
+        InvalidExpiry // createDeal: InvalidExpiry(expiresAt, now) (not after block.timestamp)
+    }
+
     event PlatformWalletSet(address indexed wallet, bool allowed);
     event DealCreated(
         uint256 indexed dealId,
@@ -37,6 +58,9 @@ interface IPayments {
     );
     event Deposited(uint256 indexed dealId, address indexed payer, uint256 amount);
     event DealCancelled(uint256 indexed dealId, bool refunded);
+    /// @dev A ref of a `createDeals` batch that created no deal. `dealId` is the ref's existing deal for
+    ///      `RefAlreadyUsed` (also when an earlier entry of the same batch used it), 0 for every other reason.
+    event DealSkipped(bytes32 indexed ref, SkipReason reason, uint256 dealId);
 
     /// @dev The caller is not an authorised platform wallet.
     error NotPlatformWallet(address caller);
@@ -75,6 +99,14 @@ interface IPayments {
         uint256 amount,
         uint64 expiresAt
     ) external returns (uint256 dealId);
+
+    /// @notice Several deals in one transaction, all or nothing per ref: every entry `createDeal` would accept
+    ///         becomes a deal (`DealCreated`, ids in entry order); every entry it would refuse is skipped with
+    ///         `DealSkipped(ref, reason, dealId)` and does not revert the others.
+    /// @dev Only platform wallets (else the whole call reverts with `NotPlatformWallet`). `dealIds[i]` is the deal
+    ///      entry i created, 0 when it was skipped, also for `RefAlreadyUsed`: a non-zero slot always means "created
+    ///      by this call" (the existing id is in the event, and `dealIdOf(ref)` answers it).
+    function createDeals(DealTerms[] calldata deals) external returns (uint256[] memory dealIds);
 
     function deposit(uint256 dealId) external;
 

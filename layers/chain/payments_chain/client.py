@@ -1,4 +1,4 @@
-"""The diamond's payments facet, through web3: read deals, send createDeal / cancelDeal, scan events.
+"""The diamond's payments facet, through web3: read deals, send createDeal / createDeals / cancelDeal, scan events.
 
 Implements payments_core.domain.chain_work.Chain. Transactions are signed locally with the wallet's key
 (from Secrets Manager, never logged) and sent raw; receipts are awaited with a timeout.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from eth_account import Account
 from eth_typing import ABI, ChecksumAddress
@@ -32,6 +33,42 @@ from payments_core.domain.chain_work import (
 
 RECEIPT_TIMEOUT = 60.0
 DEAL_STATUSES = (DealStatus.NONE, DealStatus.OPEN, DealStatus.PAID, DealStatus.CANCELLED, DealStatus.REFUNDED)
+# IPayments.SkipReason, by value (index 0, None, is never emitted): the reason codes of DealSkipped
+SKIP_REASONS = (
+    "none",
+    "invalid_ref",
+    "ref_already_used",
+    "zero_payee",
+    "invalid_token",
+    "invalid_amount",
+    "invalid_expiry",
+)
+UINT64_MAX = 2**64 - 1
+UINT256_MAX = 2**256 - 1
+
+
+class DealRequest(NamedTuple):
+    """One deal of a createDeals batch: createDeal's arguments, in its order (a plain 5-tuple does as well)."""
+
+    ref: str
+    payee: str
+    token: str
+    amount: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedDeal:
+    """A request of createDeals that created no deal.
+
+    `reason` is a DealSkipped reason code (SKIP_REASONS) when the contract skipped it, or, when it was never sent
+    because it cannot be ABI-encoded, `invalid_ref` (not at most 32 bytes of hex), `unusable_payee` /
+    `unusable_token` (not an address), `invalid_amount` (outside uint256), `invalid_expiry` (outside uint64).
+    `existing_deal_id` is the ref's deal for `ref_already_used`, else 0."""
+
+    ref: str
+    reason: str
+    existing_deal_id: int = 0
 
 
 @cache
@@ -180,6 +217,59 @@ class DiamondClient:
             block_number=int(receipt["blockNumber"]),
         )
 
+    def create_deals(
+        self, private_key: str, requests: Sequence[tuple[str, str, str, int, int]]
+    ) -> list[CreatedDeal | None]:
+        """Several deals in one createDeals transaction: for each request (ref, payee, token, amount, expires_at),
+        in order, its CreatedDeal, or None when it created no deal (`create_deals_detailed` says why; for a ref
+        already used, `find_created(ref)` answers its deal)."""
+        return [r if isinstance(r, CreatedDeal) else None for r in self.create_deals_detailed(private_key, requests)]
+
+    def create_deals_detailed(
+        self, private_key: str, requests: Sequence[tuple[str, str, str, int, int]]
+    ) -> list[CreatedDeal | SkippedDeal]:
+        """createDeals, all or nothing per ref: one transaction for every request that can be encoded, its
+        receipt's DealCreated / DealSkipped events mapped back to the requests by ref. A request that cannot be
+        encoded is skipped here (never sent) and does not stop the others. Refs must be distinct (ValueError);
+        no request, or none that can be sent, sends nothing."""
+        encoded = [_terms(request) for request in requests]
+        sendable = [t for t in encoded if not isinstance(t, str)]
+        if len({t[0] for t in sendable}) != len(sendable):
+            raise ValueError("createDeals: every request needs its own ref")
+        outcome: dict[bytes, CreatedDeal | tuple[str, int]] = {}
+        if sendable:
+            outcome = self._outcomes(self._send(private_key, self.contract.functions.createDeals(sendable)))
+        results: list[CreatedDeal | SkippedDeal] = []
+        for request, terms in zip(requests, encoded, strict=True):
+            if isinstance(terms, str):
+                results.append(SkippedDeal(ref=request[0], reason=terms))
+                continue
+            found = outcome.get(terms[0])
+            if found is None:
+                raise ChainError(f"createDeals mined without an event for ref {request[0]}")
+            results.append(found if isinstance(found, CreatedDeal) else SkippedDeal(request[0], *found))
+        return results
+
+    def _outcomes(self, receipt: TxReceipt) -> dict[bytes, CreatedDeal | tuple[str, int]]:
+        """ref -> its CreatedDeal or (reason code, existing deal id), from a createDeals receipt."""
+        transaction_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        block_number = int(receipt["blockNumber"])
+        out: dict[bytes, CreatedDeal | tuple[str, int]] = {}
+        mine = self.contract.address
+        for event in self.contract.events.DealCreated().process_receipt(receipt, errors=DISCARD):
+            if event["address"] != mine:
+                continue
+            out[bytes(event["args"]["ref"])] = CreatedDeal(
+                deal_id=int(event["args"]["dealId"]), transaction_hash=transaction_hash, block_number=block_number
+            )
+        for event in self.contract.events.DealSkipped().process_receipt(receipt, errors=DISCARD):
+            if event["address"] != mine:
+                continue
+            reason = int(event["args"]["reason"])
+            code = SKIP_REASONS[reason] if 0 < reason < len(SKIP_REASONS) else f"reason_{reason}"
+            out[bytes(event["args"]["ref"])] = (code, int(event["args"]["dealId"]))
+        return out
+
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
         receipt = self._send(private_key, self.contract.functions.cancelDeal(deal_id))
         return SentTransaction(
@@ -218,6 +308,37 @@ class DiamondClient:
             return read()
         except Exception as exc:  # noqa: BLE001
             raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
+
+
+def _ref_or_none(ref: str) -> bytes | None:
+    """The 32-byte ref, None when `ref` is not at most 32 bytes of hex."""
+    try:
+        raw = _ref(ref)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
+
+
+Terms = tuple[bytes, ChecksumAddress, ChecksumAddress, int, int]  # IPayments.DealTerms, ABI-encodable
+
+
+def _terms(request: tuple[str, str, str, int, int]) -> Terms | str:
+    """A createDeals request as DealTerms, or why it cannot be encoded (SkippedDeal's local reason codes)."""
+    ref, payee, token, amount, expires_at = request
+    key = _ref_or_none(ref)
+    if key is None:
+        return "invalid_ref"
+    addresses: list[ChecksumAddress] = []
+    for code, address in (("unusable_payee", payee), ("unusable_token", token)):
+        try:
+            addresses.append(Web3.to_checksum_address(address))
+        except (ValueError, TypeError):
+            return code
+    if not 0 <= amount <= UINT256_MAX:
+        return "invalid_amount"
+    if not 0 <= expires_at <= UINT64_MAX:
+        return "invalid_expiry"
+    return (key, addresses[0], addresses[1], amount, expires_at)
 
 
 def _redact(message: str) -> str:
