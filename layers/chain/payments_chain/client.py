@@ -22,7 +22,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhaust
 from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt, Wei
 
-from payments_chain.nonces import NO_OP_GAS, Fees, NonceManager, Refused
+from payments_chain.nonces import NO_OP_GAS, REPLACE_AFTER_SECONDS, Fees, NonceManager, Refused
 from payments_core.domain.chain_work import (
     ChainError,
     ChainEvent,
@@ -56,6 +56,7 @@ class DiamondClient:
     w3: Web3
     diamond_address: str
     receipt_timeout: float = RECEIPT_TIMEOUT
+    replace_after: float = REPLACE_AFTER_SECONDS
 
     @property
     def contract(self) -> Contract:
@@ -211,7 +212,7 @@ class DiamondClient:
     # ---- plumbing
     @property
     def nonces(self) -> NonceManager:
-        return NonceManager(Web3Rpc(self.w3), timeout=self.receipt_timeout)
+        return NonceManager(Web3Rpc(self.w3), timeout=self.receipt_timeout, replace_after=self.replace_after)
 
     def _send(self, private_key: str, fn: Any) -> TxReceipt:
         account = _account(private_key)

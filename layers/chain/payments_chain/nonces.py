@@ -39,6 +39,8 @@ MAX_REFUSALS = 6
 """Refusals of the node (underpriced, nonce too low) one send decides again before it gives up."""
 FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 """A replacement's fees are at least 9/8 (+12.5 %) of the one it replaces, both maxFee and priority fee."""
+MAX_FEE_OVER_MARKET = 10
+"""A send never offers more than this many times the market's max fee (then a ChainError: an operator looks)."""
 DROPPED_AFTER_SECONDS = 2.0
 """A transaction the node does not know this long after it was sent was dropped from its pool."""
 POLL_SECONDS = 0.25
@@ -85,10 +87,18 @@ def bumped(previous: Fees, market: Fees) -> Fees:
     return Fees(max_fee=max(bump(previous.max_fee), market.max_fee, tip), tip=tip)
 
 
-def _refusal(message: str) -> Literal["underpriced", "nonce_too_low", "known", "other"]:
+def outbidding(previous: Fees, market: Fees) -> Fees:
+    """Fees to outbid a transaction of the key already in the pool at this nonce, whose fees are not known
+    here (the node said "replacement transaction underpriced"): twice the previous offer, at least a bump."""
+    return bumped(Fees(2 * previous.max_fee, 2 * previous.tip), market)
+
+
+def _refusal(message: str) -> Literal["replacement", "underpriced", "nonce_too_low", "known", "other"]:
     text = message.lower()
     if "already known" in text or "already imported" in text or "known transaction" in text:
         return "known"
+    if "replacement" in text and "underpriced" in text:
+        return "replacement"
     if "nonce too low" in text or "nonce is too low" in text or "oldnonce" in text.replace(" ", ""):
         return "nonce_too_low"
     if "underpriced" in text or "fee too low" in text or "less than block base fee" in text or "feecap" in text:
@@ -133,9 +143,11 @@ class NonceManager:
                 refusals += 1
                 if kind == "other" or refusals > MAX_REFUSALS:
                     raise ChainError(f"the node refused the transaction: {refused}") from None
-                if kind == "underpriced":  # a transaction of ours at this nonce pays more, or the base fee rose
+                if kind in ("replacement", "underpriced"):  # one of ours at this nonce pays more; the base fee rose
                     log.resent.append("underpriced")
-                    fees = bumped(fees, self.rpc.fees())
+                    market = self.rpc.fees()
+                    fees = outbidding(fees, market) if kind == "replacement" else bumped(fees, market)
+                    self._check_cap(fees, market)
                     continue
                 if kind == "nonce_too_low":
                     mined = self._mined_receipt(log.hashes)
@@ -158,7 +170,14 @@ class NonceManager:
             if replacements > MAX_REPLACEMENTS:
                 raise ChainError(f"nonce {nonce} not mined after {MAX_REPLACEMENTS} replacements")
             log.resent.append(why)
-            fees = bumped(fees, self.rpc.fees())
+            market = self.rpc.fees()
+            fees = bumped(fees, market)
+            self._check_cap(fees, market)
+
+    @staticmethod
+    def _check_cap(fees: Fees, market: Fees) -> None:
+        if fees.max_fee > MAX_FEE_OVER_MARKET * max(market.max_fee, 1):
+            raise ChainError(f"the fee needed exceeds {MAX_FEE_OVER_MARKET}x the market's: a transaction outbids us")
 
     def _wait(self, address: str, nonce: int, log: Send, *, start: float, sent_at: float) -> dict[str, Any] | str:
         """The receipt of one of the nonce's transactions, or why to send it again ("dropped", "not mined")."""
