@@ -453,3 +453,59 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     assert summary.expired == 0  # sending: the create-deal worker has it; the watcher expires it once it is open
     assert status_of(store, item) == "sending"
     assert queue.sent == []
+
+
+# ---------------------------------------------------------------------------------------------- lanes: signers
+def test_cancel_deal_is_signed_by_the_deals_on_chain_creator_not_the_catalogs_current_signer(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain, catalog: FakeCatalog
+) -> None:
+    creator = str(uuid.uuid4())
+    catalog.add(Wallet(id=creator, node_id=NODE, address=wallet_address(creator)))
+    item = payment(store, S.CANCELLING, signer_wallet_id=PLATFORM_WALLET)  # the catalog says: the platform
+    created = chain.create_deal(
+        FakeWalletKeys().private_key(creator), ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
+    )  # but the deal was created by another key (the catalog changed since)
+    store.put(item._replace(deal_id=created.deal_id))
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
+    assert chain.signed_by[-1] == wallet_address(creator)
+
+
+def test_a_cancel_whose_creator_is_no_wallet_here_ends_with_signer_mismatch(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
+) -> None:
+    item = payment(store, S.CANCELLING, signer_wallet_id=PLATFORM_WALLET)
+    created = chain.create_deal(
+        "key-of-a-stranger", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
+    )
+    store.put(item._replace(deal_id=created.deal_id))
+    with pytest.raises(ChainError) as info:
+        chain_work.cancel_deal(chain_deps, item.id)
+    assert info.value.reason == chain_work.SIGNER_MISMATCH
+    assert chain.cancel_calls == []  # nothing sent that the contract would refuse
+    assert status_of(store, item) == "cancelling"
+
+
+def test_a_cancel_behind_a_create_still_pending_on_chain_cancels_the_deal_it_becomes(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
+) -> None:
+    """The create worker sent createDeal and stopped waiting (a timeout); the cancel, next in the lane, finds no
+    deal yet: it settles the signer's pending transactions first, so the deal is mined (or never will be)
+    before it decides, and an open deal is never left untracked."""
+    item = payment(store, S.CANCELLING, deal_may_exist=True, signer_wallet_id=PLATFORM_WALLET)
+    chain.pending.append((str(item.deal_ref), FakeWalletKeys().private_key(PLATFORM_WALLET), 1))
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
+    assert chain.settled == [wallet_address(PLATFORM_WALLET)]
+    deal_id = chain.deal_id_of(str(item.deal_ref))
+    assert deal_id != 0
+    assert chain.cancel_calls == [deal_id]
+    assert chain.deals[deal_id].status == "cancelled"
+    assert store.items[item.id].deal_id == deal_id
+
+
+def test_work_message_dispatches_on_the_message_type(chain_deps: ChainDeps, store: RacingStore) -> None:
+    item = payment(store, S.PENDING, signer_wallet_id=PLATFORM_WALLET)
+    assert chain_work.work_message(chain_deps, {"type": "create_deal", "payment_id": item.id}) == "deal created"
+    store.put(store.items[item.id]._replace(status=S.CANCELLING))
+    assert chain_work.work_message(chain_deps, {"type": "cancel_deal", "payment_id": item.id}) == "cancelled"
+    with pytest.raises(ValueError, match="unknown"):
+        chain_work.work_message(chain_deps, {"type": "refund", "payment_id": item.id})
