@@ -233,15 +233,9 @@ def cases(bench: BenchStack, runs: int) -> list[Case]:
         # The chain workers' first invocation: a message of a payment that no longer needs work
         # (it reads the payment, finds nothing to do; no RPC). The floor adds web3 and the batch utility.
         Case(
-            "CreateDealWorkerFunction",
+            "DealWorkerFunction",
             "batch:0failed",
-            lambda i: events.sqs_message("CreateDealWorkerFunction", to_cancel[0]),
-            floor_extra=CHAIN_FLOOR,
-        ),
-        Case(
-            "CancelDealWorkerFunction",
-            "batch:0failed",
-            lambda i: events.sqs_message("CancelDealWorkerFunction", to_cancel[0]),
+            lambda i: events.sqs_message("DealWorkerFunction", to_cancel[0]),
             floor_extra=CHAIN_FLOOR,
         ),
         # The watcher's first run reads the demo network's chain: a real anvil with the diamond (see run()).
@@ -257,7 +251,7 @@ def cases(bench: BenchStack, runs: int) -> list[Case]:
 def api_functions() -> list[str]:
     """Every function behind the API (the routes' functions and the authorizers'), and the chain workers."""
     names = [r.function for r in tpl.routes()]
-    names += ["CreateDealWorkerFunction", "CancelDealWorkerFunction", "ChainWatcherFunction"]
+    names += ["DealWorkerFunction", "ChainWatcherFunction"]
     for spec in tpl.authorizers().values():
         arn = spec.get("FunctionArn", {})
         if isinstance(arn, dict) and "Fn::GetAtt" in arn:

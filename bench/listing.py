@@ -157,7 +157,7 @@ def seed_node(bench: BenchStack, name: str, count: int) -> dict[str, Any]:
 
     def deps_with(client: Any) -> Any:
         store = DynamoPaymentStore(client, *tables)
-        return payments.PaymentDeps(catalog=catalog, payments=store, create_queue=_DropQueue())  # type: ignore[arg-type]
+        return payments.PaymentDeps(catalog=catalog, payments=store, deal_queue=_DropQueue())  # type: ignore[arg-type]
 
     for_real, batched = deps_with(real_store._db), deps_with(recorded)
     expires = (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")

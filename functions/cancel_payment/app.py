@@ -28,7 +28,7 @@ def cancel_payment(
     id: PaymentPathId,  # noqa: A002
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> Response[Any]:
-    lifecycle.cancel_payment(deps.payment_deps(), deps.cancel_queue(), principal(app), id)
+    lifecycle.cancel_payment(deps.payment_deps(), principal(app), id)
     return json_response(202, CancelAccepted())
 
 

@@ -21,7 +21,7 @@
 6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
    the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s;
    with --no-chain at the template's rate unless that variable is set); with --no-workers the SQS event
-   sources (the chain workers on CreateDealQueue/CancelDealQueue) are not polled, so their messages stay
+   sources (the deal worker on DealQueue) are not polled, so their messages stay
    in the queues for whoever reads them (tests), while streams and schedules still are;
 7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
    Swagger UI at /docs, the contract at /openapi.json, /_health; CORS for its own docs page on both

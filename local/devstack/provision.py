@@ -101,8 +101,7 @@ class Stack:
             "PaymentsTableName": self.physical.get("PaymentsTable", ""),
             "PaymentKeysTableName": self.physical.get("PaymentKeysTable", ""),
             "CatalogTableName": self.physical.get("CatalogTable", ""),
-            "CreateDealQueueUrl": self.physical.get("CreateDealQueue", ""),
-            "CancelDealQueueUrl": self.physical.get("CancelDealQueue", ""),
+            "DealQueueUrl": self.physical.get("DealQueue", ""),
         }
 
 

@@ -134,8 +134,7 @@ def deal_queues(quiet_stack: LocalStackInfo) -> DealQueues:
     if quiet_stack.workers and consumed:
         pytest.skip(f"{' and '.join(consumed)} consumed by the chain workers in this stack: not readable from outside")
     env = quiet_stack.environment
-    urls = {"create": env["CREATE_DEAL_QUEUE_URL"], "cancel": env["CANCEL_DEAL_QUEUE_URL"]}
-    return DealQueues(aws_client(quiet_stack, "sqs"), urls, {name: [] for name in urls})
+    return DealQueues(aws_client(quiet_stack, "sqs"), env["DEAL_QUEUE_URL"], [])
 
 
 @pytest.fixture(scope="session")

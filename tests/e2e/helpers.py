@@ -111,19 +111,20 @@ class QueuedMessage:
 
 @dataclass
 class DealQueues:
-    """The create-deal and cancel-deal FIFO queues, in a stack where nothing consumes them.
+    """The deal queue (the signers' lanes: create- and cancel-deal messages), in a stack where nothing
+    consumes it.
 
-    `messages()` drains a queue (receive + delete) into a per-session record, so every test sees the
+    `messages()` drains the queue (receive + delete) into a per-session record, so every test sees the
     messages of its own payments whatever other tests queued; a message sent twice after the first
     was drained is not hidden by the FIFO de-duplication of messages still in the queue.
     """
 
     sqs: Any
-    urls: dict[str, str]
-    seen: dict[str, list[QueuedMessage]]
+    url: str
+    seen: list[QueuedMessage]
 
-    def _drain(self, queue: str) -> None:
-        url = self.urls[queue]
+    def _drain(self) -> None:
+        url = self.url
         for _ in range(1000):  # bounded: 10 messages a call
             got = self.sqs.receive_message(
                 QueueUrl=url,
@@ -137,7 +138,7 @@ class DealQueues:
             for m in got:
                 body = json.loads(m["Body"])
                 attributes = m["Attributes"]
-                self.seen[queue].append(
+                self.seen.append(
                     QueuedMessage(
                         str(body["payment_id"]),
                         body,
@@ -149,15 +150,15 @@ class DealQueues:
                 QueueUrl=url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
             )
-        raise AssertionError(f"{queue} queue still had messages after 1000 receives")
+        raise AssertionError("the deal queue still had messages after 1000 receives")
 
-    def messages(self, queue: str, payment_id: str) -> list[QueuedMessage]:
-        """Every message queued so far for the payment on `queue` ("create" or "cancel"), oldest first."""
-        self._drain(queue)
-        return [m for m in self.seen[queue] if m.payment_id == payment_id]
+    def messages(self, kind: str, payment_id: str) -> list[QueuedMessage]:
+        """Every message of `kind` ("create" or "cancel") queued so far for the payment, oldest first."""
+        self._drain()
+        return [m for m in self.seen if m.payment_id == payment_id and m.body["type"] == f"{kind}_deal"]
 
 
-DEAL_QUEUES = {"create": "CreateDealQueue", "cancel": "CancelDealQueue"}
+DEAL_QUEUES = {"deal": "DealQueue"}
 
 
 def consumed_deal_queues() -> list[str]:

@@ -81,7 +81,7 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
     record = stored(deps.payment_store(), p["id"])
     from payments_core.domain.payments import create_deal_message, signing_group
 
-    deps.payment_deps().create_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
+    deps.payment_deps().deal_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
     drain(pollers)
     assert _get(api, token, p["id"])["deal_id"] == 1
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == 1
@@ -120,7 +120,7 @@ def test_rpc_down_then_up_ends_with_one_deal(
     drain(pollers)
     failed = _get(api, token, p["id"])
     assert failed["status"] == "send-failed"  # after the queue's max receives
-    dlq = boto3.client("sqs").receive_message(QueueUrl=stack.physical["CreateDealDeadLetterQueue"])
+    dlq = boto3.client("sqs").receive_message(QueueUrl=stack.physical["DealDeadLetterQueue"])
     assert [json.loads(m["Body"])["payment_id"] for m in dlq.get("Messages", [])] == [p["id"]]
 
     monkeypatch.setattr(workers, "web3_for", lambda url: evm.w3)  # the node is back

@@ -23,18 +23,19 @@ from tests.integration.helpers import Api
 from tests.support import spec_errors, stored
 
 
-def _messages(queue_env: str) -> list[dict[str, Any]]:
+def _messages(kind: str) -> list[dict[str, Any]]:
+    """The deal queue's messages of `kind` ("create" or "cancel"); the queue is drained (of both kinds)."""
     sqs = boto3.client("sqs")
     out: list[dict[str, Any]] = []
     while True:
         got = sqs.receive_message(
-            QueueUrl=os.environ[queue_env], MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+            QueueUrl=os.environ["DEAL_QUEUE_URL"], MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
         ).get("Messages", [])
         if not got:
-            return out
+            return [m for m in out if json.loads(m["Body"])["type"] == f"{kind}_deal"]
         out += [dict(m) for m in got]
         for m in got:
-            sqs.delete_message(QueueUrl=os.environ[queue_env], ReceiptHandle=m["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=os.environ["DEAL_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
 
 
 def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def test_cancel_of_a_card_payment_is_immediate_and_idempotent(api: Api, body: st
         r = api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token, raw_body=body)
         assert (r.status, r.json()) == (202, {"status": "accepted"})
     assert _status(api, token, p["id"]) == "cancelled"
-    assert _messages("CANCEL_DEAL_QUEUE_URL") == []
+    assert _messages("cancel") == []
 
 
 def test_cancel_rejects_a_body_with_fields(api: Api) -> None:
@@ -84,7 +85,7 @@ def test_cancel_of_an_unclaimed_web3_payment_is_immediate_and_the_worker_skips_i
     p = _create(api, token)
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     assert _status(api, token, p["id"]) == "cancelled"
-    assert _messages("CANCEL_DEAL_QUEUE_URL") == []
+    assert _messages("cancel") == []
     record = deps.payment_store().get(p["id"])
     assert record is not None
     assert lifecycle.claim_for_sending(deps.payment_store(), record, "worker-1") is None
@@ -98,12 +99,12 @@ def test_cancel_where_a_deal_may_exist_queues_one_cancel_deal(api: Api, status: 
     for _ in range(3):
         assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     assert _status(api, token, p["id"]) == "cancelling"
-    messages = _messages("CANCEL_DEAL_QUEUE_URL")
+    messages = _messages("cancel")
     assert len(messages) == 1
     body = json.loads(messages[0]["Body"])
     assert (body["type"], body["payment_id"], body["ref"]) == ("cancel_deal", p["id"], p["id"] and body["ref"])
     assert body["ref"] == "0x" + p["id"].replace("-", "").rjust(64, "0")
-    assert messages[0]["Attributes"]["MessageGroupId"] == f"wallet:{api.demo['wallet_id']}"
+    assert messages[0]["Attributes"]["MessageGroupId"] == f"signer:{api.demo['wallet_id']}"  # its create's lane
     assert messages[0]["Attributes"]["MessageDeduplicationId"] == f"{p['id']}:cancel"
 
 
@@ -137,12 +138,12 @@ def test_cancel_403_and_404(api: Api) -> None:
 def test_retry_send_requeues_and_counts(api: Api) -> None:
     token = api.token()
     p = _create(api, token)
-    _messages("CREATE_DEAL_QUEUE_URL")  # the create's own message
+    _messages("create")  # the create's own message
     r = api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token)
     assert r.status == 200
     body = r.json()
     assert (body["retry"], body["retry_count"], body["status"]) == (True, 1, "pending")
-    messages = _messages("CREATE_DEAL_QUEUE_URL")
+    messages = _messages("create")
     assert len(messages) == 1
     assert messages[0]["Attributes"]["MessageDeduplicationId"] == f"{p['id']}:1"
     assert json.loads(messages[0]["Body"])["retry_count"] == 1
@@ -159,7 +160,7 @@ def test_retry_send_of_a_send_failed_payment_moves_it_back_to_pending(api: Api) 
 def test_retry_send_double_click_sends_one_message(api: Api) -> None:
     token = api.token()
     p = _create(api, token)
-    _messages("CREATE_DEAL_QUEUE_URL")
+    _messages("create")
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(
             pool.map(lambda _: api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token), range(2))
@@ -167,13 +168,13 @@ def test_retry_send_double_click_sends_one_message(api: Api) -> None:
     answers.append(api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token))  # a third, right after
     assert [a.status for a in answers] == [200, 200, 200]
     assert {a.json()["retry_count"] for a in answers} == {1}
-    assert len(_messages("CREATE_DEAL_QUEUE_URL")) == 1
+    assert len(_messages("create")) == 1
     # after the de-duplication window a new retry is a new send
     record = deps.payment_store().get(p["id"])
     assert record is not None
     _force(p["id"], "pending", retried_at=iso(utcnow() - lifecycle.RETRY_SEND_DEDUP - timedelta(seconds=1)))
     assert api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token).json()["retry_count"] == 2
-    assert len(_messages("CREATE_DEAL_QUEUE_URL")) == 1
+    assert len(_messages("create")) == 1
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_two_cancels_at_once_queue_one_cancel_deal(api: Api) -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert list(pool.map(cancel, range(2))) == [202, 202]
     assert _status(api, token, p["id"]) == "cancelling"
-    assert len(_messages("CANCEL_DEAL_QUEUE_URL")) == 1
+    assert len(_messages("cancel")) == 1
 
 
 def test_cancel_against_retry_send_ends_consistent(api: Api) -> None:
@@ -252,7 +253,7 @@ def test_cancel_against_retry_send_ends_consistent(api: Api) -> None:
             assert results["retry-send"][1]["retry_count"] == 1  # it won first; cancel came after
         else:
             assert results["retry-send"][1]["error"]["code"] == "payment_cancelled"
-    assert len(_messages("CANCEL_DEAL_QUEUE_URL")) == 6
+    assert len(_messages("cancel")) == 6
 
 
 def test_cancel_against_the_create_deal_worker_claim(api: Api) -> None:
@@ -289,4 +290,4 @@ def test_cancel_against_the_create_deal_worker_claim(api: Api) -> None:
             )  # fmt: skip
             assert (done.status, done.deal_id) == ("cancelling", i + 1)  # cancel is not lost
     assert sum(outcomes.values()) == 10
-    assert len(_messages("CANCEL_DEAL_QUEUE_URL")) == outcomes["worker first"]
+    assert len(_messages("cancel")) == outcomes["worker first"]

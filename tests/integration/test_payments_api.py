@@ -65,7 +65,7 @@ def test_web3_create_puts_a_create_deal_message_on_the_fifo_queue(api: Api) -> N
     created = _create(api, token, wallet_id=api.demo["wallet_id"], price=12.345678, paid_price=12.345678)
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(
-        QueueUrl=os.environ["CREATE_DEAL_QUEUE_URL"], MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        QueueUrl=os.environ["DEAL_QUEUE_URL"], MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
     )["Messages"]
     assert len(messages) == 1
     body = json.loads(messages[0]["Body"])
@@ -78,7 +78,7 @@ def test_web3_create_puts_a_create_deal_message_on_the_fifo_queue(api: Api) -> N
     assert body["ref"] == "0x" + created["id"].replace("-", "").rjust(64, "0")
     assert body["wallet_id"] == api.demo["wallet_id"]
     attrs = messages[0]["Attributes"]
-    assert attrs["MessageGroupId"] == f"wallet:{api.demo['wallet_id']}"
+    assert attrs["MessageGroupId"] == f"signer:{api.demo['wallet_id']}"
     assert attrs["MessageDeduplicationId"] == f"{created['id']}:0"
 
 
@@ -86,7 +86,7 @@ def test_card_payment_sends_nothing_to_the_chain_queue(api: Api) -> None:
     token = api.token()
     _create(api, token, payment_method="credit_card")
     sqs = boto3.client("sqs")
-    resp = sqs.receive_message(QueueUrl=os.environ["CREATE_DEAL_QUEUE_URL"], MaxNumberOfMessages=10)
+    resp = sqs.receive_message(QueueUrl=os.environ["DEAL_QUEUE_URL"], MaxNumberOfMessages=10)
     assert resp.get("Messages", []) == []
 
 
@@ -181,7 +181,7 @@ def test_duplicate_external_id_is_409_with_the_existing_id_and_no_second_record(
     listed = api.call("GET", "/api/v1/payments", token=token, query={"node_id": api.demo["nodes"]["root"]}).json()
     assert listed["total"] == 1
     sqs = boto3.client("sqs")
-    msgs = sqs.receive_message(QueueUrl=os.environ["CREATE_DEAL_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
+    msgs = sqs.receive_message(QueueUrl=os.environ["DEAL_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
     assert len(msgs) == 2  # one per created payment, none for the refused duplicate
 
 

@@ -444,7 +444,7 @@ def test_a_cancel_message_lost_after_expiry_is_sent_again(
     _past(evm, p["expires_at"])
     _watch()
     sqs = boto3.client("sqs")
-    url = stack.physical["CancelDealQueue"]
+    url = stack.physical["DealQueue"]
     lost = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     for message in lost:  # the message never made it
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -477,7 +477,7 @@ def test_a_create_message_lost_after_the_payment_was_written_is_sent_again(
     assert r.status == 201, r.body
     payment_id = r.json()["id"]
     sqs = boto3.client("sqs")
-    url = stack.physical["CreateDealQueue"]
+    url = stack.physical["DealQueue"]
     lost = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert len(lost) == 1
     sqs.delete_message(QueueUrl=url, ReceiptHandle=lost[0]["ReceiptHandle"])

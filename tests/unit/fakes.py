@@ -8,6 +8,7 @@ protocol, with the same signature.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 from collections.abc import Sequence
@@ -401,6 +402,9 @@ class FakeChain:
         self.receipts: dict[str, tuple[int, str]] = {}
         self.create_calls: list[str] = []  # refs
         self.cancel_calls: list[int] = []  # deal ids
+        self.signed_by: list[str] = []  # the address of every transaction's key, in order
+        self.settled: list[str] = []  # the keys' addresses settle() was asked for
+        self.pending: list[tuple[str, str, int]] = []  # createDeals sent, not mined yet: (ref, key, amount)
         self.balances: dict[str, int] = {}  # native coin, in wei
         self._tx = itertools.count(1)
 
@@ -424,12 +428,14 @@ class FakeChain:
         self, private_key: str, *, ref: str, payee: str, token: str, amount: int, expires_at: int
     ) -> CreatedDeal:
         self.create_calls.append(ref)
+        self.signed_by.append(key_address(private_key))
         if ref in self.created:
             raise ChainError("RefAlreadyUsed", reverted=True)
         deal_id = len(self.deals) + 1
         self.deals[deal_id] = DealInfo(
-            deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
-        )
+            deal_id, ref, key_address(private_key), payee, token, amount, expires_at, "0x" + "0" * 40,
+            DealStatus.OPEN,
+        )  # fmt: skip
         self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
         return self.created[ref]
 
@@ -452,10 +458,20 @@ class FakeChain:
 
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
         self.cancel_calls.append(deal_id)
+        self.signed_by.append(key_address(private_key))
         deal = self.get_deal(deal_id)
+        if deal.creator != key_address(private_key):
+            raise ChainError("NotCreator", reverted=True)  # the contract's rule
         done = DealStatus.REFUNDED if deal.status is DealStatus.PAID else DealStatus.CANCELLED
         self.deals[deal_id] = dataclasses.replace(deal, status=done)
         return SentTransaction(self._hash(), self.head_block)
+
+    def settle(self, private_key: str) -> None:
+        """The key's pending createDeals (`pending`, a worker that stopped waiting) are mined now."""
+        self.settled.append(key_address(private_key))
+        for ref, key, amount in [p for p in self.pending if p[1] == private_key]:
+            self.pending.remove((ref, key, amount))
+            self.create_deal(key, ref=ref, payee="0xpayee", token="0xtoken", amount=amount, expires_at=0)
 
     def pay(self, deal_id: int, *, block: int, payer: str = "0xpayer") -> ChainEvent:
         """The payer's deposit into a deal, mined in `block`."""
@@ -494,6 +510,16 @@ class FakeChain:
 class FakeWalletKeys:
     def private_key(self, wallet_id: str) -> str:
         return f"key-of-{wallet_id}"
+
+
+def wallet_address(wallet_id: str) -> str:
+    """The address of a wallet's key in the fakes (FakeWalletKeys' key, FakeChain's signer)."""
+    return "0x" + hashlib.sha256(wallet_id.encode()).hexdigest()[:40]
+
+
+def key_address(private_key: str) -> str:
+    """The address a fake key signs as: a wallet's (FakeWalletKeys) or, for another key, one of its own."""
+    return wallet_address(private_key.removeprefix("key-of-"))
 
 
 def _conforms(  # noqa: PLR0917 - one argument per protocol

@@ -444,9 +444,14 @@ def fake_deps(monkeypatch: pytest.MonkeyPatch) -> PaymentDeps:
     catalog = FakeCatalog()
     catalog.add(Node(id=NODE, name="root", path=(NODE,)))
     network, currency = str(uuid.uuid4()), str(uuid.uuid4())
-    catalog.add(Network(id=network, chain_id=str(uuid.uuid4()), name="n", evm_chain_id=1, diamond_address="0xD"))
+    catalog.add(
+        Network(
+            id=network, chain_id=str(uuid.uuid4()), name="n", evm_chain_id=1, diamond_address="0xD",
+            platform_wallet_id=str(uuid.uuid4()),
+        )
+    )  # fmt: skip
     catalog.add(Currency(id=currency, symbol="USDT", decimals=6, tokens={network: "0xT"}))
-    built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), create_queue=FakeDealQueue())
+    built = PaymentDeps(catalog=catalog, payments=FakePaymentStore(), deal_queue=FakeDealQueue())
     monkeypatch.setattr(deps, "payment_deps", lambda: built)
     return built
 

@@ -52,6 +52,7 @@ class World:
     wallet: str  # of `child`, on `network`
     wallet_other_network: str
     wallet_any_network: str
+    platform_wallet: str  # `network`'s and `other_network`'s (it signs for payments that name no wallet)
     member: str
 
     def principal(self, node: str | None = None) -> Principal:
@@ -70,9 +71,19 @@ def world() -> World:
     chain, other_chain = new_id(), new_id()
     catalog.add(Chain(id=chain, name="Ethereum"))
     catalog.add(Chain(id=other_chain, name="Tron"))
-    network, other_network = new_id(), new_id()
-    catalog.add(Network(id=network, chain_id=chain, name="mainnet", evm_chain_id=1, diamond_address=DIAMOND))
-    catalog.add(Network(id=other_network, chain_id=other_chain, name="tron", evm_chain_id=2, diamond_address=DIAMOND))
+    network, other_network, platform = new_id(), new_id(), new_id()
+    catalog.add(
+        Network(
+            id=network, chain_id=chain, name="mainnet", evm_chain_id=1, diamond_address=DIAMOND,
+            platform_wallet_id=platform,
+        )
+    )  # fmt: skip
+    catalog.add(
+        Network(
+            id=other_network, chain_id=other_chain, name="tron", evm_chain_id=2, diamond_address=DIAMOND,
+            platform_wallet_id=platform,
+        )
+    )  # fmt: skip
     currency, cents, fiat = new_id(), new_id(), new_id()
     catalog.add(Currency(id=currency, symbol="USDT", decimals=6, tokens={network: USDT}))
     catalog.add(Currency(id=cents, symbol="CENT", decimals=2, tokens={network: "0xC"}))
@@ -81,6 +92,7 @@ def world() -> World:
     catalog.add(Wallet(id=wallet, node_id=child, address="0xW1", network_id=network))
     catalog.add(Wallet(id=wallet_other, node_id=child, address="0xW2", network_id=other_network))
     catalog.add(Wallet(id=wallet_any, node_id=child, address="0xW3"))
+    catalog.add(Wallet(id=platform, node_id=root, address="0xP"))
     member = new_id()
     catalog.add(Member(id=member, node_id=child, name="Ada"))
     store, queue = FakePaymentStore(), FakeDealQueue()
@@ -88,7 +100,7 @@ def world() -> World:
         catalog=catalog,
         store=store,
         queue=queue,
-        deps=PaymentDeps(catalog=catalog, payments=store, create_queue=queue),
+        deps=PaymentDeps(catalog=catalog, payments=store, deal_queue=queue),
         chain=chain,
         other_chain=other_chain,
         network=network,
@@ -99,6 +111,7 @@ def world() -> World:
         wallet=wallet,
         wallet_other_network=wallet_other,
         wallet_any_network=wallet_any,
+        platform_wallet=platform,
         member=member,
         **ids,
     )
@@ -479,19 +492,69 @@ def test_create_deal_message(world: World) -> None:
         "payee": ADDRESS,
         "expires_at": "2099-01-31T23:59:59.000000Z",
         "ref": "0x" + "0" * 32 + uuid.UUID(pid).hex,
+        "signer_wallet_id": world.wallet,
         "retry_count": 2,
     }
-    assert msg.group == f"wallet:{world.wallet}"
+    assert msg.group == f"signer:{world.wallet}"
     assert msg.dedup_id == f"{pid}:2"
 
 
-def test_create_deal_message_without_wallet_groups_by_network(world: World) -> None:
+def test_create_deal_message_without_wallet_is_in_the_platform_wallets_lane(world: World) -> None:
     resp = create(world)
     msg = world.queue.sent[0]
     assert msg.body["wallet_id"] is None
     assert msg.body["retry_count"] == 0
-    assert msg.group == f"network:{world.network}"
+    assert msg.group == f"signer:{world.platform_wallet}"
+    assert world.store.inserted[0].signer_wallet_id == world.platform_wallet
     assert msg.dedup_id == f"{resp.id}:0"
+
+
+# --------------------------------------------------------------------------- lanes: one per signing key
+
+
+def test_two_wallets_with_one_owner_share_the_owners_lane(world: World) -> None:
+    owner, a, b = new_id(), new_id(), new_id()
+    world.catalog.add(Wallet(id=owner, node_id=world.root, address="0xO", network_id=world.network))
+    world.catalog.add(Wallet(id=a, node_id=world.child, address="0xA", network_id=world.network, owner_wallet_id=owner))
+    world.catalog.add(Wallet(id=b, node_id=world.child, address="0xB", owner_wallet_id=owner))
+    create(world, wallet_id=a, external_id="order-a")
+    create(world, wallet_id=b, external_id="order-b")
+    create(world, wallet_id=owner, external_id="order-owner")
+    assert {m.group for m in world.queue.sent} == {f"signer:{owner}"}
+    assert [p.signer_wallet_id for p in world.store.inserted] == [owner] * 3
+    assert [p.wallet_id for p in world.store.inserted] == [a, b, owner]  # each keeps its own wallet (listings)
+
+
+def test_a_payment_naming_the_platform_wallet_and_one_naming_none_share_a_lane(world: World) -> None:
+    create(world, wallet_id=world.platform_wallet, external_id="order-named")
+    create(world, external_id="order-unnamed")
+    assert [m.group for m in world.queue.sent] == [f"signer:{world.platform_wallet}"] * 2
+
+
+def test_lanes_of_different_signers_differ(world: World) -> None:
+    create(world, wallet_id=world.wallet, external_id="order-w")
+    create(world, external_id="order-p")
+    assert [m.group for m in world.queue.sent] == [f"signer:{world.wallet}", f"signer:{world.platform_wallet}"]
+
+
+def test_a_web3_payment_nobody_can_sign_is_refused_at_the_door(world: World) -> None:
+    bare = new_id()
+    world.catalog.add(Network(id=bare, chain_id=world.chain, name="bare", evm_chain_id=3, diamond_address=DIAMOND))
+    world.catalog.add(Currency(id=world.currency, symbol="USDT", decimals=6, tokens={world.network: USDT, bare: USDT}))
+    with pytest.raises(ValidationFailed) as info:
+        create(world, network_id=bare)
+    assert [(d["field"], d["code"]) for d in info.value.details] == [("body.wallet_id", "no_signing_wallet")]
+    assert_nothing_written(world)
+    create(world, network_id=bare, wallet_id=world.wallet_any_network)  # a wallet named: it signs
+    assert world.queue.sent[0].group == f"signer:{world.wallet_any_network}"
+
+
+def test_a_card_payment_has_no_signer_and_no_lane(world: World) -> None:
+    bare = new_id()
+    world.catalog.add(Network(id=bare, chain_id=world.chain, name="bare", evm_chain_id=3))
+    create(world, network_id=bare, payment_method="credit_card")
+    assert world.store.inserted[0].signer_wallet_id is None
+    assert world.queue.sent == []
 
 
 def test_amount_units_of_an_18_decimal_token(world: World) -> None:

@@ -15,7 +15,7 @@ import pytest
 from payments_core.domain import chain_work, lifecycle, watcher
 from payments_core.domain.access import Principal
 from payments_core.domain.chain_work import ChainDeps, ChainError
-from payments_core.domain.entities import Network, Payment, PaymentChanges
+from payments_core.domain.entities import Network, Payment, PaymentChanges, Wallet
 from payments_core.domain.payments import PaymentDeps, deal_ref, iso
 from payments_core.domain.stores import StaleWrite
 from payments_core.domain.watcher import WatcherDeps
@@ -30,6 +30,7 @@ from tests.unit.fakes import (
     FakeDealQueue,
     FakePaymentStore,
     FakeWalletKeys,
+    wallet_address,
 )
 
 NODE = str(uuid.uuid4())
@@ -97,13 +98,13 @@ def store() -> RacingStore:
 
 
 @pytest.fixture
-def queues() -> tuple[FakeDealQueue, FakeDealQueue]:
-    return FakeDealQueue(), FakeDealQueue()  # create, cancel
+def queue() -> FakeDealQueue:
+    return FakeDealQueue()  # the lanes: create- and cancel-deal messages
 
 
 @pytest.fixture
-def payment_deps(store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]) -> PaymentDeps:
-    return PaymentDeps(catalog=FakeCatalog(), payments=store, create_queue=queues[0])
+def payment_deps(store: RacingStore, queue: FakeDealQueue) -> PaymentDeps:
+    return PaymentDeps(catalog=FakeCatalog(), payments=store, deal_queue=queue)
 
 
 @pytest.fixture
@@ -120,6 +121,7 @@ def catalog() -> FakeCatalog:
             required_confirmations=3, platform_wallet_id=PLATFORM_WALLET,
         )
     )  # fmt: skip
+    catalog.add(Wallet(id=PLATFORM_WALLET, node_id=NODE, address=wallet_address(PLATFORM_WALLET)))
     return catalog
 
 
@@ -129,11 +131,9 @@ def chain_deps(store: RacingStore, catalog: FakeCatalog, chain: FakeChain) -> Ch
 
 
 @pytest.fixture
-def watcher_deps(
-    store: RacingStore, catalog: FakeCatalog, chain: FakeChain, queues: tuple[FakeDealQueue, FakeDealQueue]
-) -> WatcherDeps:
+def watcher_deps(store: RacingStore, catalog: FakeCatalog, chain: FakeChain, queue: FakeDealQueue) -> WatcherDeps:
     return WatcherDeps(
-        payments=store, catalog=catalog, cursors=FakeCursorStore(), create_queue=queues[0], cancel_queue=queues[1],
+        payments=store, catalog=catalog, cursors=FakeCursorStore(), deal_queue=queue,
         chain_for=lambda _: chain,
     )  # fmt: skip
 
@@ -168,23 +168,23 @@ def test_a_move_from_a_stale_read_is_refused(store: RacingStore) -> None:
 
 # ---------------------------------------------------------------------------------------------- cancel
 def test_cancel_of_a_pending_payment_no_worker_claimed_is_immediate(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.PENDING)
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
+    lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)
     assert status_of(store, item) == "cancelled"
-    assert queues[1].sent == []
+    assert queue.sent == []
 
 
 def test_cancel_of_an_open_payment_goes_through_cancel_deal_once(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.OPEN, deal_id=7)
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)  # asked again: accepted, not re-sent
+    lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)
+    lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)  # asked again: accepted, not re-sent
     assert status_of(store, item) == "cancelling"
-    assert [m.body["deal_id"] for m in queues[1].sent] == ["7"]
-    assert queues[1].sent[0].group == f"network:{NETWORK}"
+    assert [m.body["deal_id"] for m in queue.sent] == ["7"]
+    assert queue.sent[0].group == f"network:{NETWORK}"
 
 
 @pytest.mark.parametrize(
@@ -192,33 +192,33 @@ def test_cancel_of_an_open_payment_goes_through_cancel_deal_once(
     [(S.EXPIRED, "payment_expired"), (S.REFUNDED, "payment_already_refunded"), (S.FAILED, "payment_failed")],
 )
 def test_cancel_of_a_final_payment_is_refused_and_writes_nothing(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue], status: S, code: str
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue, status: S, code: str
 ) -> None:
     item = payment(store, status)
     with pytest.raises(Conflict) as info:
-        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
+        lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)
     assert info.value.code == code
     assert store.updates == []
 
 
 def test_cancel_that_loses_to_a_worker_claim_decides_again_on_sending(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.PENDING)
     store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # the create-deal worker claims it first
-    lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
+    lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)
     assert store.stale_writes == 1
     assert status_of(store, item) == "cancelling"  # a deal may exist now: through cancelDeal
-    assert len(queues[1].sent) == 1
+    assert len(queue.sent) == 1
 
 
 def test_cancel_of_a_payment_that_keeps_changing_gives_up_after_bounded_attempts(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.PENDING)
     store.interleave = [{"updated_at": iso(datetime.now(UTC))}] * 10  # a change in place before every write
     with pytest.raises(Conflict) as info:
-        lifecycle.cancel_payment(payment_deps, queues[1], PRINCIPAL, item.id)
+        lifecycle.cancel_payment(payment_deps, PRINCIPAL, item.id)
     assert info.value.code == "concurrent_update"
     assert store.stale_writes == lifecycle.MAX_RACE_ATTEMPTS
     assert status_of(store, item) == "pending"
@@ -226,14 +226,14 @@ def test_cancel_of_a_payment_that_keeps_changing_gives_up_after_bounded_attempts
 
 # ---------------------------------------------------------------------------------------------- retry-send
 def test_retry_send_of_a_failed_send_requeues_it_once_per_click(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.SEND_FAILED, deal_may_exist=True)
     first = lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)
     again = lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)  # the double click
     assert first.status is S.PENDING
     assert again.retry_count == first.retry_count == 1
-    assert [m.dedup_id for m in queues[0].sent] == [f"{item.id}:1"]
+    assert [m.dedup_id for m in queue.sent] == [f"{item.id}:1"]
 
 
 def test_retry_send_of_a_payment_with_its_deal_is_refused(payment_deps: PaymentDeps, store: RacingStore) -> None:
@@ -245,14 +245,14 @@ def test_retry_send_of_a_payment_with_its_deal_is_refused(payment_deps: PaymentD
 
 
 def test_retry_send_that_loses_to_the_watcher_expiring_it_answers_expired(
-    payment_deps: PaymentDeps, store: RacingStore, queues: tuple[FakeDealQueue, FakeDealQueue]
+    payment_deps: PaymentDeps, store: RacingStore, queue: FakeDealQueue
 ) -> None:
     item = payment(store, S.SEND_FAILED, deal_may_exist=True)
     store.interleave = [{"status": S.CANCELLING, "expire_on_cancel": True}]
     with pytest.raises(DomainError) as info:
         lifecycle.retry_send(payment_deps, PRINCIPAL, item.id)
     assert info.value.code == "payment_cancelled"
-    assert queues[0].sent == []
+    assert queue.sent == []
 
 
 # ---------------------------------------------------------------------------------------------- chain workers
@@ -322,7 +322,8 @@ def test_mark_send_failed_moves_a_sending_payment_only(chain_deps: ChainDeps, st
 
 def _with_deal(store: RacingStore, chain: FakeChain, status: S, **fields: Any) -> Payment:
     item = payment(store, status, **fields)
-    created = chain.create_deal("k", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
+    key = FakeWalletKeys().private_key(PLATFORM_WALLET)  # the network's platform wallet signs
+    created = chain.create_deal(key, ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
     return store.put(item._replace(deal_id=created.deal_id))
 
 
@@ -425,7 +426,7 @@ def test_expiry_sends_a_deal_through_cancel_and_expires_a_pending_one_at_once(
     catalog: FakeCatalog,
     store: RacingStore,
     chain: FakeChain,
-    queues: tuple[FakeDealQueue, FakeDealQueue],
+    queue: FakeDealQueue,
 ) -> None:
     past = iso(NOW - timedelta(minutes=1))
     opened = _with_deal(store, chain, S.OPEN, expires_at=past)
@@ -435,7 +436,7 @@ def test_expiry_sends_a_deal_through_cancel_and_expires_a_pending_one_at_once(
     assert summary.expired == 2
     assert store.items[opened.id].status == "cancelling"
     assert store.items[opened.id].expire_on_cancel is True
-    assert [m.body["payment_id"] for m in queues[1].sent] == [opened.id]
+    assert [m.body["payment_id"] for m in queue.sent if m.body["type"] == "cancel_deal"] == [opened.id]
     assert (status_of(store, pending), status_of(store, later)) == ("expired", "pending")
 
 
@@ -443,7 +444,7 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     watcher_deps: WatcherDeps,
     catalog: FakeCatalog,
     store: RacingStore,
-    queues: tuple[FakeDealQueue, FakeDealQueue],
+    queue: FakeDealQueue,
 ) -> None:
     item = payment(store, S.PENDING, expires_at=iso(NOW - timedelta(minutes=1)))
     store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # claimed between the index read and the write
@@ -451,4 +452,60 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     assert store.stale_writes == 1
     assert summary.expired == 0  # sending: the create-deal worker has it; the watcher expires it once it is open
     assert status_of(store, item) == "sending"
-    assert queues[1].sent == []
+    assert queue.sent == []
+
+
+# ---------------------------------------------------------------------------------------------- lanes: signers
+def test_cancel_deal_is_signed_by_the_deals_on_chain_creator_not_the_catalogs_current_signer(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain, catalog: FakeCatalog
+) -> None:
+    creator = str(uuid.uuid4())
+    catalog.add(Wallet(id=creator, node_id=NODE, address=wallet_address(creator)))
+    item = payment(store, S.CANCELLING, signer_wallet_id=PLATFORM_WALLET)  # the catalog says: the platform
+    created = chain.create_deal(
+        FakeWalletKeys().private_key(creator), ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
+    )  # but the deal was created by another key (the catalog changed since)
+    store.put(item._replace(deal_id=created.deal_id))
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
+    assert chain.signed_by[-1] == wallet_address(creator)
+
+
+def test_a_cancel_whose_creator_is_no_wallet_here_ends_with_signer_mismatch(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
+) -> None:
+    item = payment(store, S.CANCELLING, signer_wallet_id=PLATFORM_WALLET)
+    created = chain.create_deal(
+        "key-of-a-stranger", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
+    )
+    store.put(item._replace(deal_id=created.deal_id))
+    with pytest.raises(ChainError) as info:
+        chain_work.cancel_deal(chain_deps, item.id)
+    assert info.value.reason == chain_work.SIGNER_MISMATCH
+    assert chain.cancel_calls == []  # nothing sent that the contract would refuse
+    assert status_of(store, item) == "cancelling"
+
+
+def test_a_cancel_behind_a_create_still_pending_on_chain_cancels_the_deal_it_becomes(
+    chain_deps: ChainDeps, store: RacingStore, chain: FakeChain
+) -> None:
+    """The create worker sent createDeal and stopped waiting (a timeout); the cancel, next in the lane, finds no
+    deal yet: it settles the signer's pending transactions first, so the deal is mined (or never will be)
+    before it decides, and an open deal is never left untracked."""
+    item = payment(store, S.CANCELLING, deal_may_exist=True, signer_wallet_id=PLATFORM_WALLET)
+    chain.pending.append((str(item.deal_ref), FakeWalletKeys().private_key(PLATFORM_WALLET), 1))
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancelled"
+    assert chain.settled == [wallet_address(PLATFORM_WALLET)]
+    deal_id = chain.deal_id_of(str(item.deal_ref))
+    assert deal_id != 0
+    assert chain.cancel_calls == [deal_id]
+    assert chain.deals[deal_id].status == "cancelled"
+    assert store.items[item.id].deal_id == deal_id
+
+
+def test_work_message_dispatches_on_the_message_type(chain_deps: ChainDeps, store: RacingStore) -> None:
+    item = payment(store, S.PENDING, signer_wallet_id=PLATFORM_WALLET)
+    assert chain_work.work_message(chain_deps, {"type": "create_deal", "payment_id": item.id}) == "deal created"
+    store.put(store.items[item.id]._replace(status=S.CANCELLING))
+    assert chain_work.work_message(chain_deps, {"type": "cancel_deal", "payment_id": item.id}) == "cancelled"
+    with pytest.raises(ValueError, match="unknown"):
+        chain_work.work_message(chain_deps, {"type": "refund", "payment_id": item.id})

@@ -210,10 +210,7 @@ def test_layer_requirements_are_pinned() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line) for line in lines), lines
 
 
-@pytest.mark.parametrize(
-    ("function", "queue"),
-    [("CreateDealWorkerFunction", "CreateDealQueue"), ("CancelDealWorkerFunction", "CancelDealQueue")],
-)
+@pytest.mark.parametrize(("function", "queue"), [("DealWorkerFunction", "DealQueue")])
 def test_each_chain_worker_knows_its_queues_max_receives(function: str, queue: str) -> None:
     env = tpl.functions()[function].environment
     redrive = QUEUES[queue]["Properties"]["RedrivePolicy"]
@@ -283,7 +280,7 @@ def test_only_the_token_endpoint_reads_secret_hashes_and_only_chain_functions_rp
     secrets = {n for n in tpl.functions() if reads(n, "IntegrationSecretsTable")}
     assert secrets == {"IssueTokenFunction"}
     rpc = {n for n in tpl.functions() if reads(n, "-rpc-*")}
-    assert rpc == {"CreateDealWorkerFunction", "CancelDealWorkerFunction", "ChainWatcherFunction"}
+    assert rpc == {"DealWorkerFunction", "ChainWatcherFunction"}
     assert rpc == {n for n in tpl.functions() if "ChainLayer" in tpl.layers_of(n)}
 
 
@@ -307,6 +304,6 @@ def test_a_missing_setting_names_its_variable_at_first_use() -> None:
     assert missing.value.variable == "CATALOG_TABLE"
     with pytest.raises(MissingSetting, match="TOKEN_TTL_SECONDS"):
         _ = settings.token_ttl_seconds
-    assert Settings.from_env({"CREATE_DEAL_QUEUE_URL": ""}).region == "us-east-1"
-    with pytest.raises(MissingSetting, match="CREATE_DEAL_QUEUE_URL"):  # an empty value is no value
-        _ = Settings.from_env({"CREATE_DEAL_QUEUE_URL": ""}).create_deal_queue_url
+    assert Settings.from_env({"DEAL_QUEUE_URL": ""}).region == "us-east-1"
+    with pytest.raises(MissingSetting, match="DEAL_QUEUE_URL"):  # an empty value is no value
+        _ = Settings.from_env({"DEAL_QUEUE_URL": ""}).deal_queue_url

@@ -565,7 +565,7 @@ def test_a_widget_token_with_non_ascii_characters_is_refused_not_a_type_error(ta
     token = new_access_token(payment_id)
     store = FakePaymentStore()
     store.put(a_payment(id=payment_id, access_token=token, expires_at=(utcnow() + timedelta(hours=1)).isoformat()))
-    deps = PaymentDeps(catalog=FakeCatalog(), payments=store, create_queue=FakeDealQueue())
+    deps = PaymentDeps(catalog=FakeCatalog(), payments=store, deal_queue=FakeDealQueue())
     assert widget.authorize(deps, token, payment_id) == payment_id
     for forged in (token[:-1] + tail, token + tail):
         with pytest.raises(Unauthorized):

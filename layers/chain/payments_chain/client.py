@@ -1,7 +1,8 @@
 """The diamond's payments facet, through web3: read deals, send createDeal / createDeals / cancelDeal, scan events.
 
 Implements payments_core.domain.chain_work.Chain. Transactions are signed locally with the wallet's key
-(from Secrets Manager, never logged) and sent raw; receipts are awaited with a timeout.
+(from Secrets Manager, never logged) and sent raw; their nonces and fees are managed by nonces.NonceManager
+(the chain's count is the truth; a transaction not mined in time is replaced, same nonce, fees bumped).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from eth_account import Account
 from eth_typing import ABI, ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
+from payments_chain.nonces import NO_OP_GAS, REPLACE_AFTER_SECONDS, Fees, NonceManager, Refused
 from payments_core.domain.chain_work import (
     ChainError,
     ChainEvent,
@@ -31,7 +33,7 @@ from payments_core.domain.chain_work import (
     SentTransaction,
 )
 
-RECEIPT_TIMEOUT = 60.0
+RECEIPT_TIMEOUT = 60.0  # one send, its replacements included (nonces.SEND_TIMEOUT_SECONDS)
 DEAL_STATUSES = (DealStatus.NONE, DealStatus.OPEN, DealStatus.PAID, DealStatus.CANCELLED, DealStatus.REFUNDED)
 # IPayments.SkipReason, by value (index 0, None, is never emitted): the reason codes of DealSkipped
 SKIP_REASONS = (
@@ -91,6 +93,7 @@ class DiamondClient:
     w3: Web3
     diamond_address: str
     receipt_timeout: float = RECEIPT_TIMEOUT
+    replace_after: float = REPLACE_AFTER_SECONDS
 
     @property
     def contract(self) -> Contract:
@@ -276,27 +279,59 @@ class DiamondClient:
             transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(), block_number=int(receipt["blockNumber"])
         )
 
-    # ---- plumbing
-    def _send(self, private_key: str, fn: Any) -> TxReceipt:
+    def settle(self, private_key: str) -> None:
+        """Return once no transaction of the key is pending (mined, or replaced by a no-op that is)."""
+        account = _account(private_key)
+        sender: ChecksumAddress = account.address
+
+        def no_op(nonce: int, fees: Fees) -> tuple[bytes, str]:
+            tx: dict[str, Any] = {
+                "from": sender, "to": sender, "value": 0, "gas": NO_OP_GAS, "chainId": self.w3.eth.chain_id,
+                "nonce": nonce, "maxFeePerGas": fees.max_fee, "maxPriorityFeePerGas": fees.tip,
+            }  # fmt: skip
+            signed = account.sign_transaction(tx)
+            return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+
         try:
-            account = Account.from_key(private_key)
-        except Exception:  # noqa: BLE001 - never let a key (or part of it) reach a message
-            raise ChainError("the wallet's signing key is not a valid private key", reverted=True) from None
+            self.nonces.settle(sender, no_op)
+        except ChainError:
+            raise  # the bounds ran out: the queue retries
+        except Exception as exc:  # noqa: BLE001 - RPC down, timeouts: retried by the queue
+            raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
+
+    # ---- plumbing
+    @property
+    def nonces(self) -> NonceManager:
+        return NonceManager(Web3Rpc(self.w3), timeout=self.receipt_timeout, replace_after=self.replace_after)
+
+    def _send(self, private_key: str, fn: Any) -> TxReceipt:
+        account = _account(private_key)
         sender: ChecksumAddress = account.address
         try:
+            rpc = Web3Rpc(self.w3)
+            market = rpc.fees()
+            # Built once (gas estimated: a revert shows here); each attempt signs it with its nonce and fees.
             params: TxParams = {
                 "from": sender,
-                "nonce": self.w3.eth.get_transaction_count(sender, "pending"),
                 "chainId": self.w3.eth.chain_id,
+                "maxFeePerGas": Wei(market.max_fee),
+                "maxPriorityFeePerGas": Wei(market.tip),
             }
-            tx = fn.build_transaction(params)
-            signed = account.sign_transaction(tx)
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+            tx = dict(fn.build_transaction(params))
+
+            def sign(nonce: int, fees: Fees) -> tuple[bytes, str]:
+                signed = account.sign_transaction(
+                    {**tx, "nonce": nonce, "maxFeePerGas": fees.max_fee, "maxPriorityFeePerGas": fees.tip}
+                )
+                return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+
+            receipt = cast(TxReceipt, self.nonces.send(sender, sign))
         except (ContractCustomError, ContractLogicError) as exc:
             raise ChainError(f"reverted: {exc.data if hasattr(exc, 'data') else exc}", reverted=True) from None
         except TimeExhausted:
             raise ChainError("no receipt in time") from None
+        except ChainError:
+            raise
         except Exception as exc:  # noqa: BLE001 - RPC down, timeouts, nonce races: all retried by the queue
             raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
         if int(receipt["status"]) != 1:
@@ -339,6 +374,47 @@ def _terms(request: tuple[str, str, str, int, int]) -> Terms | str:
     if not 0 <= expires_at <= UINT64_MAX:
         return "invalid_expiry"
     return (key, addresses[0], addresses[1], amount, expires_at)
+
+
+@dataclass
+class Web3Rpc:
+    """nonces.Rpc over web3."""
+
+    w3: Web3
+
+    def count(self, address: str, block: Literal["latest", "pending"]) -> int:
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), block))
+
+    def fees(self) -> Fees:
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+        tip = int(self.w3.eth.max_priority_fee)
+        return Fees(max_fee=2 * base + tip, tip=tip)
+
+    def send_raw(self, raw: bytes) -> None:
+        try:
+            self.w3.eth.send_raw_transaction(raw)
+        except (ValueError, Web3RPCError) as exc:  # the node's answer: underpriced, nonce too low, ...
+            raise Refused(_redact(str(exc))) from None
+
+    def receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.w3.eth.get_transaction_receipt(cast(Any, tx_hash)))
+        except TransactionNotFound:
+            return None
+
+    def known(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(cast(Any, tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
+
+
+def _account(private_key: str) -> Any:
+    try:
+        return Account.from_key(private_key)
+    except Exception:  # noqa: BLE001 - never let a key (or part of it) reach a message
+        raise ChainError("the wallet's signing key is not a valid private key", reverted=True) from None
 
 
 def _redact(message: str) -> str:

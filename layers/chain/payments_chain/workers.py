@@ -53,8 +53,7 @@ def watcher_deps() -> WatcherDeps:
         payments=deps.payment_store(),
         catalog=deps.catalog(),
         cursors=DynamoCursorStore(aws.dynamodb(), get_settings().payment_index_table),
-        cancel_queue=deps.cancel_queue(),
-        create_queue=deps.create_queue(),
+        deal_queue=deps.deal_queue(),
         chain_for=diamond_for,
         worker="chain-watcher",
     )
@@ -69,13 +68,13 @@ def run_batch(
     context: Any,
     *,
     queue: DealQueue,
-    work: Callable[[str], str],
+    work: Callable[[dict[str, Any]], str],
     max_receives: int,
     on_last_failure: Callable[[str, str], Any] | None = None,
 ) -> PartialItemFailureResponse:
     """Process a FIFO batch: a failed message fails the rest of its group (order kept) but not the
     other groups; a failed message comes back with exponential backoff; on its last allowed delivery
-    `on_last_failure` runs before it goes to the dead-letter queue."""
+    `on_last_failure` runs before it goes to the dead-letter queue. `work` takes each message's body."""
 
     delayed: set[str] = set()
 
@@ -83,9 +82,10 @@ def run_batch(
         delayed.add(record.message_id)
         # The request that caused the message: this record's log lines and the changes it writes carry it.
         set_correlation_id(message_correlation_id(record.raw_event))
-        payment_id = str(json.loads(record.body)["payment_id"])
+        message = json.loads(record.body)
+        payment_id = str(message["payment_id"])
         try:
-            outcome = work(payment_id)
+            outcome = work(message)
         except Exception as exc:
             receives = int(record.attributes.approximate_receive_count or 1)
             logger.warning(

@@ -61,22 +61,16 @@ def payment_deps() -> PaymentDeps:
     return PaymentDeps(
         catalog=catalog(),
         payments=payment_store(),
-        create_queue=create_queue(),
+        deal_queue=deal_queue(),
     )
 
 
 @cache
-def create_queue() -> DealQueue:
+def deal_queue() -> DealQueue:
+    """DealQueue: every create- and cancel-deal message, in its signing key's lane (decision 0038)."""
     from payments_core.store.queues import SqsDealQueue
 
-    return SqsDealQueue(aws.sqs, get_settings().create_deal_queue_url)
-
-
-@cache
-def cancel_queue() -> DealQueue:
-    from payments_core.store.queues import SqsDealQueue
-
-    return SqsDealQueue(aws.sqs, get_settings().cancel_deal_queue_url)
+    return SqsDealQueue(aws.sqs, get_settings().deal_queue_url)
 
 
 @cache

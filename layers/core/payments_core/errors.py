@@ -180,6 +180,7 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
         "`decimal_parsing`, `datetime_out_of_range`, `invalid_address`, `address_checksum_mismatch`, "
         "`zero_address`, `items_total_mismatch`, `duplicate_item_external_id`, `member_conflict`, "
         "`currency_not_on_network`, `network_has_no_diamond`, `network_not_on_chain`, `wallet_not_on_network`, "
+        "`no_signing_wallet`, "
         "...; the bounds: docs/api.md)",
     ),
     ErrorCode.WALLET_NOT_ON_NETWORK: ("422", "operator CLI: the platform wallet is on another network"),

@@ -76,12 +76,9 @@ class Settings:
         return self._required("PAYMENT_LOGS_TABLE")
 
     @property
-    def create_deal_queue_url(self) -> str:
-        return self._required("CREATE_DEAL_QUEUE_URL")
-
-    @property
-    def cancel_deal_queue_url(self) -> str:
-        return self._required("CANCEL_DEAL_QUEUE_URL")
+    def deal_queue_url(self) -> str:
+        """DealQueue: the lanes, one FIFO group per signing key, carrying its create- and cancel-deal messages."""
+        return self._required("DEAL_QUEUE_URL")
 
     @property
     def create_deal_max_receives(self) -> int:

@@ -477,7 +477,7 @@ def test_build_pollers_resolves_sources_of_a_provisioned_stack(aws: dict[str, An
     stack = provision(boto3.session.Session(), region=REGION)
     calls: list[tuple[str, dict[str, Any]]] = []
     sources = [
-        tpl.EventSource("CreateDealConsumer", "SQS", "CreateDealQueue", 5, True, {}),
+        tpl.EventSource("CreateDealConsumer", "SQS", "DealQueue", 5, True, {}),
         tpl.EventSource(
             "PaymentsStreamConsumer",
             "DynamoDB",
@@ -486,7 +486,7 @@ def test_build_pollers_resolves_sources_of_a_provisioned_stack(aws: dict[str, An
             True,
             {
                 "StartingPosition": "TRIM_HORIZON",
-                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["CancelDealQueue", "Arn"]}}},
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["DealDeadLetterQueue", "Arn"]}}},
             },
         ),
     ]
@@ -495,10 +495,10 @@ def test_build_pollers_resolves_sources_of_a_provisioned_stack(aws: dict[str, An
 
     assert isinstance(sqs_poller, SqsPoller)
     assert isinstance(stream, StreamPoller)
-    assert sqs_poller.queue_url == stack.physical["CreateDealQueue"]
-    assert sqs_poller.queue_arn == stack.attributes[("CreateDealQueue", "Arn")]
+    assert sqs_poller.queue_url == stack.physical["DealQueue"]
+    assert sqs_poller.queue_arn == stack.attributes[("DealQueue", "Arn")]
     assert stream.stream_arn == stack.attributes[("PaymentsTable", "StreamArn")]
-    assert stream.on_failure_arn == stack.attributes[("CancelDealQueue", "Arn")]
+    assert stream.on_failure_arn == stack.attributes[("DealDeadLetterQueue", "Arn")]
     sqs_poller.call({"Records": []})
     stream.call({"Records": []})
     assert [fn for fn, _ in calls] == ["CreateDealConsumer", "PaymentsStreamConsumer"]

@@ -18,13 +18,18 @@ from payments_core.domain.stores import CatalogStore, PaymentStore
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
 
+SIGNER_MISMATCH = "signer_mismatch"
+"""ChainError.reason: no wallet of the catalog has the deal's on-chain creator's address (nobody here can cancel it)."""
+
 
 class ChainError(Exception):
-    """An RPC failure, timeout or revert. Retried by the queue (with backoff) unless `reverted`."""
+    """An RPC failure, timeout or revert. Retried by the queue (with backoff) unless `reverted`; `reason` is a
+    machine-readable cause where one is known (SIGNER_MISMATCH)."""
 
-    def __init__(self, message: str, *, reverted: bool = False) -> None:
+    def __init__(self, message: str, *, reverted: bool = False, reason: str | None = None) -> None:
         super().__init__(message)
         self.reverted = reverted
+        self.reason = reason
 
 
 class DealStatus(StrEnum):
@@ -82,6 +87,9 @@ class Chain(Protocol):
     ) -> CreatedDeal: ...
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction: ...
     def create_deals(self, key: str, requests: list[tuple[str, str, str, int, int]]) -> list[CreatedDeal | None]: ...
+    def settle(self, private_key: str) -> None:
+        """Return once no transaction of this key is pending: every one is mined or replaced (a no-op at its
+        nonce), so none sent before can be mined afterwards."""
 
 
 class WalletKeys(Protocol):
@@ -107,7 +115,11 @@ class ChainDeps:
 
 
 def signing_wallet_id(deps: ChainDeps, payment: Payment) -> str:
-    """The payment's wallet (its owner wallet where one is set), else the network's platform wallet."""
+    """The wallet whose key signs the payment's createDeal: the one resolved when it was created (its lane,
+    `signer_wallet_id`); a payment stored before that resolves it from the catalog as create did: its wallet
+    (its owner wallet where one is set), else the network's platform wallet."""
+    if payment.signer_wallet_id:
+        return payment.signer_wallet_id
     wallet_id = payment.wallet_id
     if wallet_id:
         wallet = deps.catalog.get(Wallet, wallet_id)
@@ -118,6 +130,46 @@ def signing_wallet_id(deps: ChainDeps, payment: Payment) -> str:
     if not platform:
         raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
     return platform
+
+
+def creator_wallet_id(deps: ChainDeps, payment: Payment, deal: DealInfo) -> str:
+    """The wallet whose address is the deal's on-chain creator (the only key the contract lets cancel it): the
+    payment's signer when its address is the creator's, else the catalog's wallet of that address (a wallet
+    that signs for others first). None matches: ChainError SIGNER_MISMATCH (the cancel can never succeed)."""
+    creator = deal.creator.lower()
+    try:
+        signer = deps.catalog.get(Wallet, signing_wallet_id(deps, payment))
+    except ChainError:
+        signer = None
+    if signer is not None and signer.address.lower() == creator:
+        return signer.id
+    matching = sorted(
+        (w for w in deps.catalog.list(Wallet) if w.address.lower() == creator),
+        key=lambda w: (w.owner_wallet_id is not None, w.id),
+    )
+    if not matching:
+        raise ChainError(
+            f"deal {deal.deal_id} was created by {deal.creator}, the address of no wallet here",
+            reverted=True,
+            reason=SIGNER_MISMATCH,
+        )
+    return matching[0].id
+
+
+def _cancel_on_chain(deps: ChainDeps, chain: Chain, payment: Payment, deal: DealInfo) -> SentTransaction:
+    """cancelDeal, signed by the deal's creator (read from the contract, not re-derived from the catalog)."""
+    key = deps.wallet_keys.private_key(creator_wallet_id(deps, payment, deal))
+    return chain.cancel_deal(key, deal.deal_id)
+
+
+def work_message(deps: ChainDeps, message: dict[str, Any]) -> str:
+    """One message of a signer's lane (DealQueue), by its `type`: create_deal or cancel_deal."""
+    kind, payment_id = message.get("type"), str(message["payment_id"])
+    if kind == "cancel_deal":
+        return cancel_deal(deps, payment_id)
+    if kind == "create_deal":
+        return create_deal(deps, payment_id)
+    raise ValueError(f"unknown chain-work message type {kind!r}")
 
 
 def _expires_at(payment: Payment) -> int:
@@ -199,8 +251,7 @@ def _record_deal(deps: ChainDeps, payment: Payment, created: CreatedDeal) -> str
         if current.status in (S.CANCELLED, S.EXPIRED):
             # The cancel worker found no deal and finished; this late deal must not stay open.
             chain = deps.chain_for(deps.network(current.network_id))
-            key = deps.wallet_keys.private_key(signing_wallet_id(deps, current))
-            sent = chain.cancel_deal(key, created.deal_id)
+            sent = _cancel_on_chain(deps, chain, current, chain.get_deal(created.deal_id))
             lifecycle.move(
                 deps.payments, current, to=None, actor=Actor("chain", deps.worker), event_type="deal_created",
                 message=f"Deal {created.deal_id} created late and cancelled at once ({sent.transaction_hash})",
@@ -247,6 +298,11 @@ def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
         return f"skipped: {payment.status}"
     chain = deps.chain_for(deps.network(payment.network_id))
     deal_id = payment.deal_id if payment.deal_id is not None else chain.deal_id_of(_ref(payment))
+    if deal_id == 0:
+        # A createDeal of this payment may still be pending (its worker stopped waiting for it): once the
+        # signer's pending transactions are mined or replaced, no deal can appear after this answer.
+        chain.settle(deps.wallet_keys.private_key(signing_wallet_id(deps, payment)))
+        deal_id = chain.deal_id_of(_ref(payment))
     expire = payment.expire_on_cancel
     tx_hash = None
     if deal_id == 0:
@@ -254,8 +310,7 @@ def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
     else:
         deal = chain.get_deal(deal_id)
         if deal.status in (DealStatus.OPEN, DealStatus.PAID):
-            key = deps.wallet_keys.private_key(signing_wallet_id(deps, payment))
-            tx_hash = chain.cancel_deal(key, deal_id).transaction_hash
+            tx_hash = _cancel_on_chain(deps, chain, payment, deal).transaction_hash
             refunded = deal.status is DealStatus.PAID
         else:  # already done on chain (a redelivery after the transaction was mined)
             refunded = deal.status is DealStatus.REFUNDED

@@ -171,6 +171,7 @@ class Payment(NamedTuple):
     token_address: str | None = None
     amount_units: int | None = None  # paid_price in the token's smallest unit (money.to_minor_units)
     deal_ref: str | None = None  # bytes32 hex: the payment id (domain.payments.deal_ref)
+    signer_wallet_id: str | None = None  # the wallet whose key signs (and whose lane orders) its deal's transactions
     deal_id: int | None = None
     deal_transaction_hash: str | None = None  # the createDeal transaction
     deal_may_exist: bool = False  # a worker claimed it once: a deal may exist even back in pending

@@ -130,7 +130,8 @@ def cancel_message(payment: Payment) -> dict[str, Any]:
 
 
 def send_cancel_deal(queue: DealQueue, payment: Payment) -> str:
-    # Same group as the create-deal message of the payment's wallet: FIFO keeps create before cancel.
+    # The same queue and group (the signer's lane) as the payment's create-deal message: FIFO delivers the
+    # cancel only after the create has ended, so a createDeal in flight is mined (and seen) first.
     return queue.send(cancel_message(payment), group=signing_group(payment), dedup_id=f"{payment.id}:cancel")
 
 
@@ -142,7 +143,7 @@ _NOT_CANCELLABLE = {
 }
 
 
-def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Principal, payment_id: str) -> None:
+def cancel_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> None:
     """Cancel (202): at once where no deal can exist yet, else through cancelDeal on chain."""
     actor = Actor.of(principal)
 
@@ -162,7 +163,7 @@ def cancel_payment(deps: PaymentDeps, cancel_queue: DealQueue, principal: Princi
                 deps.payments, payment, to=S.CANCELLING, actor=actor, event_type="cancel_requested",
                 message="Cancel requested; cancelDeal queued",
             )  # fmt: skip
-            send_cancel_deal(cancel_queue, moved)
+            send_cancel_deal(deps.deal_queue, moved)
             return
         if current in (S.PENDING, S.HOLD):
             move(
@@ -214,7 +215,7 @@ def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> Paym
             changes={"retry": True, "retry_count": retry_count, "retried_at": iso(now)},
             now=now,
         )  # fmt: skip
-        send_create_deal(deps.create_queue, moved)
+        send_create_deal(deps.deal_queue, moved)
         return to_response(moved)
 
     return optimistic(lambda: read_payment(deps, payment_id), decide, exhausted=_too_fast)

@@ -68,12 +68,13 @@ class _ChainFacts(NamedTuple):
     decimals: int
     token_address: str | None
     symbol: str
+    signer_wallet_id: str | None  # web3: the wallet whose key signs the deal (its lane)
 
 
 class PaymentDeps(NamedTuple):
     catalog: CatalogStore
     payments: PaymentStore
-    create_queue: DealQueue
+    deal_queue: DealQueue  # the lanes: create- and cancel-deal messages, one FIFO group per signing key
 
 
 def new_access_token(payment_id: str) -> str:
@@ -157,9 +158,29 @@ def _check_consistency(req: CreatePaymentRequest, refs: _Refs) -> _ChainFacts:
         problems.append(
             field_error("body.currency_id", "currency_not_on_network", "the currency has no token on this network")
         )
+    signer = signer_of(refs.wallet, network)
+    if req.payment_method is PaymentMethod.WEB3 and signer is None:
+        problems.append(
+            field_error(
+                "body.wallet_id", "no_signing_wallet", "the network has no platform wallet: name a wallet that signs"
+            )
+        )
     if problems:
         raise ValidationFailed("The payment is not consistent with the catalog", details=problems)
-    return _ChainFacts(decimals=decimals, token_address=token_address, symbol=currency.symbol)
+    return _ChainFacts(
+        decimals=decimals,
+        token_address=token_address,
+        symbol=currency.symbol,
+        signer_wallet_id=signer if req.payment_method is PaymentMethod.WEB3 else None,
+    )
+
+
+def signer_of(wallet: Wallet | None, network: Network) -> str | None:
+    """The wallet whose key signs a payment's deal: the payment's wallet's owner wallet where one is set, else
+    the payment's wallet, else the network's platform wallet (None: nobody can sign)."""
+    if wallet is not None:
+        return wallet.owner_wallet_id or wallet.id
+    return network.platform_wallet_id
 
 
 def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRequest) -> PaymentResponse:
@@ -218,6 +239,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
         token_address=chain_facts.token_address if web3 else None,
         amount_units=money.to_minor_units(req.paid_price, chain_facts.decimals) if web3 else None,
         deal_ref=deal_ref(payment_id) if web3 else None,
+        signer_wallet_id=chain_facts.signer_wallet_id,
     )
     try:
         deps.payments.insert(payment, counters)
@@ -230,7 +252,7 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
         ) from None
 
     if web3:
-        send_create_deal(deps.create_queue, payment)
+        send_create_deal(deps.deal_queue, payment)
     metrics.count("PaymentsCreated", method=req.payment_method.value, metadata={"payment_id": payment_id})
     return to_response(payment)
 
@@ -250,12 +272,18 @@ def create_deal_message(payment: Payment) -> dict[str, Any]:
         "payee": payment.payment_address,
         "expires_at": payment.expires_at,
         "ref": payment.deal_ref,
+        "signer_wallet_id": payment.signer_wallet_id,
         "retry_count": payment.retry_count,
     }
 
 
 def signing_group(payment: Payment) -> str:
-    """FIFO message group: one per signing wallet, so that a wallet's nonces never race."""
+    """FIFO message group, the lane: one per signing key, for every transaction it sends (the create and the
+    cancel of every wallet and network it signs for), so that its nonces never race (decision 0038).
+
+    A payment stored before its signer was (no `signer_wallet_id`) keeps the group it was sent in."""
+    if payment.signer_wallet_id:
+        return f"signer:{payment.signer_wallet_id}"
     return f"wallet:{payment.wallet_id}" if payment.wallet_id else f"network:{payment.network_id}"
 
 

@@ -100,8 +100,7 @@ class WatcherDeps:
     payments: PaymentStore
     catalog: CatalogStore
     cursors: CursorStore
-    cancel_queue: DealQueue
-    create_queue: DealQueue
+    deal_queue: DealQueue  # the signers' lanes: the create- and cancel-deal messages it sends again
     chain_for: Callable[[Network], WatchedChain]  # a network -> its diamond
     worker: str = "chain-watcher"
 
@@ -459,7 +458,7 @@ def _expire(run: _Run, payment: Payment) -> None:
                 message=f"Expired unpaid at {current.expires_at}; cancelDeal queued",
                 changes={"expire_on_cancel": True, "cancel_sent_at": iso(run.now)},
             )  # fmt: skip
-            lifecycle.send_cancel_deal(run.deps.cancel_queue, moved)
+            lifecycle.send_cancel_deal(run.deps.deal_queue, moved)
             run.summary.expired += 1
         elif status is S.PENDING:
             lifecycle.move(
@@ -513,7 +512,7 @@ def _resend(
 def _resend_cancels(run: _Run) -> None:
     run.summary.cancels_resent += _resend(
         run, S.CANCELLING, sent_field="cancel_sent_at", after=CANCEL_RESEND_AFTER,
-        queue=run.deps.cancel_queue, message=lifecycle.cancel_message, kind="cancel",
+        queue=run.deps.deal_queue, message=lifecycle.cancel_message, kind="cancel",
     )  # fmt: skip
 
 
@@ -521,7 +520,7 @@ def _resend_creates(run: _Run) -> None:
     # The first create message's de-duplication id is `<id>:<retry_count>`.
     run.summary.creates_resent += _resend(
         run, S.PENDING, sent_field="create_sent_at", after=CREATE_RESEND_AFTER,
-        queue=run.deps.create_queue, message=create_deal_message, kind="create",
+        queue=run.deps.deal_queue, message=create_deal_message, kind="create",
     )  # fmt: skip
 
 

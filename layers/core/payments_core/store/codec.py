@@ -227,6 +227,7 @@ def payment_from(d: Mapping[str, Any]) -> Payment:
         token_address=d.get("token_address"),
         amount_units=_int(d.get("amount_units")),
         deal_ref=d.get("deal_ref"),
+        signer_wallet_id=d.get("signer_wallet_id"),
         deal_id=_int(d.get("deal_id")),
         deal_transaction_hash=d.get("deal_transaction_hash"),
         deal_may_exist=bool(d.get("deal_may_exist")),

@@ -1,4 +1,5 @@
-"""CancelDealQueue (FIFO, a group per signing wallet) -> cancelDeal, then cancelled / refunded / expired."""
+"""DealQueue (FIFO, one group per signing key: its lane) -> createDeal or cancelDeal on the network's diamond,
+by the message's `type`; a key's transactions are sent one after another, in the order they were queued."""
 
 from payments_core import handlers  # isort: skip - first: the collector is paused while the rest loads
 
@@ -18,7 +19,9 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return run_batch(
         event,
         context,
-        queue=deps.cancel_queue(),
-        work=lambda payment_id: chain_work.cancel_deal(work, payment_id),
+        queue=deps.deal_queue(),
+        work=lambda message: chain_work.work_message(work, message),
         max_receives=get_settings().create_deal_max_receives,
+        # Only a create ends in send-failed (mark_send_failed leaves a cancelling payment as it is).
+        on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
     )
