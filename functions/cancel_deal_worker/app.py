@@ -21,4 +21,5 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         queue=deps.cancel_queue(),
         work=lambda payment_id: chain_work.cancel_deal(work, payment_id),
         max_receives=get_settings().create_deal_max_receives,
+        dead_letters=deps.dead_letter_queue(get_settings().cancel_deal_dead_letter_queue_url),
     )

@@ -22,4 +22,5 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         work=lambda payment_id: chain_work.create_deal(work, payment_id),
         max_receives=get_settings().create_deal_max_receives,
         on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
+        dead_letters=deps.dead_letter_queue(get_settings().create_deal_dead_letter_queue_url),
     )

@@ -84,6 +84,14 @@ class Settings:
         return self._required("CANCEL_DEAL_QUEUE_URL")
 
     @property
+    def create_deal_dead_letter_queue_url(self) -> str:
+        return self._required("CREATE_DEAL_DEAD_LETTER_QUEUE_URL")
+
+    @property
+    def cancel_deal_dead_letter_queue_url(self) -> str:
+        return self._required("CANCEL_DEAL_DEAD_LETTER_QUEUE_URL")
+
+    @property
     def create_deal_max_receives(self) -> int:
         """How many deliveries a chain-work message gets before the dead-letter queue (its maxReceiveCount)."""
         return self._integer("CREATE_DEAL_MAX_RECEIVES")
