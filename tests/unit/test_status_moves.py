@@ -446,7 +446,8 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     queues: tuple[FakeDealQueue, FakeDealQueue],
 ) -> None:
     item = payment(store, S.PENDING, expires_at=iso(NOW - timedelta(minutes=1)))
-    store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # claimed between the index read and the write
+    # claimed between the index read and the write (a claim is a move: it writes updated_at)
+    store.interleave = [{"status": S.SENDING, "deal_may_exist": True, "updated_at": iso(NOW)}]
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert store.stale_writes == 1
     assert summary.expired == 0  # sending: the create-deal worker has it; the watcher expires it once it is open

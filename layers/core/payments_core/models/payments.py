@@ -341,6 +341,7 @@ class EventType(StrEnum):
     DEAL_SENDING = "deal_sending"
     DEAL_CREATED = "deal_created"
     SEND_FAILED = "send_failed"
+    CANCEL_FAILED = "cancel_failed"
     DEPOSIT_SEEN = "deposit_seen"
     CONFIRMED = "confirmed"
     REORGED = "reorged"
