@@ -7,7 +7,7 @@ them is written by hand. The parts:
 - `error-codes`: every `error.code`, from payments_core.errors.ErrorCode and its ERROR_CODE_DOCS;
 - `status-table`: the payment status machine (payments_core.domain.status.MACHINE);
 - `event-types`: the payment log's event types (payments_core.models.payments.EventType);
-- `chain-failures`: the codes of `send_failed_reason` / `cancel_failed_reason` (payments_core.domain.chain_work.ChainFailure).
+- `chain-failures`: the codes of `send_failed_reason` and `cancel_failed_reason` (chain_work.ChainFailure).
 
     python scripts/docs.py --write   # regenerate docs/api.md's generated parts
     python scripts/docs.py --check   # fail when they and the code disagree (make test)
@@ -88,7 +88,7 @@ CHAIN_FAILURE_DOCS = {
     "no_signing_key": "no signing key is stored for the signing wallet",
     "invalid_signing_key": "the stored signing key is not a private key",
     "deal_data_missing": "the payment lacks its deal ref, token or amount",
-    "retries_exhausted": "a transient failure outlasted the queue's deliveries (the message is in the dead-letter queue)",
+    "retries_exhausted": "a transient failure outlasted the queue's deliveries (the message is dead-lettered)",
     "send_stuck": "still `sending` without a deal 30 minutes after its worker claimed it (the watcher)",
     "cancel_stuck": "cancelDeal not done an hour after it was requested (the watcher)",
 }

@@ -202,9 +202,7 @@ def _expires_at(payment: Payment) -> int:
 
 def _ref(payment: Payment) -> str:
     if payment.deal_ref is None:  # every web3 payment has one from its create
-        raise ChainError(
-            f"payment {payment.id} has no deal ref", reverted=True, reason=ChainFailure.DEAL_DATA_MISSING
-        )
+        raise ChainError(f"payment {payment.id} has no deal ref", reverted=True, reason=ChainFailure.DEAL_DATA_MISSING)
     return payment.deal_ref
 
 
