@@ -81,13 +81,6 @@ def _set_payee(stack: Stack, payment_id: str, payee: str) -> None:
     )
 
 
-def _dead_letters(stack: Stack) -> list[dict[str, Any]]:
-    found = boto3.client("sqs").receive_message(
-        QueueUrl=stack.physical["CreateDealDeadLetterQueue"], MaxNumberOfMessages=10
-    )
-    return [json.loads(m["Body"]) for m in found.get("Messages", [])]
-
-
 def test_a_payee_the_contract_refuses_never_holds_the_five_behind_it(
     api: Api, evm: System, pollers: list[Any], stack: Stack
 ) -> None:
@@ -133,6 +126,28 @@ def test_a_currency_whose_token_is_no_contract_is_send_failed_through_the_api(
     drain(pollers)
     got = _get(api, token, p["id"])
     assert (got["status"], got["send_failed_reason"]["code"], got["deal_id"]) == ("send-failed", "token_refused", None)
+
+
+def _dead_letters(stack: Stack, queue: str = "CreateDealDeadLetterQueue") -> list[dict[str, Any]]:
+    found = boto3.client("sqs").receive_message(QueueUrl=stack.physical[queue], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in found.get("Messages", [])]
+
+
+def test_a_malformed_cancel_message_goes_to_its_dead_letter_queue_at_once(
+    api: Api, evm: System, pollers: list[Any], stack: Stack
+) -> None:
+    token = api.token()
+    p = _create(api, token)
+    drain(pollers)
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.physical["CancelDealQueue"], MessageBody='{"payment_id": null}',
+        MessageGroupId=signing_group(stored(deps.payment_store(), p["id"])), MessageDeduplicationId="malformed-2",
+    )  # fmt: skip
+    assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
+    drain(pollers)
+    assert _get(api, token, p["id"])["status"] == "cancelled"  # the cancel behind it was not held
+    (kept,) = _dead_letters(stack, "CancelDealDeadLetterQueue")
+    assert (kept["malformed"], kept["body"]) == (True, '{"payment_id": null}')
 
 
 def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(
