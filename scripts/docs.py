@@ -6,7 +6,8 @@ them is written by hand. The parts:
   (queues, the stream, schedules) of every function;
 - `error-codes`: every `error.code`, from payments_core.errors.ErrorCode and its ERROR_CODE_DOCS;
 - `status-table`: the payment status machine (payments_core.domain.status.MACHINE);
-- `event-types`: the payment log's event types (payments_core.models.payments.EventType).
+- `event-types`: the payment log's event types (payments_core.models.payments.EventType);
+- `chain-failures`: the codes of `send_failed_reason` and `cancel_failed_reason` (chain_work.ChainFailure).
 
     python scripts/docs.py --write   # regenerate docs/api.md's generated parts
     python scripts/docs.py --check   # fail when they and the code disagree (make test)
@@ -34,7 +35,16 @@ EVENT_TYPE_DOCS = {
     "retry_sent": ("re-sent to the create-deal queue", "integration"),
     "deal_sending": ("the create-deal worker claimed it", "system"),
     "deal_created": ("createDeal mined: `deal_id`, `deal_transaction_hash`", "chain"),
-    "send_failed": ("the worker gave up (dead-letter queue)", "system"),
+    "send_failed": (
+        "createDeal cannot succeed (a terminal failure, at once), or the worker gave up after its retries, or the "
+        "watcher found it stuck in `sending`: `send_failed_reason`",
+        "system",
+    ),
+    "cancel_failed": (
+        "cancelDeal cannot succeed (a terminal failure, or not done an hour after it was requested): "
+        "`cancel_failed_reason`; the payment stays `cancelling`",
+        "system",
+    ),
     "deposit_seen": (
         "the payer's deposit was seen on chain (`transaction_hash`, `payer`, block), or moved by a reorg",
         "chain",
@@ -45,6 +55,55 @@ EVENT_TYPE_DOCS = {
     "expired": ("past `expires_at` unpaid", "system, chain"),
     "status_changed": ("any other versioned change (fallback)", "as recorded"),
 }
+
+
+# What each chain failure code means (a test fails when ChainFailure and this disagree).
+CHAIN_FAILURE_DOCS = {
+    "rpc_unavailable": "the network's RPC could not be reached",
+    "timeout": "an RPC call timed out",
+    "rpc_error": "the RPC answered an error of no other kind",
+    "no_receipt": "the transaction was sent, its receipt did not come in time (the next attempt finds the deal)",
+    "nonce_too_low": "the signer's nonce was used meanwhile",
+    "nonce_too_high": "the signer's nonce is ahead of the chain's",
+    "replacement_underpriced": "a transaction with that nonce is pending at a higher fee",
+    "underpriced": "the fee is below what the node accepts",
+    "already_known": "the node has the transaction already",
+    "insufficient_funds": "the signing wallet cannot pay the gas (fund it)",
+    "reverted_on_chain": "mined but reverted (state changed after the estimate; the next attempt says why)",
+    "ref_already_used": "the ref has a deal already: it is recorded",
+    "deal_not_found": "no deal of that id (yet)",
+    "deal_closed": "the deal was closed meanwhile: read again and recorded",
+    "payee_refused": "the contract refuses the payee (the zero address)",
+    "invalid_payee": "the payee is not an EVM address",
+    "token_refused": "no token contract at the currency's address on the network",
+    "invalid_token": "the currency's token address on the network is not an EVM address",
+    "amount_refused": "the contract refuses the amount (zero)",
+    "expiry_refused": "`expires_at` is past by the chain's clock",
+    "reverted": "the contract refused the transaction for another reason",
+    "signer_not_allowed": "the signing wallet is not a platform wallet of the diamond",
+    "signer_mismatch": "no signing key matches the deal's creator (cancelDeal)",
+    "no_diamond": "the network has no diamond (or no contract at its address)",
+    "network_not_found": "the payment's network is not in the catalog",
+    "no_signing_wallet": "the payment names no wallet and its network has no platform wallet",
+    "no_signing_key": "no signing key is stored for the signing wallet",
+    "invalid_signing_key": "the stored signing key is not a private key",
+    "deal_data_missing": "the payment lacks its deal ref, token or amount",
+    "retries_exhausted": "a transient failure outlasted the queue's deliveries (the message is dead-lettered)",
+    "send_stuck": "still `sending` without a deal 30 minutes after its worker claimed it (the watcher)",
+    "cancel_stuck": "cancelDeal not done an hour after it was requested (the watcher)",
+}
+
+
+def chain_failures_table() -> str:
+    from payments_core.domain.chain_work import TERMINAL_FAILURES, ChainFailure
+
+    rows = ["| `code` | terminal | meaning |", "|---|---|---|"]
+    for failure in ChainFailure:
+        terminal = "yes" if failure in TERMINAL_FAILURES else "no (retried)"
+        if failure in (ChainFailure.RETRIES_EXHAUSTED, ChainFailure.SEND_STUCK, ChainFailure.CANCEL_STUCK):
+            terminal = "the end of retries"
+        rows.append(f"| `{failure.value}` | {terminal} | {CHAIN_FAILURE_DOCS[failure.value]} |")
+    return "\n".join(rows)
 
 
 def routes_table() -> str:
@@ -112,6 +171,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "error-codes": error_codes_table,
     "status-table": status_table,
     "event-types": event_types_table,
+    "chain-failures": chain_failures_table,
 }
 
 

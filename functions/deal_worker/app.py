@@ -24,4 +24,5 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         max_receives=get_settings().create_deal_max_receives,
         # Only a create ends in send-failed (mark_send_failed leaves a cancelling payment as it is).
         on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
+        dead_letters=deps.dead_letter_queue(get_settings().deal_dead_letter_queue_url),
     )

@@ -222,7 +222,12 @@ def test_a_web3_payment_needs_a_diamond_on_its_network_and_a_token_of_its_curren
             "field": "body.network_id",
             "code": "network_has_no_diamond",
             "message": "web3 payments are not open on this network",
-        }
+        },
+        {  # nor has it a platform wallet (decision 0038): every offending field is named at once
+            "field": "body.wallet_id",
+            "code": "no_signing_wallet",
+            "message": "the network has no platform wallet: name a wallet that signs",
+        },
     ]
     error = _refused(api, json.dumps(api.payment_body(currency_id=coin.id)))  # the demo network: no token of C
     assert [(d["field"], d["code"]) for d in error["details"]] == [("body.currency_id", "currency_not_on_network")]

@@ -447,7 +447,8 @@ def test_an_expiry_racing_a_worker_claim_decides_again_on_what_it_finds(
     queue: FakeDealQueue,
 ) -> None:
     item = payment(store, S.PENDING, expires_at=iso(NOW - timedelta(minutes=1)))
-    store.interleave = [{"status": S.SENDING, "deal_may_exist": True}]  # claimed between the index read and the write
+    # claimed between the index read and the write (a claim is a move: it writes updated_at)
+    store.interleave = [{"status": S.SENDING, "deal_may_exist": True, "updated_at": iso(NOW)}]
     summary = watcher.watch_network(watcher_deps, _network(catalog), NOW)
     assert store.stale_writes == 1
     assert summary.expired == 0  # sending: the create-deal worker has it; the watcher expires it once it is open
@@ -478,11 +479,13 @@ def test_a_cancel_whose_creator_is_no_wallet_here_ends_with_signer_mismatch(
         "key-of-a-stranger", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0
     )
     store.put(item._replace(deal_id=created.deal_id))
-    with pytest.raises(ChainError) as info:
-        chain_work.cancel_deal(chain_deps, item.id)
-    assert info.value.reason == chain_work.SIGNER_MISMATCH
+    # Terminal (decision 0040): the cancel is flagged, visible and alarmed, not retried forever.
+    assert chain_work.cancel_deal(chain_deps, item.id) == "cancel-failed: signer_mismatch"
     assert chain.cancel_calls == []  # nothing sent that the contract would refuse
-    assert status_of(store, item) == "cancelling"
+    flagged = store.items[item.id]
+    assert flagged.status is S.CANCELLING
+    assert flagged.cancel_failed_reason is not None
+    assert flagged.cancel_failed_reason.code == chain_work.ChainFailure.SIGNER_MISMATCH
 
 
 def test_a_cancel_behind_a_create_still_pending_on_chain_cancels_the_deal_it_becomes(
@@ -504,8 +507,20 @@ def test_a_cancel_behind_a_create_still_pending_on_chain_cancels_the_deal_it_bec
 
 def test_work_message_dispatches_on_the_message_type(chain_deps: ChainDeps, store: RacingStore) -> None:
     item = payment(store, S.PENDING, signer_wallet_id=PLATFORM_WALLET)
-    assert chain_work.work_message(chain_deps, {"type": "create_deal", "payment_id": item.id}) == "deal created"
+    assert chain_work.work_message(chain_deps, chain_work.ChainMessage("create_deal", item.id)) == "deal created"
     store.put(store.items[item.id]._replace(status=S.CANCELLING))
-    assert chain_work.work_message(chain_deps, {"type": "cancel_deal", "payment_id": item.id}) == "cancelled"
-    with pytest.raises(ValueError, match="unknown"):
-        chain_work.work_message(chain_deps, {"type": "refund", "payment_id": item.id})
+    assert chain_work.work_message(chain_deps, chain_work.ChainMessage("cancel_deal", item.id)) == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"type": "refund", "payment_id": "p1"}', '{"type": "create_deal"}', '{"type": "cancel_deal", "payment_id": 7}',
+     '["create_deal"]', "not json", '{"type": "create_deal", "payment_id": ""}'],
+)  # fmt: skip
+def test_a_message_that_is_not_chain_work_is_not_parsed(body: str) -> None:
+    assert chain_work.parse_message(body) is None
+
+
+def test_a_chain_work_message_is_parsed_to_its_kind_and_payment() -> None:
+    body = '{"type": "cancel_deal", "payment_id": "p1", "deal_id": "4"}'
+    assert chain_work.parse_message(body) == chain_work.ChainMessage("cancel_deal", "p1")

@@ -186,3 +186,16 @@ def test_custom_metric_alarms_read_what_the_code_emits_with_its_dimensions() -> 
             own_dims = set(re.findall(r"(\w+)=", rest)) - {"unit", "metadata", "rollup"}
             assert not own_dims or "rollup=True" in rest, f"{m['MetricName']} {rest}: not in the service-only set"
     assert len(services) == 1, "one service name, the alarms' dimension"
+
+
+@pytest.mark.parametrize("metric", ["StuckSendsFailed", "CancelsFailed"])
+def test_work_that_ended_without_success_is_alarmed_at_the_first(metric: str) -> None:
+    """A payment the watcher gave up on in `sending`, a cancel that can never succeed: one is already an incident
+    (issue 11: no status is a dead end, and none ends unseen)."""
+    found = _alarms_on(metrics.NAMESPACE, metric)
+    assert found, f"no alarm on {metric}"
+    for alarm_id in found:
+        p = ALARMS[alarm_id]["Properties"]
+        assert (p["Statistic"], p["ComparisonOperator"]) == ("Sum", "GreaterThanOrEqualToThreshold"), alarm_id
+        assert float(p["Threshold"]) <= 1, alarm_id
+    assert _recordings().get(metric), f"the code records no {metric}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from payments_core.domain.entities import FailureReason
 from payments_core.domain.payments import deal_ref
 from payments_core.domain.watcher import confirmation_status, payment_id_of_ref
 from payments_core.models.payments import ConfirmationStatus
@@ -50,8 +51,16 @@ def test_watched_web3_payments_are_in_the_index(status: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "status"),
-    [("web3", "sending"), ("web3", "confirmed"), ("web3", "expired"), ("credit_card", "pending"), ("web3", "hold")],
+    [("web3", "confirmed"), ("web3", "expired"), ("credit_card", "pending"), ("web3", "hold")],
 )
 def test_other_payments_are_not(method: str, status: str) -> None:
     item = a_payment(id=PAYMENT, payment_method=method, status=status, network_id="n-1", expires_at="2030Z")
     assert watch_attributes(item) == {"watch_pk": None, "watch_sk": None}
+
+
+def test_a_cancel_that_failed_for_good_leaves_the_index() -> None:
+    """The watcher sends a `cancelling` payment's cancel again; not once it failed for good (it is flagged)."""
+    item = a_payment(id=PAYMENT, payment_method="web3", status="cancelling", network_id="n-1", expires_at="2030Z")
+    assert watch_attributes(item)["watch_pk"] == "n-1#cancelling"
+    flagged = item._replace(cancel_failed_reason=FailureReason("signer_mismatch", "not the deal's creator"))
+    assert watch_attributes(flagged) == {"watch_pk": None, "watch_sk": None}

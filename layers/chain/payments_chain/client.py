@@ -8,8 +8,10 @@ Implements payments_core.domain.chain_work.Chain. Transactions are signed locall
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,14 +21,16 @@ from eth_account import Account
 from eth_typing import ABI, ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt, Wei
 
+from payments_chain import errors
 from payments_chain.nonces import NO_OP_GAS, REPLACE_AFTER_SECONDS, Fees, NonceManager, Refused
 from payments_core.domain.chain_work import (
     ChainError,
     ChainEvent,
+    ChainFailure,
     CreatedDeal,
     DealInfo,
     DealStatus,
@@ -34,6 +38,8 @@ from payments_core.domain.chain_work import (
 )
 
 RECEIPT_TIMEOUT = 60.0  # one send, its replacements included (nonces.SEND_TIMEOUT_SECONDS)
+# The monotonic time by which receipt waits end (run_batch sets it from the function's remaining time).
+_RECEIPT_DEADLINE: ContextVar[float | None] = ContextVar("receipt_deadline", default=None)
 DEAL_STATUSES = (DealStatus.NONE, DealStatus.OPEN, DealStatus.PAID, DealStatus.CANCELLED, DealStatus.REFUNDED)
 # IPayments.SkipReason, by value (index 0, None, is never emitted): the reason codes of DealSkipped
 SKIP_REASONS = (
@@ -84,6 +90,23 @@ def web3_for(rpc_url: str) -> Web3:
     return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
 
 
+@contextmanager
+def receipt_deadline(at: float | None) -> Iterator[None]:
+    """Inside the block no receipt wait lasts past `at` (time.monotonic()): a batch never outlives its function."""
+    token = _RECEIPT_DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _RECEIPT_DEADLINE.reset(token)
+
+
+def _checksum(address: str, reason: ChainFailure, what: str) -> ChecksumAddress:
+    try:
+        return Web3.to_checksum_address(address)
+    except Exception:  # noqa: BLE001 - web3 raises ValueError, TypeError or InvalidAddress
+        raise ChainError(f"the {what} {address[:64]!r} is not an EVM address", reverted=True, reason=reason) from None
+
+
 def _ref(ref: str) -> bytes:
     return bytes.fromhex(ref.removeprefix("0x").rjust(64, "0"))
 
@@ -97,7 +120,8 @@ class DiamondClient:
 
     @property
     def contract(self) -> Contract:
-        return self.w3.eth.contract(address=Web3.to_checksum_address(self.diamond_address), abi=abi("PaymentsFacet"))
+        address = _checksum(self.diamond_address, ChainFailure.NO_DIAMOND, "diamond address")
+        return self.w3.eth.contract(address=address, abi=abi("PaymentsFacet"))
 
     # ---- reads
     def deal_id_of(self, ref: str) -> int:
@@ -208,12 +232,16 @@ class DiamondClient:
         self, private_key: str, *, ref: str, payee: str, token: str, amount: int, expires_at: int
     ) -> CreatedDeal:
         fn = self.contract.functions.createDeal(
-            _ref(ref), Web3.to_checksum_address(payee), Web3.to_checksum_address(token), amount, expires_at
+            _ref(ref),
+            _checksum(payee, ChainFailure.INVALID_PAYEE, "payee"),
+            _checksum(token, ChainFailure.INVALID_TOKEN, "token"),
+            amount,
+            expires_at,
         )
         receipt = self._send(private_key, fn)
         events = self.contract.events.DealCreated().process_receipt(receipt, errors=DISCARD)
-        if not events:
-            raise ChainError("createDeal mined without a DealCreated event")
+        if not events:  # not our facet at that address
+            raise ChainError("createDeal mined without a DealCreated event", reason=ChainFailure.NO_DIAMOND)
         return CreatedDeal(
             deal_id=int(events[0]["args"]["dealId"]),
             transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
@@ -294,15 +322,13 @@ class DiamondClient:
 
         try:
             self.nonces.settle(sender, no_op)
-        except ChainError:
-            raise  # the bounds ran out: the queue retries
-        except Exception as exc:  # noqa: BLE001 - RPC down, timeouts: retried by the queue
-            raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
+        except Exception as exc:  # noqa: BLE001 - the bounds ran out, RPC down, timeouts: classified, retried
+            raise errors.classify(exc, abi("PaymentsFacet")) from None
 
     # ---- plumbing
     @property
     def nonces(self) -> NonceManager:
-        return NonceManager(Web3Rpc(self.w3), timeout=self.receipt_timeout, replace_after=self.replace_after)
+        return NonceManager(Web3Rpc(self.w3), timeout=self._receipt_wait(), replace_after=self.replace_after)
 
     def _send(self, private_key: str, fn: Any) -> TxReceipt:
         account = _account(private_key)
@@ -326,23 +352,34 @@ class DiamondClient:
                 return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
 
             receipt = cast(TxReceipt, self.nonces.send(sender, sign))
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise ChainError(f"reverted: {exc.data if hasattr(exc, 'data') else exc}", reverted=True) from None
-        except TimeExhausted:
-            raise ChainError("no receipt in time") from None
-        except ChainError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - RPC down, timeouts, nonce races: all retried by the queue
-            raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
-        if int(receipt["status"]) != 1:
-            raise ChainError("transaction reverted", reverted=True)
+        except Exception as exc:  # noqa: BLE001 - reverts, RPC down, timeouts, nonce races: classified
+            raise errors.classify(exc, abi("PaymentsFacet")) from None
+        if int(receipt["status"]) != 1:  # refused after its estimate passed: the next attempt's estimate says why
+            raise ChainError("transaction reverted", reverted=True, reason=ChainFailure.REVERTED_ON_CHAIN)
         return receipt
+
+    def _receipt_wait(self) -> float:
+        at = _RECEIPT_DEADLINE.get()
+        return self.receipt_timeout if at is None else max(0.1, min(self.receipt_timeout, at - time.monotonic()))
 
     def _call(self, read: Any) -> Any:
         try:
             return read()
+        except BadFunctionCallOutput as exc:
+            if self._no_diamond():
+                raise ChainError(
+                    f"no contract at the diamond address {self.diamond_address}", reason=ChainFailure.NO_DIAMOND
+                ) from None
+            raise errors.classify(exc, abi("PaymentsFacet")) from None
         except Exception as exc:  # noqa: BLE001
-            raise ChainError(f"{type(exc).__name__}: {_redact(str(exc))}") from None
+            raise errors.classify(exc, abi("PaymentsFacet")) from None
+
+    def _no_diamond(self) -> bool:
+        """No code at the diamond's address (a read answered empty); False when the node cannot say."""
+        try:
+            return len(self.w3.eth.get_code(self.contract.address)) == 0
+        except Exception:  # noqa: BLE001 - the read's own failure is raised instead
+            return False
 
 
 def _ref_or_none(ref: str) -> bytes | None:
@@ -394,7 +431,7 @@ class Web3Rpc:
         try:
             self.w3.eth.send_raw_transaction(raw)
         except (ValueError, Web3RPCError) as exc:  # the node's answer: underpriced, nonce too low, ...
-            raise Refused(_redact(str(exc))) from None
+            raise Refused(errors.redact(str(exc))) from None
 
     def receipt(self, tx_hash: str) -> dict[str, Any] | None:
         try:
@@ -414,9 +451,8 @@ def _account(private_key: str) -> Any:
     try:
         return Account.from_key(private_key)
     except Exception:  # noqa: BLE001 - never let a key (or part of it) reach a message
-        raise ChainError("the wallet's signing key is not a valid private key", reverted=True) from None
-
-
-def _redact(message: str) -> str:
-    """RPC URLs may carry API keys: keep them out of errors and logs."""
-    return re.sub(r"https?://\S+", "<rpc>", message)[:200]
+        raise ChainError(
+            "the wallet's signing key is not a valid private key",
+            reverted=True,
+            reason=ChainFailure.INVALID_SIGNING_KEY,
+        ) from None

@@ -27,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
+from payments_chain.errors import rpc_failure
 from payments_core.domain.chain_work import ChainError
+from payments_core.domain.chain_work import ChainFailure as F
 
 REPLACE_AFTER_SECONDS = 12.0
 """A transaction not mined this long after it was (re-)sent is sent again: same nonce, fees bumped."""
@@ -106,6 +108,12 @@ def _refusal(message: str) -> Literal["replacement", "underpriced", "nonce_too_l
     return "other"
 
 
+def _refusal_reason(kind: str, message: str) -> F:
+    """The ChainFailure of a refusal the send gives up on (the node's phrasing, errors.RPC_MESSAGES)."""
+    known = {"replacement": F.REPLACEMENT_UNDERPRICED, "underpriced": F.UNDERPRICED, "nonce_too_low": F.NONCE_TOO_LOW}
+    return known.get(kind) or rpc_failure(message) or F.RPC_ERROR
+
+
 @dataclass
 class Send:
     """What one send did (for logs and tests): its nonce, every hash sent for it, and why each re-send."""
@@ -142,7 +150,9 @@ class NonceManager:
                 kind = _refusal(str(refused))
                 refusals += 1
                 if kind == "other" or refusals > MAX_REFUSALS:
-                    raise ChainError(f"the node refused the transaction: {refused}") from None
+                    raise ChainError(
+                        f"the node refused the transaction: {refused}", reason=_refusal_reason(kind, str(refused))
+                    ) from None
                 if kind in ("replacement", "underpriced"):  # one of ours at this nonce pays more; the base fee rose
                     log.resent.append("underpriced")
                     market = self.rpc.fees()
@@ -154,7 +164,9 @@ class NonceManager:
                     if mined is not None:
                         return mined
                     if log.hashes:  # one of ours may be mined in a block the node has not answered for yet
-                        raise ChainError(f"nonce {nonce} of {address} was mined by another transaction") from None
+                        raise ChainError(
+                            f"nonce {nonce} of {address} was mined by another transaction", reason=F.NONCE_TOO_LOW
+                        ) from None
                     nonce = self.rpc.count(address, "latest")  # mined meanwhile by an earlier one: the next
                     log.nonce = nonce
                     log.resent.append("nonce mined")
@@ -168,7 +180,7 @@ class NonceManager:
                 return why
             replacements += 1
             if replacements > MAX_REPLACEMENTS:
-                raise ChainError(f"nonce {nonce} not mined after {MAX_REPLACEMENTS} replacements")
+                raise ChainError(f"nonce {nonce} not mined after {MAX_REPLACEMENTS} replacements", reason=F.NO_RECEIPT)
             log.resent.append(why)
             market = self.rpc.fees()
             fees = bumped(fees, market)
@@ -177,7 +189,10 @@ class NonceManager:
     @staticmethod
     def _check_cap(fees: Fees, market: Fees) -> None:
         if fees.max_fee > MAX_FEE_OVER_MARKET * max(market.max_fee, 1):
-            raise ChainError(f"the fee needed exceeds {MAX_FEE_OVER_MARKET}x the market's: a transaction outbids us")
+            raise ChainError(
+                f"the fee needed exceeds {MAX_FEE_OVER_MARKET}x the market's: a transaction outbids us",
+                reason=F.UNDERPRICED,
+            )
 
     def _wait(self, address: str, nonce: int, log: Send, *, start: float, sent_at: float) -> dict[str, Any] | str:
         """The receipt of one of the nonce's transactions, or why to send it again ("dropped", "not mined")."""
@@ -189,10 +204,10 @@ class NonceManager:
                 mined = self._mined_receipt(log.hashes)  # mined between the two reads
                 if mined is not None:
                     return mined
-                raise ChainError(f"nonce {nonce} of {address} was mined by another transaction")
+                raise ChainError(f"nonce {nonce} of {address} was mined by another transaction", reason=F.NONCE_TOO_LOW)
             now = self.clock()
             if now - start >= self.timeout:
-                raise ChainError("no receipt in time")
+                raise ChainError("no receipt in time", reason=F.NO_RECEIPT)
             if now - sent_at >= DROPPED_AFTER_SECONDS and not self.rpc.known(log.hashes[-1]):
                 return "dropped"
             if now - sent_at >= self.replace_after:
@@ -223,7 +238,7 @@ class NonceManager:
             if self.rpc.count(address, "latest") > mined:
                 continue
             if self.clock() >= deadline:
-                raise ChainError(f"{address} still has transactions pending")
+                raise ChainError(f"{address} still has transactions pending", reason=F.NO_RECEIPT)
             try:
                 self.send(address, sign_no_op)
                 no_ops += 1

@@ -74,6 +74,14 @@ def deal_queue() -> DealQueue:
 
 
 @cache
+def dead_letter_queue(queue_url: str) -> DealQueue:
+    """A chain-work queue's dead-letter queue: where its worker puts a message it cannot parse, at once."""
+    from payments_core.store.queues import SqsDealQueue
+
+    return SqsDealQueue(aws.sqs, queue_url)
+
+
+@cache
 def logs() -> LogStore:
     from payments_core.store.logs import DynamoLogStore
 

@@ -81,6 +81,11 @@ class Settings:
         return self._required("DEAL_QUEUE_URL")
 
     @property
+    def deal_dead_letter_queue_url(self) -> str:
+        """DealDeadLetterQueue: where a message the deal worker cannot parse goes at once (and the redrive's)."""
+        return self._required("DEAL_DEAD_LETTER_QUEUE_URL")
+
+    @property
     def create_deal_max_receives(self) -> int:
         """How many deliveries a chain-work message gets before the dead-letter queue (its maxReceiveCount)."""
         return self._integer("CREATE_DEAL_MAX_RECEIVES")

@@ -4,32 +4,99 @@ by payments_chain.client.DiamondClient, which alone imports web3)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NoReturn, Protocol
+from typing import Any, Literal, NamedTuple, NoReturn, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
-from payments_core.domain.entities import Network, Payment, Wallet
+from payments_core.domain.entities import FailureReason, Network, Payment, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.stores import CatalogStore, PaymentStore
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
 
-SIGNER_MISMATCH = "signer_mismatch"
-"""ChainError.reason: no wallet of the catalog has the deal's on-chain creator's address (nobody here can cancel it)."""
+
+class ChainFailure(StrEnum):
+    """The machine-readable reason of a chain error (`ChainError.reason`, a payment's `send_failed_reason` or
+    `cancel_failed_reason` code). TERMINAL ones can never succeed by trying again: the payment's work ends at
+    once; the others are retried with backoff (decision 0040)."""
+
+    # transient: the RPC or the mempool, retried with backoff
+    RPC_UNAVAILABLE = "rpc_unavailable"
+    TIMEOUT = "timeout"
+    RPC_ERROR = "rpc_error"
+    NO_RECEIPT = "no_receipt"
+    NONCE_TOO_LOW = "nonce_too_low"
+    NONCE_TOO_HIGH = "nonce_too_high"
+    REPLACEMENT_UNDERPRICED = "replacement_underpriced"
+    UNDERPRICED = "underpriced"
+    ALREADY_KNOWN = "already_known"
+    INSUFFICIENT_FUNDS = "insufficient_funds"  # the signer's gas money: an operator funds it
+    REVERTED_ON_CHAIN = "reverted_on_chain"  # mined with status 0: the next attempt's estimate says why
+    # reverts the recovery expects (a redelivery, a concurrent send): decided again on what the chain holds
+    REF_ALREADY_USED = "ref_already_used"
+    DEAL_NOT_FOUND = "deal_not_found"
+    DEAL_CLOSED = "deal_closed"
+    # terminal: the deal (or its cancel) can never be made as it is
+    PAYEE_REFUSED = "payee_refused"
+    INVALID_PAYEE = "invalid_payee"
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 - a reason code, no secret
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - a reason code, no secret
+    AMOUNT_REFUSED = "amount_refused"
+    EXPIRY_REFUSED = "expiry_refused"
+    REVERTED = "reverted"  # any other revert
+    SIGNER_NOT_ALLOWED = "signer_not_allowed"
+    SIGNER_MISMATCH = "signer_mismatch"  # no catalog wallet has the deal's on-chain creator's address
+    NO_DIAMOND = "no_diamond"
+    NETWORK_NOT_FOUND = "network_not_found"
+    NO_SIGNING_WALLET = "no_signing_wallet"
+    NO_SIGNING_KEY = "no_signing_key"
+    INVALID_SIGNING_KEY = "invalid_signing_key"
+    DEAL_DATA_MISSING = "deal_data_missing"
+    # how a payment's work ended without a chain error of its own
+    RETRIES_EXHAUSTED = "retries_exhausted"  # the last delivery of a transient failure
+    SEND_STUCK = "send_stuck"  # the watcher found it `sending` past SENDING_GIVE_UP_AFTER, no deal on chain
+    CANCEL_STUCK = "cancel_stuck"  # the watcher found it `cancelling` past CANCEL_GIVE_UP_AFTER
+
+
+TERMINAL_FAILURES = frozenset(
+    {
+        ChainFailure.PAYEE_REFUSED,
+        ChainFailure.INVALID_PAYEE,
+        ChainFailure.TOKEN_REFUSED,
+        ChainFailure.INVALID_TOKEN,
+        ChainFailure.AMOUNT_REFUSED,
+        ChainFailure.EXPIRY_REFUSED,
+        ChainFailure.REVERTED,
+        ChainFailure.SIGNER_NOT_ALLOWED,
+        ChainFailure.SIGNER_MISMATCH,
+        ChainFailure.NO_DIAMOND,
+        ChainFailure.NETWORK_NOT_FOUND,
+        ChainFailure.NO_SIGNING_WALLET,
+        ChainFailure.NO_SIGNING_KEY,
+        ChainFailure.INVALID_SIGNING_KEY,
+        ChainFailure.DEAL_DATA_MISSING,
+    }
+)
 
 
 class ChainError(Exception):
-    """An RPC failure, timeout or revert. Retried by the queue (with backoff) unless `reverted`; `reason` is a
-    machine-readable cause where one is known (SIGNER_MISMATCH)."""
+    """An RPC failure, timeout or revert, with its machine-readable `reason` (a ChainFailure value; None: an
+    unclassified failure, retried). `terminal` errors end the payment's work at once; the others are retried
+    by the queue with backoff. `reverted`: the chain refused it (the recovery reads what the chain holds)."""
 
     def __init__(self, message: str, *, reverted: bool = False, reason: str | None = None) -> None:
         super().__init__(message)
         self.reverted = reverted
         self.reason = reason
+
+    @property
+    def terminal(self) -> bool:
+        return self.reason in TERMINAL_FAILURES
 
 
 class DealStatus(StrEnum):
@@ -109,7 +176,9 @@ class ChainDeps:
         if network_id not in self._networks:
             found = self.catalog.get(Network, network_id)
             if found is None:
-                raise ChainError(f"network {network_id} not found", reverted=True)
+                raise ChainError(
+                    f"network {network_id} not found", reverted=True, reason=ChainFailure.NETWORK_NOT_FOUND
+                )
             self._networks[network_id] = found
         return self._networks[network_id]
 
@@ -128,7 +197,11 @@ def signing_wallet_id(deps: ChainDeps, payment: Payment) -> str:
         return wallet_id
     platform = deps.network(payment.network_id).platform_wallet_id
     if not platform:
-        raise ChainError("no signing wallet: the payment has none and its network no platform wallet", reverted=True)
+        raise ChainError(
+            "no signing wallet: the payment has none and its network no platform wallet",
+            reverted=True,
+            reason=ChainFailure.NO_SIGNING_WALLET,
+        )
     return platform
 
 
@@ -151,7 +224,7 @@ def creator_wallet_id(deps: ChainDeps, payment: Payment, deal: DealInfo) -> str:
         raise ChainError(
             f"deal {deal.deal_id} was created by {deal.creator}, the address of no wallet here",
             reverted=True,
-            reason=SIGNER_MISMATCH,
+            reason=ChainFailure.SIGNER_MISMATCH,
         )
     return matching[0].id
 
@@ -162,14 +235,31 @@ def _cancel_on_chain(deps: ChainDeps, chain: Chain, payment: Payment, deal: Deal
     return chain.cancel_deal(key, deal.deal_id)
 
 
-def work_message(deps: ChainDeps, message: dict[str, Any]) -> str:
-    """One message of a signer's lane (DealQueue), by its `type`: create_deal or cancel_deal."""
-    kind, payment_id = message.get("type"), str(message["payment_id"])
-    if kind == "cancel_deal":
-        return cancel_deal(deps, payment_id)
-    if kind == "create_deal":
-        return create_deal(deps, payment_id)
-    raise ValueError(f"unknown chain-work message type {kind!r}")
+class ChainMessage(NamedTuple):
+    """One message of a signer's lane (DealQueue): which work, for which payment. The message carries more
+    (what the create needs, for an operator reading the queue); the worker reads the payment itself."""
+
+    kind: Literal["create_deal", "cancel_deal"]
+    payment_id: str
+
+
+def parse_message(body: str) -> ChainMessage | None:
+    """A DealQueue message body as a ChainMessage, None when it is not one (malformed: dead-lettered at once)."""
+    try:
+        message = json.loads(body)
+        kind, payment_id = message.get("type"), message.get("payment_id")
+    except (ValueError, AttributeError):
+        return None
+    if kind not in ("create_deal", "cancel_deal") or not isinstance(payment_id, str) or not 0 < len(payment_id) <= 100:
+        return None
+    return ChainMessage(kind, payment_id)
+
+
+def work_message(deps: ChainDeps, message: ChainMessage) -> str:
+    """One message of a signer's lane, by its kind: create_deal or cancel_deal."""
+    if message.kind == "cancel_deal":
+        return cancel_deal(deps, message.payment_id)
+    return create_deal(deps, message.payment_id)
 
 
 def _expires_at(payment: Payment) -> int:
@@ -178,7 +268,7 @@ def _expires_at(payment: Payment) -> int:
 
 def _ref(payment: Payment) -> str:
     if payment.deal_ref is None:  # every web3 payment has one from its create
-        raise ChainError(f"payment {payment.id} has no deal ref", reverted=True)
+        raise ChainError(f"payment {payment.id} has no deal ref", reverted=True, reason=ChainFailure.DEAL_DATA_MISSING)
     return payment.deal_ref
 
 
@@ -218,7 +308,9 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
             if fresh.status is not S.SENDING:
                 raise lifecycle.ReadAgain  # cancelled meanwhile: do not create
             if payment.token_address is None or payment.amount_units is None:
-                raise ChainError(f"payment {payment.id} has no token or amount", reverted=True)
+                raise ChainError(
+                    f"payment {payment.id} has no token or amount", reverted=True, reason=ChainFailure.DEAL_DATA_MISSING
+                )
             key = deps.wallet_keys.private_key(signing_wallet_id(deps, payment))
             try:
                 created = chain.create_deal(
@@ -237,7 +329,12 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
                     raise
         return _record_deal(deps, payment, created)
 
-    return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
+    try:
+        return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
+    except ChainError as exc:
+        if not exc.terminal:
+            raise  # transient: the queue brings the message back with backoff
+        return fail_send(deps, payment_id, failure_of(exc))
 
 
 def _kept_changing() -> NoReturn:
@@ -269,26 +366,28 @@ def _record_deal(deps: ChainDeps, payment: Payment, created: CreatedDeal) -> str
 
 def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:
     """The last delivery of a create-deal message failed: the payment shows it (retry-send re-queues)."""
+    failure = FailureReason(ChainFailure.RETRIES_EXHAUSTED, f"createDeal failed after retries: {reason}")
 
     def decide(payment: Payment | None) -> bool:
         if payment is None or payment.status not in (S.PENDING, S.SENDING):
             return False
-        lifecycle.move(
-            deps.payments, payment, to=S.SEND_FAILED, actor=Actor("system", deps.worker),
-            event_type="send_failed", message=f"createDeal failed after retries: {reason}",
-            changes={"deal_may_exist": True},
-        )  # fmt: skip
-        metrics.count("DealSendsFailed", metadata={"payment_id": payment_id})
+        send_failed(deps.payments, payment, failure, actor=Actor("system", deps.worker))
         return True
 
     return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=lambda: False)
 
 
 def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
-    """Process one cancel message: cancelDeal on chain, then cancelled (or refunded, or expired)."""
-    return lifecycle.optimistic(
-        lambda: deps.payments.get(payment_id), lambda payment: _cancel(deps, payment), exhausted=_kept_changing
-    )
+    """Process one cancel message: cancelDeal on chain, then cancelled (or refunded, or expired). A cancel that
+    can never succeed (a terminal chain error) is flagged on the payment at once (`cancel_failed`)."""
+    try:
+        return lifecycle.optimistic(
+            lambda: deps.payments.get(payment_id), lambda payment: _cancel(deps, payment), exhausted=_kept_changing
+        )
+    except ChainError as exc:
+        if not exc.terminal:
+            raise  # transient: the queue brings the message back with backoff
+        return fail_cancel(deps, payment_id, failure_of(exc))
 
 
 def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
@@ -323,7 +422,65 @@ def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
     lifecycle.move(
         deps.payments, payment, to=target, actor=Actor("chain", deps.worker),
         event_type=target.value if target is not S.CANCELLED else "cancelled", message=message,
-        changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash},
+        changes={"deal_id": deal_id or None, "cancel_transaction_hash": tx_hash, "cancel_failed_reason": None},
     )  # fmt: skip
     logger.info("deal cancelled", extra={"payment_id": payment.id, "deal_id": deal_id, "status": target.value})
     return target.value
+
+
+# ---------------------------------------------------------------------------------------------- terminal moves
+def failure_of(exc: ChainError) -> FailureReason:
+    """A chain error as a payment shows it (its message is redacted by the client: no key, no RPC URL)."""
+    return FailureReason(str(exc.reason or ChainFailure.RPC_ERROR), str(exc)[:300])
+
+
+def send_failed(store: PaymentStore, payment: Payment, failure: FailureReason, *, actor: Actor) -> Payment:
+    """pending/sending -> send-failed with its reason (the payment's `send_failed_reason` and its log entry)."""
+    moved = lifecycle.move(
+        store, payment, to=S.SEND_FAILED, actor=actor, event_type="send_failed",
+        message=f"createDeal failed ({failure.code}): {failure.message}",
+        changes={"deal_may_exist": True, "send_failed_reason": failure},
+    )  # fmt: skip
+    metrics.count("DealSendsFailed", metadata={"payment_id": payment.id, "reason": failure.code})
+    logger.warning("deal send failed", extra={"payment_id": payment.id, "reason": failure.code})
+    return moved
+
+
+def fail_send(deps: ChainDeps, payment_id: str, failure: FailureReason) -> str:
+    """A terminal createDeal failure: the payment is `send-failed` at once and its message is done (it never
+    holds its lane for another attempt). A payment cancelled meanwhile is the cancel worker's."""
+
+    def decide(payment: Payment | None) -> str:
+        if payment is None:
+            return "unknown payment"
+        if payment.status not in (S.PENDING, S.SENDING):
+            return f"skipped: {payment.status} ({failure.code})"
+        send_failed(deps.payments, payment, failure, actor=Actor("system", deps.worker))
+        return f"send-failed: {failure.code}"
+
+    return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
+
+
+def cancel_failed(store: PaymentStore, payment: Payment, failure: FailureReason, *, actor: Actor) -> Payment:
+    """A cancel that can never succeed: the payment stays `cancelling` with `cancel_failed_reason` (the API shows
+    it; the watcher no longer sends it again; `CancelsFailed` is alarmed). A new cancel request tries again."""
+    moved = lifecycle.move(
+        store, payment, to=None, actor=actor, event_type="cancel_failed",
+        message=f"cancelDeal failed ({failure.code}): {failure.message}",
+        changes={"cancel_failed_reason": failure},
+    )  # fmt: skip
+    metrics.count("CancelsFailed", metadata={"payment_id": payment.id, "reason": failure.code})
+    logger.warning("deal cancel failed", extra={"payment_id": payment.id, "reason": failure.code})
+    return moved
+
+
+def fail_cancel(deps: ChainDeps, payment_id: str, failure: FailureReason) -> str:
+    def decide(payment: Payment | None) -> str:
+        if payment is None:
+            return "unknown payment"
+        if payment.status is not S.CANCELLING or payment.cancel_failed_reason is not None:
+            return f"skipped: {payment.status} ({failure.code})"
+        cancel_failed(deps.payments, payment, failure, actor=Actor("system", deps.worker))
+        return f"cancel-failed: {failure.code}"
+
+    return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)

@@ -124,6 +124,14 @@ class Confirmations(NamedTuple):
     confirmed: bool
 
 
+class FailureReason(NamedTuple):
+    """Why a payment's chain work ended without success: `code` is a chain_work.ChainFailure value (machine
+    readable), `message` says it for a person (redacted: never a key, an RPC URL or a payer's data)."""
+
+    code: str
+    message: str
+
+
 class PaymentLine(NamedTuple):
     """One of a payment's `items`."""
 
@@ -179,6 +187,8 @@ class Payment(NamedTuple):
     expire_on_cancel: bool = False  # the cancel ends in expired (the watcher's expiry), not cancelled
     cancel_sent_at: str | None = None
     cancel_transaction_hash: str | None = None
+    send_failed_reason: FailureReason | None = None  # why createDeal cannot (or did not) succeed; cleared by retry-send
+    cancel_failed_reason: FailureReason | None = None  # why cancelDeal cannot succeed (it stays `cancelling`)
     # web3: the deposit (the chain watcher; cleared by a reorg that drops it)
     transaction_hash: str | None = None  # the payer's deposit
     payer: str | None = None
@@ -207,6 +217,8 @@ class PaymentChanges(TypedDict, total=False):
     expire_on_cancel: bool
     cancel_sent_at: str
     cancel_transaction_hash: str | None
+    send_failed_reason: FailureReason | None
+    cancel_failed_reason: FailureReason | None
     transaction_hash: str | None
     payer: str | None
     deposit_amount: str | None

@@ -150,6 +150,9 @@ def cancel_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> 
     def decide(payment: Payment) -> None:
         ensure_reaches(principal, payment.node_path, what="payment's node")
         current = payment.status
+        if current is S.CANCELLING and payment.cancel_failed_reason is not None:
+            _cancel_again(deps.payments, deps.deal_queue, payment, actor)
+            return
         if current in (S.CANCELLING, S.CANCELLED):
             return  # asked before: accepted again, nothing sent twice
         if current in _NOT_CANCELLABLE:
@@ -178,6 +181,22 @@ def cancel_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> 
         )
 
     optimistic(lambda: read_payment(deps, payment_id), decide, exhausted=_too_fast)
+
+
+def _cancel_again(store: PaymentStore, deal_queue: DealQueue, payment: Payment, actor: Actor) -> None:
+    """A cancel that failed for good (`cancel_failed_reason`), asked again once its cause is fixed: queued again."""
+    now = utcnow()
+    failed = payment.cancel_failed_reason.code if payment.cancel_failed_reason else "a failure"
+    moved = move(
+        store, payment, to=None, actor=actor, event_type="cancel_requested",
+        message=f"Cancel requested again after {failed}; cancelDeal queued",
+        changes={"cancel_failed_reason": None, "cancel_sent_at": iso(now)},
+        now=now,
+    )  # fmt: skip
+    # Its own de-duplication id: the first cancel's must not swallow it.
+    deal_queue.send(
+        cancel_message(moved), group=signing_group(moved), dedup_id=f"{moved.id}:cancel:{int(now.timestamp())}"
+    )
 
 
 _NOT_RETRYABLE = {
@@ -212,7 +231,7 @@ def retry_send(deps: PaymentDeps, principal: Principal, payment_id: str) -> Paym
         moved = move(
             deps.payments, payment, to=S.PENDING, actor=actor, event_type="retry_sent",
             message=f"Re-sent to the create-deal queue (retry {retry_count})",
-            changes={"retry": True, "retry_count": retry_count, "retried_at": iso(now)},
+            changes={"retry": True, "retry_count": retry_count, "retried_at": iso(now), "send_failed_reason": None},
             now=now,
         )  # fmt: skip
         send_create_deal(deps.deal_queue, moved)

@@ -16,6 +16,7 @@ from payments_core.domain.entities import (
     CatalogEntry,
     Chain,
     Currency,
+    FailureReason,
     Member,
     Network,
     Node,
@@ -28,6 +29,7 @@ from payments_core.domain.stores import CatalogEntries, CatalogStore, DealQueue,
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.common import utcnow
 from payments_core.models.payments import (
+    ChainFailureReason,
     ConfirmationStatus,
     CreatePaymentRequest,
     PaymentList,
@@ -328,9 +330,15 @@ def to_response(payment: Payment) -> PaymentResponse:
         else None,
         deal_id=payment.deal_id,
         deal_transaction_hash=payment.deal_transaction_hash,
+        send_failed_reason=_failure(payment.send_failed_reason),
+        cancel_failed_reason=_failure(payment.cancel_failed_reason),
         created_at=datetime.fromisoformat(payment.created_at),
         updated_at=datetime.fromisoformat(payment.updated_at),
     )
+
+
+def _failure(reason: FailureReason | None) -> ChainFailureReason | None:
+    return None if reason is None else ChainFailureReason(code=reason.code, message=reason.message)
 
 
 def get_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> PaymentResponse:

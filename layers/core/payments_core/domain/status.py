@@ -49,8 +49,9 @@ MACHINE: dict[S, StatusInfo] = {
         S.CANCELLING,
     ),
     S.SEND_FAILED: _info(
-        "web3: the worker gave up (the message went to the dead-letter queue); a deal may still exist.",
-        "system (dead-letter handler); integration (retry-send, cancel)",
+        "web3: createDeal cannot succeed (a terminal failure, at once) or the worker gave up (retries spent, or "
+        "stuck in sending); `send_failed_reason` says why; a deal may still exist.",
+        "system (create-deal worker, dead-letter handler, watcher); integration (retry-send, cancel)",
         S.PENDING,
         S.CANCELLING,
         S.EXPIRED,
@@ -88,7 +89,8 @@ MACHINE: dict[S, StatusInfo] = {
     ),
     S.CANCELLING: _info(
         "Cancel requested (by the integration, or by the watcher for an expired deal); cancelDeal is "
-        "queued for the payment's wallet.",
+        "queued for the payment's wallet. `cancel_failed_reason` set: it cannot succeed as it is (a new cancel "
+        "request queues it again).",
         "chain (cancelDeal mined)",
         S.CANCELLED,
         S.REFUNDED,

@@ -26,7 +26,13 @@ One run of `watch_network`, in this order:
    `expire_on_cancel` (`cancel_requested`) and a cancelDeal message; the cancel worker ends them in
    `expired` (or `refunded`, for a deposit that still landed first). A `pending` payment never claimed has
    no deal: `expired` at once.
-4. A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
+4. Stuck work (decision 0041): a `sending` payment claimed more than SENDING_STALE_AFTER ago (its worker
+   stopped: killed, timed out, its message dead-lettered) is resolved from the chain: the ref's deal found ->
+   recorded (`open`); none -> its create-deal message sent again (at most once per SENDING_STALE_AFTER), and
+   past SENDING_GIVE_UP_AFTER `send-failed` (`send_stuck`, metric `StuckSendsFailed`, alarmed). A `cancelling`
+   payment whose cancel was requested more than CANCEL_GIVE_UP_AFTER ago is flagged `cancel_failed_reason`
+   (`cancel_stuck`, metric `CancelsFailed`, alarmed): visible to the integrator, no longer sent again.
+   A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
    between the move and the send must not leave it waiting forever; the cancel worker is idempotent).
    Likewise a `pending` payment whose create-deal message is older than CREATE_RESEND_AFTER (the API
    sends it right after the payment's transaction: a crash between the two, or a lost send, must not
@@ -50,11 +56,19 @@ from typing import Any, Literal, Protocol
 
 from payments_core import metrics
 from payments_core.domain import lifecycle
-from payments_core.domain.chain_work import ChainError, ChainEvent, CreatedDeal, DealInfo
-from payments_core.domain.entities import Confirmations, Network, Payment, PaymentChanges, Wallet
+from payments_core.domain.chain_work import (
+    ChainError,
+    ChainEvent,
+    ChainFailure,
+    CreatedDeal,
+    DealInfo,
+    cancel_failed,
+    send_failed,
+)
+from payments_core.domain.entities import Confirmations, FailureReason, Network, Payment, PaymentChanges, Wallet
 from payments_core.domain.lifecycle import Actor
 from payments_core.domain.payments import create_deal_message, iso, signing_group
-from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore
+from payments_core.domain.stores import CatalogStore, CursorStore, DealQueue, PaymentStore, StaleWrite
 from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentMethod
 from payments_core.models.payments import PaymentStatus as S
@@ -70,6 +84,11 @@ DEFAULT_BLOCK_SECONDS = 12
 WATCH_LIMIT = 500  # payments of one status handled per run and network; the rest on the next run
 CANCEL_RESEND_AFTER = timedelta(minutes=10)
 CREATE_RESEND_AFTER = timedelta(minutes=10)
+# A claim older than this has no worker on it any more (the worker's timeout is 120 s; a retried message
+# comes back within BACKOFF_MAX_SECONDS): resolved from the chain, its message sent again at most this often.
+SENDING_STALE_AFTER = timedelta(minutes=6)
+SENDING_GIVE_UP_AFTER = timedelta(minutes=30)  # then send-failed (`send_stuck`) and alarmed
+CANCEL_GIVE_UP_AFTER = timedelta(hours=1)  # then `cancel_failed_reason` (`cancel_stuck`) and alarmed
 
 # What a reorg that dropped the deposit clears (what a deposit wrote onto its payment: `_deposit_fields`).
 DEPOSIT_CLEARED: PaymentChanges = {
@@ -121,6 +140,10 @@ class WatchSummary:
     expired: int = 0  # to cancelling (cancelDeal queued) or straight to expired
     cancels_resent: int = 0
     creates_resent: int = 0
+    stuck_sends_recorded: int = 0  # sending, stopped: the deal was on chain, recorded (open)
+    stuck_sends_resent: int = 0  # sending, stopped, no deal: the create-deal message sent again
+    stuck_sends_failed: int = 0  # sending past SENDING_GIVE_UP_AFTER without a deal: send-failed
+    cancels_failed: int = 0  # cancelling past CANCEL_GIVE_UP_AFTER: flagged
     ignored_events: int = 0
     skipped: int = 0  # left for the next run (the node did not answer for a block)
     lag_blocks: int = 0  # head - the last block read: what the next runs still have to read
@@ -231,8 +254,10 @@ def watch_network(deps: WatcherDeps, network: Network, now: datetime) -> WatchSu
     for payment in deps.payments.watched(run.network_id, S.PAID, limit=WATCH_LIMIT):
         _check_paid(run, payment)
     _expire_due(run, clock)
+    _give_up_stuck_cancels(run)
     _resend_cancels(run)
     _resend_creates(run)
+    _resolve_stuck_sends(run)
     set_correlation_id(None)  # the run's own lines are no payment's
     run.summary.lag_blocks = run.head - end
     _report(run)
@@ -522,6 +547,77 @@ def _resend_creates(run: _Run) -> None:
         run, S.PENDING, sent_field="create_sent_at", after=CREATE_RESEND_AFTER,
         queue=run.deps.deal_queue, message=create_deal_message, kind="create",
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- stuck work
+def _resolve_stuck_sends(run: _Run) -> None:
+    """`sending` payments whose worker stopped (claimed more than SENDING_STALE_AFTER ago), from the chain."""
+    stale = iso(run.now - SENDING_STALE_AFTER)
+    give_up = iso(run.now - SENDING_GIVE_UP_AFTER)
+    for payment in run.deps.payments.watched(run.network_id, S.SENDING, limit=WATCH_LIMIT):
+        if payment.updated_at > stale or payment.deal_ref is None:
+            continue  # claimed recently: its worker may still be on it
+        _follow(payment)
+        try:
+            found = run.chain.find_created(payment.deal_ref)
+        except ChainError as exc:
+            logger.warning("stuck send not resolved", extra={"payment_id": payment.id, "error": str(exc)})
+            run.skip()
+            continue
+        try:
+            _resolve_stuck_send(run, payment, found, give_up=payment.updated_at <= give_up, stale=stale)
+        except (lifecycle.IllegalTransition, StaleWrite):
+            run.skip()  # moved meanwhile (its worker came back): the next run sees what it is now
+
+
+def _resolve_stuck_send(run: _Run, payment: Payment, found: CreatedDeal | None, *, give_up: bool, stale: str) -> None:
+    store = run.deps.payments
+    if found is not None:
+        lifecycle.record_deal_created(
+            store, payment, deal_id=found.deal_id, transaction_hash=found.transaction_hash, worker=run.deps.worker
+        )
+        run.summary.stuck_sends_recorded += 1
+        return
+    if give_up:
+        failure = FailureReason(
+            ChainFailure.SEND_STUCK,
+            f"no deal on chain {SENDING_GIVE_UP_AFTER} after the create-deal worker claimed it ({payment.updated_at})",
+        )
+        send_failed(store, payment, failure, actor=run.system_actor)
+        metrics.count("StuckSendsFailed", network=run.network.name or run.network_id, rollup=True)
+        run.summary.stuck_sends_failed += 1
+        return
+    if (payment.create_sent_at or "") > stale:
+        return  # sent again recently: its worker has not had it yet
+    if store.annotate(
+        payment.id, expected_status=S.SENDING, expected={"version": payment.version},
+        changes={"create_sent_at": iso(run.now)},
+    ):  # fmt: skip
+        run.deps.deal_queue.send(
+            create_deal_message(payment),
+            group=signing_group(payment),
+            dedup_id=f"{payment.id}:stuck:{int(run.now.timestamp())}",
+        )
+        run.summary.stuck_sends_resent += 1
+
+
+def _give_up_stuck_cancels(run: _Run) -> None:
+    """`cancelling` payments whose cancel was requested more than CANCEL_GIVE_UP_AFTER ago: flagged (visible,
+    alarmed), no longer sent again; a new cancel request tries again."""
+    cutoff = iso(run.now - CANCEL_GIVE_UP_AFTER)
+    for payment in run.deps.payments.watched(run.network_id, S.CANCELLING, limit=WATCH_LIMIT):
+        if payment.updated_at > cutoff or payment.cancel_failed_reason is not None:
+            continue
+        _follow(payment)
+        failure = FailureReason(
+            ChainFailure.CANCEL_STUCK, f"cancelDeal not done {CANCEL_GIVE_UP_AFTER} after it was requested"
+        )
+        try:
+            cancel_failed(run.deps.payments, payment, failure, actor=run.system_actor)
+        except StaleWrite:
+            run.skip()
+            continue
+        run.summary.cancels_failed += 1
 
 
 # ---------------------------------------------------------------------------------------------- every network

@@ -257,6 +257,16 @@ class ConfirmationStatus(Model):
     confirmed: bool
 
 
+class ChainFailureReason(Model):
+    """Why a web3 payment's chain work ended without success (docs/api.md lists the codes)."""
+
+    code: str = Field(
+        description="Machine-readable: payee_refused, token_refused, no_signing_key, retries_exhausted, ... "
+        "(docs/api.md lists them all)"
+    )
+    message: str = Field(description="What happened, for a person")
+
+
 class PaymentResponse(Model):
     id: UUID
     external_id: str
@@ -292,6 +302,15 @@ class PaymentResponse(Model):
     deal_transaction_hash: str | None = Field(
         default=None, description="web3: the createDeal transaction of the payment's deal"
     )
+    send_failed_reason: ChainFailureReason | None = Field(
+        default=None,
+        description="web3, `send-failed`: why the deal was not created (retry-send clears it once the cause is fixed)",
+    )
+    cancel_failed_reason: ChainFailureReason | None = Field(
+        default=None,
+        description="web3, `cancelling`: why cancelDeal cannot succeed; the payment stays `cancelling` and a "
+        "new cancel request tries again",
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -322,6 +341,7 @@ class EventType(StrEnum):
     DEAL_SENDING = "deal_sending"
     DEAL_CREATED = "deal_created"
     SEND_FAILED = "send_failed"
+    CANCEL_FAILED = "cancel_failed"
     DEPOSIT_SEEN = "deposit_seen"
     CONFIRMED = "confirmed"
     REORGED = "reorged"

@@ -16,6 +16,7 @@ from payments_core.domain.entities import (
     Chain,
     Confirmations,
     Currency,
+    FailureReason,
     Integration,
     LogEntry,
     Member,
@@ -190,6 +191,12 @@ def confirmations_from(d: Mapping[str, Any] | None) -> Confirmations | None:
     )
 
 
+def failure_from(d: Mapping[str, Any] | None) -> FailureReason | None:
+    if not d:
+        return None
+    return FailureReason(code=str(d.get("code") or ""), message=str(d.get("message") or ""))
+
+
 def payment_from(d: Mapping[str, Any]) -> Payment:
     """A payments-table item (or a stream image), typed once."""
     items = d.get("items")
@@ -235,6 +242,8 @@ def payment_from(d: Mapping[str, Any]) -> Payment:
         expire_on_cancel=bool(d.get("expire_on_cancel")),
         cancel_sent_at=d.get("cancel_sent_at"),
         cancel_transaction_hash=d.get("cancel_transaction_hash"),
+        send_failed_reason=failure_from(d.get("send_failed_reason")),
+        cancel_failed_reason=failure_from(d.get("cancel_failed_reason")),
         transaction_hash=d.get("transaction_hash"),
         payer=d.get("payer"),
         deposit_amount=None if d.get("deposit_amount") is None else str(d["deposit_amount"]),

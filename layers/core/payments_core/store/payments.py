@@ -124,9 +124,17 @@ def listings_of(node: str, wallet: str | None, network: str) -> list[Listing]:
 
 
 # The web3 statuses the chain watcher looks at: expiry (pending, send-failed, open), deposits and
-# confirmations (open, paid) and cancel messages to send again (cancelling).
+# confirmations (open, paid), cancel messages to send again (cancelling: not once its cancel failed for
+# good, `cancel_failed_reason`) and sends whose worker stopped (sending).
 WATCHED_STATUSES = frozenset(
-    {PaymentStatus.PENDING, PaymentStatus.SEND_FAILED, PaymentStatus.OPEN, PaymentStatus.PAID, PaymentStatus.CANCELLING}
+    {
+        PaymentStatus.PENDING,
+        PaymentStatus.SENDING,
+        PaymentStatus.SEND_FAILED,
+        PaymentStatus.OPEN,
+        PaymentStatus.PAID,
+        PaymentStatus.CANCELLING,
+    }
 )
 WATCH_INDEX = "by_watch"
 
@@ -138,7 +146,11 @@ def watch_key(network_id: str, status: str) -> str:
 def watch_attributes(payment: Payment) -> dict[str, str | None]:
     """The `by_watch` key of a payment: set while the watcher has work on it, None (removed) otherwise.
     Every write of the store keeps it in step with the status."""
-    if payment.payment_method is PaymentMethod.WEB3 and payment.status in WATCHED_STATUSES:
+    if (
+        payment.payment_method is PaymentMethod.WEB3
+        and payment.status in WATCHED_STATUSES
+        and not (payment.status is PaymentStatus.CANCELLING and payment.cancel_failed_reason is not None)
+    ):
         return {
             "watch_pk": watch_key(payment.network_id, payment.status),
             "watch_sk": f"{payment.expires_at}#{payment.id}",

@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from payments_core.domain.chain_work import ChainError, ChainFailure
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-class WalletKeyMissing(Exception):
-    pass
+class WalletKeyMissing(ChainError):
+    """No secret for the wallet: terminal for its payment's chain work (an operator stores the key, then the
+    integrator retries)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reverted=False, reason=ChainFailure.NO_SIGNING_KEY)
 
 
 class WalletKeyStore:
