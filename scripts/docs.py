@@ -34,6 +34,11 @@ EVENT_TYPE_DOCS = {
     "retry_sent": ("re-sent to the create-deal queue", "integration"),
     "deal_sending": ("the create-deal worker claimed it", "system"),
     "deal_created": ("createDeal mined: `deal_id`, `deal_transaction_hash`", "chain"),
+    "deal_verified": (
+        "the contract's deal was checked against the payment at the network's required confirmations",
+        "chain",
+    ),
+    "deal_reorged": ("a reorg gave the recorded deal id to another deal: the deal of the ref (`dealIdOf`)", "chain"),
     "send_failed": ("the worker gave up (dead-letter queue)", "system"),
     "deposit_seen": (
         "the payer's deposit was seen on chain (`transaction_hash`, `payer`, block), or moved by a reorg",
@@ -41,7 +46,10 @@ EVENT_TYPE_DOCS = {
     ),
     "confirmed": ("the deposit reached the network's required confirmations", "chain"),
     "reorged": ("a reorg dropped the deposit: back to waiting", "chain"),
-    "refunded": ("cancelDeal refunded a paid deal", "chain"),
+    "refunded": (
+        "cancelDeal refunded a paid deal (also of a payment already cancelled or expired: it stays so)",
+        "chain",
+    ),
     "expired": ("past `expires_at` unpaid", "system, chain"),
     "status_changed": ("any other versioned change (fallback)", "as recorded"),
 }

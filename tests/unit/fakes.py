@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -402,6 +402,8 @@ class FakeChain:
         self.create_calls: list[str] = []  # refs
         self.cancel_calls: list[int] = []  # deal ids
         self.balances: dict[str, int] = {}  # native coin, in wei
+        self.creator = "0x" + "c" * 40  # the address every createDeal is signed by
+        self.before_send: list[Callable[[], None]] = []  # run (once each) just before the next transactions
         self._tx = itertools.count(1)
 
     def _hash(self) -> str:
@@ -428,17 +430,21 @@ class FakeChain:
             raise ChainError("RefAlreadyUsed", reverted=True)
         deal_id = len(self.deals) + 1
         self.deals[deal_id] = DealInfo(
-            deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
+            deal_id, ref, self.creator, payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
         )
-        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
+        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block, self.block_hash(self.head_block))
         return self.created[ref]
 
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
+        if self.before_send:
+            self.before_send.pop(0)()  # what the chain mined between the caller's read and this transaction
         self.cancel_calls.append(deal_id)
         deal = self.get_deal(deal_id)
-        done = DealStatus.REFUNDED if deal.status is DealStatus.PAID else DealStatus.CANCELLED
-        self.deals[deal_id] = dataclasses.replace(deal, status=done)
-        return SentTransaction(self._hash(), self.head_block)
+        if deal.status not in (DealStatus.OPEN, DealStatus.PAID):
+            raise ChainError("DealAlreadyClosed", reverted=True)
+        refunded = deal.status is DealStatus.PAID
+        self.deals[deal_id] = dataclasses.replace(deal, status=DealStatus.REFUNDED if refunded else DealStatus.CANCELLED)
+        return SentTransaction(self._hash(), self.head_block, refunded=refunded)
 
     def pay(self, deal_id: int, *, block: int, payer: str = "0xpayer") -> ChainEvent:
         """The payer's deposit into a deal, mined in `block`."""

@@ -15,7 +15,7 @@ import pytest
 from payments_core.domain import chain_work, lifecycle, watcher
 from payments_core.domain.access import Principal
 from payments_core.domain.chain_work import ChainDeps, ChainError
-from payments_core.domain.entities import Network, Payment, PaymentChanges
+from payments_core.domain.entities import Network, Payment, PaymentChanges, Wallet
 from payments_core.domain.payments import PaymentDeps, deal_ref, iso
 from payments_core.domain.stores import StaleWrite
 from payments_core.domain.watcher import WatcherDeps
@@ -120,6 +120,7 @@ def catalog() -> FakeCatalog:
             required_confirmations=3, platform_wallet_id=PLATFORM_WALLET,
         )
     )  # fmt: skip
+    catalog.add(Wallet(id=PLATFORM_WALLET, node_id=NODE, address=FakeChain().creator))  # signs the fake's deals
     return catalog
 
 
@@ -321,8 +322,12 @@ def test_mark_send_failed_moves_a_sending_payment_only(chain_deps: ChainDeps, st
 
 
 def _with_deal(store: RacingStore, chain: FakeChain, status: S, **fields: Any) -> Payment:
+    """A payment with its deal on the fake chain, on the payment's terms (the watcher checks them)."""
     item = payment(store, status, **fields)
-    created = chain.create_deal("k", ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
+    created = chain.create_deal(
+        "k", ref=str(item.deal_ref), payee=item.payment_address, token=str(item.token_address),
+        amount=int(item.amount_units or 0), expires_at=int(datetime.fromisoformat(item.expires_at).timestamp()),
+    )  # fmt: skip
     return store.put(item._replace(deal_id=created.deal_id))
 
 
