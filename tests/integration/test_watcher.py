@@ -5,6 +5,7 @@ event source mappings."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -261,7 +262,7 @@ def test_a_run_that_dies_half_way_is_done_again_idempotently(api: Api, evm: Syst
     a = _open_payment(api, token, mappings, external_id="a")
     b = _open_payment(api, token, mappings, external_id="b")
     _deposit(evm, a["deal_id"])
-    _deposit(evm, b["deal_id"])
+    _, b_block = _deposit(evm, b["deal_id"])
     client = _client(evm)
     calls: list[int] = []
 
@@ -271,11 +272,13 @@ def test_a_run_that_dies_half_way_is_done_again_idempotently(api: Api, evm: Syst
             raise ChainError("ConnectionError: the node went away")
         return client.get_deal(deal_id)
 
-    with pytest.raises(ChainError):
+    with contextlib.suppress(ChainError):  # the steps after the scan may meet the dead node too
         _watch_with(Node(client, get_deal=get_deal_then_die))
     assert _get(api, token, a["id"])["status"] == "confirmed"  # b's mint, approve, deposit: 3 blocks on top
     assert _get(api, token, b["id"])["status"] == "open"
-    assert workers.watcher_deps().cursors.get(_network_id()) is None  # its range was not done: not moved
+    cursor = workers.watcher_deps().cursors.get(_network_id())
+    assert cursor is not None
+    assert cursor.block == b_block - 1  # it stopped before the deposit that failed
     version_a = _version(a["id"])
 
     summary = _watch()
@@ -345,8 +348,8 @@ def test_a_deposit_reorged_out_goes_back_to_open(api: Api, evm: System, mappings
     final = _get(api, token, p["id"])
     assert (final["status"], final["transaction_hash"]) == ("confirmed", again)
     assert [e for e, _, _ in _events(api, token, p["id"], mappings)][3:] == [
-        "deposit_seen", "reorged", "deposit_seen", "confirmed",
-    ]  # fmt: skip
+        "deposit_seen", "reorged", "deal_verified", "deposit_seen", "confirmed",
+    ]  # fmt: skip  # open again, its deal (deep enough by now) is verified for the widget
 
 
 def test_a_deposit_mined_again_in_another_block_follows_it(api: Api, evm: System, mappings: list[Any]) -> None:
