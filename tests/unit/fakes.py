@@ -443,7 +443,8 @@ class FakeChain:
         if deal.status not in (DealStatus.OPEN, DealStatus.PAID):
             raise ChainError("DealAlreadyClosed", reverted=True)
         refunded = deal.status is DealStatus.PAID
-        self.deals[deal_id] = dataclasses.replace(deal, status=DealStatus.REFUNDED if refunded else DealStatus.CANCELLED)
+        done = DealStatus.REFUNDED if refunded else DealStatus.CANCELLED
+        self.deals[deal_id] = dataclasses.replace(deal, status=done)
         return SentTransaction(self._hash(), self.head_block, refunded=refunded)
 
     def pay(self, deal_id: int, *, block: int, payer: str = "0xpayer") -> ChainEvent:

@@ -29,7 +29,7 @@ from tests.unit.fakes import (
     FakeDealQueue,
     FakeWalletKeys,
 )
-from tests.unit.test_status_moves import NETWORK, NODE, NOW, PLATFORM_WALLET, RacingStore, _with_deal, payment
+from tests.unit.test_status_moves import NETWORK, NODE, NOW, PLATFORM_WALLET, RacingStore, _with_deal
 
 OTHER_NETWORK = str(uuid.uuid4())
 
@@ -178,8 +178,8 @@ def test_a_deal_on_other_terms_than_its_payment_is_never_verified(
 ) -> None:
     item = _recorded(store, chain)
     deal = chain.deals[int(item.deal_id or 0)]
-    other: dict[str, Any] = {"creator": "0x" + "9" * 40, "token": "0x" + "8" * 40, "amount": 1, "payee": "0x" + "6" * 40}
-    other["expires_at"] = deal.expires_at + 1
+    other: dict[str, Any] = {"creator": "0x" + "9" * 40, "token": "0x" + "8" * 40, "payee": "0x" + "6" * 40}
+    other |= {"amount": 1, "expires_at": deal.expires_at + 1}
     chain.deals[deal.deal_id] = dataclasses.replace(deal, **{field: other[field]})
     chain.head_block = 110
     summary = _watch(deps, catalog)
@@ -228,7 +228,7 @@ def test_a_deposit_into_the_deal_of_its_ref_pays_the_payment_whatever_id_was_rec
     assert (stored.status, stored.deal_verified) == ("confirmed", True)  # the deal precedes its deposit
 
 
-def test_a_deposit_into_the_deal_of_a_cancelled_payment_is_refunded_and_the_payment_stays_cancelled(
+def test_a_deposit_into_the_deal_of_a_cancelled_payment_is_refunded_and_the_payment_stays_cancelled(  # noqa: PLR0917
     deps: WatcherDeps,
     chain_deps: ChainDeps,
     catalog: FakeCatalog,
@@ -258,7 +258,11 @@ def test_a_deposit_between_the_cancel_workers_read_and_its_cancel_deal_is_record
 ) -> None:
     item = _recorded(store, chain, S.CANCELLING, expire_on_cancel=True)
     deal_id = int(item.deal_id or 0)
-    chain.before_send.append(lambda: chain.pay(deal_id, block=101) and None)  # mined just before cancelDeal
+
+    def deposit() -> None:
+        chain.pay(deal_id, block=101)  # mined between the worker's read of the deal and its cancelDeal
+
+    chain.before_send.append(deposit)
     assert chain_work.cancel_deal(chain_deps, item.id) == "refunded"
     assert (store.items[item.id].status, chain.deals[deal_id].status) == ("refunded", "refunded")
 

@@ -840,19 +840,21 @@ def _resend_creates(run: _Run) -> None:
 # ---------------------------------------------------------------------------------------------- every network
 def watch_all(deps: WatcherDeps, now: datetime, *, seconds: float | None = None) -> dict[str, Any]:
     """A run for every network with a diamond, within `seconds` (the invocation's remaining time less
-    RUN_SAFETY_SECONDS; DEFAULT_RUN_SECONDS when not given). Each network gets its share of what is left
-    (the time left over by a fast one goes to the next), so one network's slow RPC never starves another;
-    its failure (its RPC down) never stops the others. The order rotates every minute, so the network
-    that runs last (with what the others left) is not always the same one."""
+    RUN_SAFETY_SECONDS; DEFAULT_RUN_SECONDS when not given). Each network gets its own time budget (its
+    share, plus what the networks before it left unused) and stops at it, so one network's slow RPC never
+    starves another; its failure (its RPC down) never stops the others. The order rotates every minute."""
     report: list[dict[str, Any]] = []
     networks = [n for n in sorted(deps.catalog.list(Network), key=lambda n: n.id) if n.diamond_address]
     if networks:
         turn = int(now.timestamp() // 60) % len(networks)
         networks = networks[turn:] + networks[:turn]
-    began = deps.clock()
-    end = began + (DEFAULT_RUN_SECONDS if seconds is None else max(0.0, seconds - RUN_SAFETY_SECONDS))
+    total = DEFAULT_RUN_SECONDS if seconds is None else max(0.0, seconds - RUN_SAFETY_SECONDS)
+    end = deps.clock() + total
     for i, network in enumerate(networks):
-        deadline = deps.clock() + max(0.0, end - deps.clock()) / (len(networks) - i)
+        # Its own share at least (a network before it that overran its budget by a call in flight takes it
+        # from RUN_SAFETY_SECONDS, not from this one), plus what the ones before it left unused.
+        share = max(total / len(networks), (end - deps.clock()) / (len(networks) - i))
+        deadline = deps.clock() + share
         try:
             report.append({**watch_network(deps, network, now, deadline=deadline).as_dict(), "ok": True})
         except Exception as exc:  # noqa: BLE001 - reported, and the next run is the retry
