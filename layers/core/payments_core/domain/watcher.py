@@ -1,32 +1,41 @@
 """The chain watcher: on a schedule, per network, what the chain says about the payments.
 
-One run of `watch_network`, in this order:
+One run of `watch_network`, within the network's time budget (`watch_all` shares the invocation's time out
+between the networks: one network's slow RPC never starves another), in this order:
 
-1. Deposits. The network's block cursor (PaymentKeysTable `cursor#<network_id>`: the last block whose events
-   were processed, and its hash) says where to read from; every run reads the last `required_confirmations`
-   blocks again (overlap: a shallow reorg may have moved a deposit there), at most MAX_BLOCKS_PER_RUN
-   blocks, in getLogs chunks of LOG_CHUNK_BLOCKS. The first run starts INITIAL_LOOKBACK_BLOCKS before the
-   head; a cursor whose block has another hash now (a reorg under it) is rewound REORG_REWIND_BLOCKS.
-   Each `Deposited(dealId, payer, amount)` finds its payment through the deal's ref (the payment id) and
-   moves it `open -> paid` (`deposit_seen`) with `transaction_hash` (the deposit), `payer`,
-   `deposit_block_number`, `deposit_block_hash`, `deposit_log_index`, `paid_at` and a first
-   `confirmation_status`. A `sending` payment (the create-deal worker has not recorded its deal yet) gets
-   its deal recorded first. Cancelling, confirmed and final payments are left alone: a deal paid while its
-   payment is cancelling is refunded by the cancel worker (cancelDeal on a Paid deal refunds).
-   The cursor moves (conditionally, see store/cursors.py) only after its range was processed.
-2. Confirmations. Every `paid` payment of the network (from the sparse `by_watch` index, never a scan):
+1. Deposits (within DEPOSIT_SHARE of the budget). The network's block cursor (PaymentKeysTable
+   `cursor#<network_id>`: the last block whose events were processed, and its hash) says where to read from;
+   every run reads the last `required_confirmations` blocks again (overlap: a shallow reorg may have moved a
+   deposit there), at most MAX_BLOCKS_PER_RUN blocks, in getLogs chunks of LOG_CHUNK_BLOCKS. The first run
+   starts INITIAL_LOOKBACK_BLOCKS before the head; a cursor whose block has another hash now (a reorg under
+   it) is rewound REORG_REWIND_BLOCKS; a head behind the cursor is a lagging node (nothing read, no rewind).
+   Each `Deposited(dealId, payer, amount)` finds its payment through the deal's ref (the payment id), is
+   checked against it (the deal's terms, the amount deposited) and moves it `open -> paid` (`deposit_seen`)
+   with `transaction_hash` (the deposit), `payer`, `deposit_block_number`, `deposit_block_hash`,
+   `deposit_log_index`, `paid_at` and a first `confirmation_status`. A `sending` payment (the create-deal
+   worker has not recorded its deal yet) gets its deal recorded first. A deposit into the deal of a payment
+   that ended unpaid (cancelled, expired) queues the cancelDeal that refunds it. Cancelling and confirmed
+   payments are left alone: a deal paid while its payment is cancelling is refunded by the cancel worker.
+   The cursor moves (conditionally, see store/cursors.py) to the end of the ranges read in full, never past
+   a deposit that failed to process (the block before the first one).
+2. Expiry, by the chain's clock: the timestamp of the last block whose deposits have all been processed
+   (the contract refuses a deposit at or after expiresAt by the same clock). Right after step 1, so that it
+   is never skipped because the steps below ran long. `open` and `send-failed` payments, and `pending`
+   ones a worker once claimed, go to `cancelling` with `expire_on_cancel` (`cancel_requested`) and a
+   cancelDeal message; the cancel worker ends them in `expired` (or `refunded`, for a deposit that still
+   landed first). A `pending` payment never claimed has no deal: `expired` at once.
+3. Trusted deals (`verify_deals`): an `open` payment's deal, once its createDeal block has the required
+   confirmations, is checked against the contract's deal for that id (ref, creator, token, amount, payee,
+   expiry) and marked `deal_verified`; a deal of another ref (a reorg reordered two createDeals) is read
+   again from `dealIdOf(ref)`. The widget answers verified deals only.
+4. Confirmations. Every `paid` payment of the network (from the sparse `by_watch` index, never a scan):
    if the block at `deposit_block_number` still has `deposit_block_hash`, confirmations = head - block + 1,
    and at the network's `required_confirmations` it moves to `confirmed` (`confirmed`). Otherwise the
    deposit's receipt decides: gone, it moves back to `open` (`reorged`; the deposit fields are cleared,
    so a deposit that was reorged out never stays paid); in another block (re-mined), the deposit fields
-   follow it. Progress alone (confirmations going up) is written without a new version (no log entry).
-3. Expiry, by the chain's clock: the timestamp of the last block read in step 1 (the contract refuses a
-   deposit at or after expiresAt by the same clock, and every deposit up to that block has been seen).
-   `open` and `send-failed` payments, and `pending` ones a worker once claimed, go to `cancelling` with
-   `expire_on_cancel` (`cancel_requested`) and a cancelDeal message; the cancel worker ends them in
-   `expired` (or `refunded`, for a deposit that still landed first). A `pending` payment never claimed has
-   no deal: `expired` at once.
-4. A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
+   follow it. A head behind the deposit's block is a lagging node: decided next run. Progress alone
+   (confirmations going up) is written without a new version (no log entry).
+5. A `cancelling` payment whose cancel message is older than CANCEL_RESEND_AFTER is sent again (a crash
    between the move and the send must not leave it waiting forever; the cancel worker is idempotent).
    Likewise a `pending` payment whose create-deal message is older than CREATE_RESEND_AFTER (the API
    sends it right after the payment's transaction: a crash between the two, or a lost send, must not
@@ -34,8 +43,9 @@ One run of `watch_network`, in this order:
    message is a no-op).
 
 Every step is idempotent and every write conditional (status and version), so an overlapping run, a
-re-read range or a run after a crash changes nothing twice. Pure domain: the chain is reached through
-`WatchedChain` (implemented by payments_chain.client.DiamondClient).
+re-read range or a run after a crash changes nothing twice; a step cut short by the budget is the next
+run's. Pure domain: the chain is reached through `WatchedChain` (implemented by
+payments_chain.client.DiamondClient).
 """
 
 from __future__ import annotations
