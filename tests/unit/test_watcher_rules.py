@@ -430,3 +430,23 @@ def test_required_confirmations_must_fit_the_scan_window(deps: WatcherDeps, cata
     (report,) = watcher.watch_all(deps, NOW)["networks"]
     assert report["ok"] is False
     assert report["error"].startswith("ScanWindowTooSmall: required_confirmations must be at most")
+
+
+def test_a_scan_out_of_time_between_deposits_leaves_their_range_to_the_next_run(
+    deps: WatcherDeps, catalog: FakeCatalog, store: RacingStore, chain: FakeChain, clock: FakeClock
+) -> None:
+    first, second = _recorded(store, chain), _recorded(store, chain)
+    chain.pay(int(first.deal_id or 0), block=90)
+    chain.pay(int(second.deal_id or 0), block=95)
+
+    class SlowDeals(_Failing):
+        def get_deal(self, deal_id: int) -> DealInfo:
+            clock.advance(10)  # each deal read takes 10 s
+            return self.inner.get_deal(deal_id)
+
+    slow = dataclasses.replace(deps, chain_for=lambda _: SlowDeals(chain, set()))
+    summary = watcher.watch_network(slow, _network(catalog), NOW, deadline=clock() + 16)  # the scan gets 8 s
+    assert (summary.deposits, summary.out_of_time, summary.cursor_moved) == (1, True, False)
+    assert (store.items[first.id].status, store.items[second.id].status) == ("confirmed", "open")
+    summary = watcher.watch_network(deps, _network(catalog), NOW)
+    assert (summary.deposits, store.items[second.id].status) == (1, "confirmed")

@@ -321,10 +321,18 @@ def _scan_deposits(run: _Run, cursor: BlockCursor | None) -> int | None:
         except ChainError as exc:
             logger.warning("deposits not read", extra={"network_id": run.network_id, "error": str(exc)})
             break
+        complete = True
         for ev in sorted(events, key=lambda e: (e.block_number, e.log_index)):
-            if ev.name == "Deposited" and not ev.removed and not _deposit_done(run, ev):
+            if ev.name != "Deposited" or ev.removed:
+                continue
+            if run.out_of_time(run.deposits_deadline):
+                complete = False  # this range is the next run's, from its start (idempotent)
+                break
+            if not _deposit_done(run, ev):
                 summary.deposit_failures += 1
                 failed = ev.block_number if failed is None else min(failed, ev.block_number)
+        if not complete:
+            break
         done, done_hash = high, high_hash
     if failed is not None:
         done, done_hash = failed - 1, None
