@@ -35,6 +35,11 @@ EVENT_TYPE_DOCS = {
     "retry_sent": ("re-sent to the create-deal queue", "integration"),
     "deal_sending": ("the create-deal worker claimed it", "system"),
     "deal_created": ("createDeal mined: `deal_id`, `deal_transaction_hash`", "chain"),
+    "deal_verified": (
+        "the contract's deal was checked against the payment at the network's required confirmations",
+        "chain",
+    ),
+    "deal_reorged": ("a reorg gave the recorded deal id to another deal: the deal of the ref (`dealIdOf`)", "chain"),
     "send_failed": (
         "createDeal cannot succeed (a terminal failure, at once), or the worker gave up after its retries, or the "
         "watcher found it stuck in `sending`: `send_failed_reason`",
@@ -51,7 +56,10 @@ EVENT_TYPE_DOCS = {
     ),
     "confirmed": ("the deposit reached the network's required confirmations", "chain"),
     "reorged": ("a reorg dropped the deposit: back to waiting", "chain"),
-    "refunded": ("cancelDeal refunded a paid deal", "chain"),
+    "refunded": (
+        "cancelDeal refunded a paid deal (also of a payment already cancelled or expired: it stays so)",
+        "chain",
+    ),
     "expired": ("past `expires_at` unpaid", "system, chain"),
     "status_changed": ("any other versioned change (fallback)", "as recorded"),
 }

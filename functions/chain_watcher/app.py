@@ -16,4 +16,6 @@ from payments_core.models.common import utcnow
 
 @handlers.function
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return watcher.watch_all(watcher_deps(), utcnow())
+    # The invocation's remaining time is the budget the networks share (none given: the default).
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return watcher.watch_all(watcher_deps(), utcnow(), seconds=remaining() / 1000 if remaining else None)

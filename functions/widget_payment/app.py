@@ -24,14 +24,15 @@ app = make_resolver()
     "/api/v1/widget/payments/<id>",
     summary="Get payment widget data",
     description="Authenticated with the payment's `access_token` (from its creation), not an integration JWT. "
-    "200 once the deal exists: approve `amount_units` of the token for the diamond, then call `contract`. "
-    "While the deal is being created: 202 with the same shape (`deal_id`, `approve`, `contract` null) and a "
-    "`Retry-After` header: poll.",
+    "200 once the deal exists and has been verified on chain at the network's required confirmations: "
+    "approve `amount_units` of the token for the diamond, then call `contract`. "
+    "While the deal is being created or verified: 202 with the same shape (`deal_id`, `approve`, `contract` "
+    "null) and a `Retry-After` header: poll.",
     operation_id="getWidgetPayment",
     tags=["Widget"],
     responses={
         **responses(200, WidgetPayment, 401, 404, 422),
-        **responses(202, WidgetPayment, description="The deal does not exist yet: poll after Retry-After"),
+        **responses(202, WidgetPayment, description="No verified deal yet: poll after Retry-After"),
     },
 )
 def widget_payment(id: PaymentPathId) -> Response[Any]:  # noqa: A002

@@ -179,9 +179,15 @@ def wait_for_deal(demo: dict[str, Any], token: str, payment: dict[str, Any], sec
     return payment
 
 
-def widget_plan(demo: dict[str, Any], payment: dict[str, Any]) -> Plan | None:
-    """The calls the widget data names; None when the stack has no widget route."""
-    r = http("GET", f"{demo['api_url']}/api/v1/widget/payments/{payment['id']}", token=str(payment["access_token"]))
+def widget_plan(demo: dict[str, Any], payment: dict[str, Any], *, wait: float = 0.0) -> Plan | None:
+    """The calls the widget data names; None when the stack has no widget route. A 202 (the deal is not
+    verified at the network's confirmations yet) is polled for at most `wait` seconds."""
+    url = f"{demo['api_url']}/api/v1/widget/payments/{payment['id']}"
+    deadline = time.monotonic() + wait
+    r = http("GET", url, token=str(payment["access_token"]))
+    while r.status == 202 and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        r = http("GET", url, token=str(payment["access_token"]))
     if (r.status == 404 and r.error_code() == "route_not_found") or r.status == 403:
         return None
     if r.status == 401:
@@ -193,7 +199,10 @@ def widget_plan(demo: dict[str, Any], payment: dict[str, Any]) -> Plan | None:
         )
         return None
     if r.status == 202:
-        raise PayError("the payment has no deal yet (the widget says to poll): wait for status open")
+        raise PayError(
+            "the payment has no verified deal yet (the widget says to poll): pass --wait SECONDS "
+            "(the watcher verifies a deal at the network's required confirmations)"
+        )
     if r.status != 200 or not isinstance(r.body, dict):
         raise PayError(f"the widget data of payment {payment['id']} is not available: {r.describe()}")
     data = r.body
@@ -303,7 +312,7 @@ def pay(payment_id: str, data_dir: Path, *, wait: float = 0.0) -> int:
         evm_chain_id = int(w3.eth.chain_id)
     except Exception as exc:
         raise PayError(f"no chain at {demo['rpc_url']}: {exc} (is the local stack running?)") from None
-    plan = widget_plan(demo, payment)
+    plan = widget_plan(demo, payment, wait=wait)
     if plan is None:
         decimals = int(chain.contract_at(w3, "MockUSDT", demo["token_address"]).functions.decimals().call())
         plan = fallback_plan(demo, payment, decimals)

@@ -223,6 +223,17 @@ def widget_data(client: Client, payment: dict[str, Any]) -> httpx.Response:
     )
 
 
+def wait_for_widget(client: Client, payment: dict[str, Any], timeout: float = CHAIN_WAIT) -> httpx.Response:
+    """The widget data once it is ready (200): the deal verified by the watcher at the network's required
+    confirmations; until then it answers 202 (poll)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = widget_data(client, payment)
+        if r.status_code != 202 or time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
+
+
 def widget_call(w3: Any, call: dict[str, Any]) -> Any:
     """The bound contract function a widget call ({address, abi, function_name, arguments}) names."""
     contract = w3.eth.contract(address=w3.to_checksum_address(call["address"]), abi=call["abi"])
@@ -241,7 +252,7 @@ def pay_as_widget(client: Client, w3: Any, payment: dict[str, Any]) -> tuple[dic
     payment's widget data says. Returns the widget data and the deposit's receipt (both mined, status 1)."""
     from devstack import chain
 
-    r = widget_data(client, payment)
+    r = wait_for_widget(client, payment)
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()
     key = str(client.demo["payer_private_key"])

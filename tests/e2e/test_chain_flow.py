@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     tx_hex,
     wait_for_logs,
     wait_for_status,
+    wait_for_widget,
     widget_call,
     widget_data,
 )
@@ -95,8 +96,9 @@ def test_web3_payment_goes_open_paid_confirmed_and_logs_every_step(client: Clien
     assert expires_at > w3.eth.get_block("latest")["timestamp"]
     assert payer == "0x" + "00" * 20
 
-    # The widget data with the payment's access_token: approve the amount for the diamond, then deposit(dealId).
-    r = widget_data(client, opened)
+    # The widget data with the payment's access_token, once the watcher verified the deal at the network's
+    # confirmations: approve the amount for the diamond, then deposit(dealId).
+    r = wait_for_widget(client, opened)
     assert r.status_code == 200, r.text
     data = r.json()
     assert data["deal_id"] == deal_id
@@ -234,7 +236,7 @@ def test_cancel_of_an_open_payment_voids_the_deal_and_a_later_deposit_reverts(cl
     w3, demo = chain_w3, client.demo
     opened = _open_payment(client, 2.0)
     payment_id, deal_id = opened["id"], opened["deal_id"]
-    r = widget_data(client, opened)
+    r = wait_for_widget(client, opened)
     assert r.status_code == 200, r.text
     data = r.json()  # what the payer's widget shows while the payment is open
 

@@ -225,7 +225,11 @@ def test_a_web3_payment_through_widget_and_cancel(api: Api, stack: LocalStackInf
     client = integration_client(api, stack)
     payment = create(api, client, create_body(api, stack.demo, wallet_id=UUID(stack.demo["wallet_id"])))
     opened = wait_for(api, client, payment.id, "open")
+    deadline = time.monotonic() + 30
     data = widget(api, stack, opened)
+    while data.status_code == 202 and time.monotonic() < deadline:  # until the watcher verified the deal
+        time.sleep(0.2)
+        data = widget(api, stack, opened)
     assert data.status_code == 200, data.content
     assert isinstance(data.parsed, api.models.WidgetPayment)
     assert (data.parsed.id, data.parsed.deal_id) == (payment.id, opened.deal_id)

@@ -7,8 +7,11 @@ from typing import Any, cast
 
 import pytest
 
+from payments_chain import workers
 from payments_core import deps
-from payments_core.domain.entities import PaymentChanges
+from payments_core.domain import watcher
+from payments_core.domain.entities import Network, PaymentChanges
+from payments_core.models.common import utcnow
 from payments_core.models.payments import PaymentStatus
 from tests.integration.helpers import Api, drain
 from tests.integration.test_chain_workers import evm  # noqa: F401 - the fixture
@@ -40,6 +43,14 @@ def test_widget_polls_then_pays_with_what_it_is_given(api: Api, evm: System, pol
     assert (body["status"], body["deal_id"], body["contract"], body["approve"]) == ("pending", None, None, None)
 
     drain(pollers)  # the create-deal worker makes the deal
+    unverified = api.call("GET", WIDGET.format(p["id"]), token=p["access_token"])
+    assert unverified.status == 202  # the deal exists, not yet verified at the network's confirmations
+    assert (unverified.json()["status"], unverified.json()["deal_id"]) == ("open", None)
+    network = deps.catalog().get(Network, stored(deps.payment_store(), p["id"]).network_id)
+    assert network is not None
+    evm.tester.mine_blocks(network.required_confirmations)
+    watched = watcher.watch_all(workers.watcher_deps(), utcnow())  # the watcher verifies it
+    assert [n["deals_verified"] for n in watched["networks"] if n["network_id"] == network.id] == [1]
     ready = api.call("GET", WIDGET.format(p["id"]), token=p["access_token"])
     assert ready.status == 200
     data = ready.json()

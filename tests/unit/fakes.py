@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -406,6 +406,7 @@ class FakeChain:
         self.settled: list[str] = []  # the keys' addresses settle() was asked for
         self.pending: list[tuple[str, str, int]] = []  # createDeals sent, not mined yet: (ref, key, amount)
         self.balances: dict[str, int] = {}  # native coin, in wei
+        self.before_send: list[Callable[[], None]] = []  # run (once each) just before the next transactions
         self._tx = itertools.count(1)
 
     def _hash(self) -> str:
@@ -436,7 +437,7 @@ class FakeChain:
             deal_id, ref, key_address(private_key), payee, token, amount, expires_at, "0x" + "0" * 40,
             DealStatus.OPEN,
         )  # fmt: skip
-        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block)
+        self.created[ref] = CreatedDeal(deal_id, self._hash(), self.head_block, self.block_hash(self.head_block))
         return self.created[ref]
 
     def create_deals(self, key: str, requests: list[tuple[str, str, str, int, int]]) -> list[CreatedDeal | None]:
@@ -450,21 +451,26 @@ class FakeChain:
                 continue
             deal_id = len(self.deals) + 1
             self.deals[deal_id] = DealInfo(
-                deal_id, ref, "0xcreator", payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
+                deal_id, ref, key_address(key), payee, token, amount, expires_at, "0x" + "0" * 40, DealStatus.OPEN
             )
             self.created[ref] = CreatedDeal(deal_id, tx, self.head_block)
             out.append(self.created[ref])
         return out
 
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
+        if self.before_send:
+            self.before_send.pop(0)()  # what the chain mined between the caller's read and this transaction
         self.cancel_calls.append(deal_id)
         self.signed_by.append(key_address(private_key))
         deal = self.get_deal(deal_id)
         if deal.creator != key_address(private_key):
             raise ChainError("NotCreator", reverted=True)  # the contract's rule
-        done = DealStatus.REFUNDED if deal.status is DealStatus.PAID else DealStatus.CANCELLED
+        if deal.status not in (DealStatus.OPEN, DealStatus.PAID):
+            raise ChainError("DealAlreadyClosed", reverted=True)
+        refunded = deal.status is DealStatus.PAID
+        done = DealStatus.REFUNDED if refunded else DealStatus.CANCELLED
         self.deals[deal_id] = dataclasses.replace(deal, status=done)
-        return SentTransaction(self._hash(), self.head_block)
+        return SentTransaction(self._hash(), self.head_block, refunded=refunded)
 
     def settle(self, private_key: str) -> None:
         """The key's pending createDeals (`pending`, a worker that stopped waiting) are mined now."""

@@ -321,9 +321,13 @@ def test_mark_send_failed_moves_a_sending_payment_only(chain_deps: ChainDeps, st
 
 
 def _with_deal(store: RacingStore, chain: FakeChain, status: S, **fields: Any) -> Payment:
+    """A payment with its deal on the fake chain, on the payment's terms (the watcher checks them)."""
     item = payment(store, status, **fields)
     key = FakeWalletKeys().private_key(PLATFORM_WALLET)  # the network's platform wallet signs
-    created = chain.create_deal(key, ref=str(item.deal_ref), payee="p", token="t", amount=1, expires_at=0)
+    created = chain.create_deal(
+        key, ref=str(item.deal_ref), payee=item.payment_address, token=str(item.token_address),
+        amount=int(item.amount_units or 0), expires_at=int(datetime.fromisoformat(item.expires_at).timestamp()),
+    )  # fmt: skip
     return store.put(item._replace(deal_id=created.deal_id))
 
 

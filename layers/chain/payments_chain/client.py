@@ -40,6 +40,11 @@ from payments_core.domain.chain_work import (
 RECEIPT_TIMEOUT = 60.0  # one send, its replacements included (nonces.SEND_TIMEOUT_SECONDS)
 # The monotonic time by which receipt waits end (run_batch sets it from the function's remaining time).
 _RECEIPT_DEADLINE: ContextVar[float | None] = ContextVar("receipt_deadline", default=None)
+# Recovery (find_created) reads the DealCreated log of a deal backwards from the head, in bounded ranges:
+# providers refuse `0..latest` on a long chain. A deal older than the bound is still found (dealIdOf), only
+# its transaction is not.
+RECOVERY_CHUNK_BLOCKS = 500
+RECOVERY_MAX_BLOCKS = 10_000
 DEAL_STATUSES = (DealStatus.NONE, DealStatus.OPEN, DealStatus.PAID, DealStatus.CANCELLED, DealStatus.REFUNDED)
 # IPayments.SkipReason, by value (index 0, None, is never emitted): the reason codes of DealSkipped
 SKIP_REASONS = (
@@ -207,25 +212,33 @@ class DiamondClient:
         return int(receipt["blockNumber"]), "0x" + bytes(receipt["blockHash"]).hex()
 
     def find_created(self, ref: str) -> CreatedDeal | None:
-        """The DealCreated of `ref` (deal id and its transaction), to recover after a crash."""
+        """The DealCreated of `ref` (deal id, its transaction and block), to recover after a crash and to
+        verify a recorded deal. Searched backwards from the head in RECOVERY_CHUNK_BLOCKS ranges, at most
+        RECOVERY_MAX_BLOCKS back (never `0..latest`, which providers refuse)."""
         deal_id = self.deal_id_of(ref)
         if deal_id == 0:
             return None
-        topic_ref = "0x" + _ref(ref).hex()
         event = self.contract.events.DealCreated()
-        logs = self._call(
-            lambda: self.w3.eth.get_logs(
-                {
-                    "address": self.contract.address,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": [event.topic, None, topic_ref],
-                }
+        topics = [event.topic, "0x" + deal_id.to_bytes(32, "big").hex(), "0x" + _ref(ref).hex()]
+        head = self.head()
+        high = head
+        while high >= 0 and head - high < RECOVERY_MAX_BLOCKS:
+            low = max(0, high - RECOVERY_CHUNK_BLOCKS + 1)
+            logs = self._call(
+                lambda low=low, high=high: self.w3.eth.get_logs(
+                    {"address": self.contract.address, "fromBlock": low, "toBlock": high, "topics": topics}
+                )
             )
-        )
-        tx = "0x" + bytes(logs[-1]["transactionHash"]).hex() if logs else ""
-        block = int(logs[-1]["blockNumber"]) if logs else 0
-        return CreatedDeal(deal_id=deal_id, transaction_hash=tx, block_number=block)
+            if logs:
+                log = logs[-1]
+                return CreatedDeal(
+                    deal_id=deal_id,
+                    transaction_hash="0x" + bytes(log["transactionHash"]).hex(),
+                    block_number=int(log["blockNumber"]),
+                    block_hash="0x" + bytes(log["blockHash"]).hex(),
+                )
+            high = low - 1
+        return CreatedDeal(deal_id=deal_id, transaction_hash="", block_number=0)
 
     # ---- writes
     def create_deal(
@@ -246,6 +259,7 @@ class DiamondClient:
             deal_id=int(events[0]["args"]["dealId"]),
             transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             block_number=int(receipt["blockNumber"]),
+            block_hash="0x" + bytes(receipt["blockHash"]).hex(),
         )
 
     def create_deals(
@@ -303,8 +317,11 @@ class DiamondClient:
 
     def cancel_deal(self, private_key: str, deal_id: int) -> SentTransaction:
         receipt = self._send(private_key, self.contract.functions.cancelDeal(deal_id))
+        cancelled = self.contract.events.DealCancelled().process_receipt(receipt, errors=DISCARD)
         return SentTransaction(
-            transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(), block_number=int(receipt["blockNumber"])
+            transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=int(receipt["blockNumber"]),
+            refunded=bool(cancelled[0]["args"]["refunded"]) if cancelled else None,
         )
 
     def settle(self, private_key: str) -> None:

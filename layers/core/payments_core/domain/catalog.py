@@ -22,6 +22,7 @@ from payments_core.domain.entities import (
     Wallet,
 )
 from payments_core.domain.stores import CatalogStore
+from payments_core.domain.watcher import check_required_confirmations
 from payments_core.errors import NotFound, ValidationFailed
 from payments_core.models.common import utcnow
 from payments_core.security import passwords
@@ -75,8 +76,10 @@ def create_network(
     required_confirmations: int = 12,
 ) -> Network:
     _require(catalog, Chain, chain_id)
-    if required_confirmations < 1:
-        raise ValidationFailed("required_confirmations must be at least 1")
+    # The chain watcher re-reads that many blocks every run: they must fit its scan window.
+    problem = check_required_confirmations(required_confirmations)
+    if problem is not None:
+        raise ValidationFailed(problem)
     network = Network(
         id=_new_id(),
         chain_id=chain_id,

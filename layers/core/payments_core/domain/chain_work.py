@@ -112,12 +112,14 @@ class CreatedDeal:
     deal_id: int
     transaction_hash: str
     block_number: int
+    block_hash: str | None = None  # the block's hash as the transaction's receipt (or log) gave it
 
 
 @dataclass(frozen=True, slots=True)
 class SentTransaction:
     transaction_hash: str
     block_number: int
+    refunded: bool | None = None  # cancelDeal: its DealCancelled event's flag (None: no such event read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +359,7 @@ def _record_deal(deps: ChainDeps, payment: Payment, created: CreatedDeal) -> str
             return "late deal cancelled"
         lifecycle.record_deal_created(
             deps.payments, current, deal_id=created.deal_id, transaction_hash=created.transaction_hash,
-            worker=deps.worker,
+            worker=deps.worker, block_number=created.block_number or None, block_hash=created.block_hash,
         )  # fmt: skip
         return "deal created"
 
@@ -393,24 +395,28 @@ def cancel_deal(deps: ChainDeps, payment_id: str) -> str:
 def _cancel(deps: ChainDeps, payment: Payment | None) -> str:
     if payment is None:
         return "unknown payment"
+    if payment.status in (S.CANCELLED, S.EXPIRED):
+        return _refund_late_deposit(deps, payment)
     if payment.status is not S.CANCELLING:
         return f"skipped: {payment.status}"
     chain = deps.chain_for(deps.network(payment.network_id))
-    deal_id = payment.deal_id if payment.deal_id is not None else chain.deal_id_of(_ref(payment))
-    if deal_id == 0:
+    deal_id, deal = _own_deal(chain, payment)
+    if deal is None:
         # A createDeal of this payment may still be pending (its worker stopped waiting for it): once the
         # signer's pending transactions are mined or replaced, no deal can appear after this answer.
         chain.settle(deps.wallet_keys.private_key(signing_wallet_id(deps, payment)))
-        deal_id = chain.deal_id_of(_ref(payment))
+        deal_id, deal = _own_deal(chain, payment)
     expire = payment.expire_on_cancel
     tx_hash = None
-    if deal_id == 0:
+    if deal is None:
         target, message = (S.EXPIRED if expire else S.CANCELLED), "No deal existed on chain"
     else:
-        deal = chain.get_deal(deal_id)
         if deal.status in (DealStatus.OPEN, DealStatus.PAID):
-            tx_hash = _cancel_on_chain(deps, chain, payment, deal).transaction_hash
-            refunded = deal.status is DealStatus.PAID
+            sent = _cancel_on_chain(deps, chain, payment, deal)
+            tx_hash = sent.transaction_hash
+            # What the chain did, not what it was before: a deposit mined between the read above and the
+            # cancelDeal makes it a refund (the DealCancelled event's flag says so).
+            refunded = sent.refunded if sent.refunded is not None else deal.status is DealStatus.PAID
         else:  # already done on chain (a redelivery after the transaction was mined)
             refunded = deal.status is DealStatus.REFUNDED
         if refunded:
@@ -484,3 +490,40 @@ def fail_cancel(deps: ChainDeps, payment_id: str, failure: FailureReason) -> str
         return f"cancel-failed: {failure.code}"
 
     return lifecycle.optimistic(lambda: deps.payments.get(payment_id), decide, exhausted=_kept_changing)
+
+
+def _own_deal(chain: Chain, payment: Payment) -> tuple[int, DealInfo | None]:
+    """The payment's deal on chain: the recorded deal id when the contract's deal for it has the payment's
+    ref, else the deal of the ref (`dealIdOf`: a reorg may have given the recorded id to another payment's
+    deal). (0, None) when the chain has no deal for the ref."""
+    ref = _ref(payment)
+    if payment.deal_id is not None:
+        try:
+            deal = chain.get_deal(payment.deal_id)
+        except ChainError as exc:
+            if not exc.reverted:
+                raise
+        else:
+            if deal.ref.lower() == ref.lower():
+                return payment.deal_id, deal
+    deal_id = chain.deal_id_of(ref)
+    return (deal_id, chain.get_deal(deal_id)) if deal_id else (0, None)
+
+
+def _refund_late_deposit(deps: ChainDeps, payment: Payment) -> str:
+    """A cancel message for a payment that is final unpaid (cancelled, expired): the chain watcher saw a
+    deposit into its deal (a deal that existed after all, paid by a payer who still had the widget open).
+    cancelDeal refunds the payer; the payment stays final and its log says so."""
+    chain = deps.chain_for(deps.network(payment.network_id))
+    deal_id, deal = _own_deal(chain, payment)
+    if deal is None or deal.status is not DealStatus.PAID:
+        return f"skipped: {payment.status}"
+    sent = _cancel_on_chain(deps, chain, payment, deal)
+    lifecycle.move(
+        deps.payments, payment, to=None, actor=Actor("chain", deps.worker), event_type="refunded",
+        message=f"Deal {deal_id} was paid after the payment was {payment.status}; cancelDeal refunded the payer",
+        changes={"deal_id": deal_id, "cancel_transaction_hash": sent.transaction_hash},
+    )  # fmt: skip
+    metrics.count("LateDepositsRefunded", metadata={"payment_id": payment.id, "deal_id": deal_id})
+    logger.warning("late deposit refunded", extra={"payment_id": payment.id, "deal_id": deal_id})
+    return "late deposit refunded"

@@ -182,6 +182,11 @@ class Payment(NamedTuple):
     signer_wallet_id: str | None = None  # the wallet whose key signs (and whose lane orders) its deal's transactions
     deal_id: int | None = None
     deal_transaction_hash: str | None = None  # the createDeal transaction
+    deal_block_number: int | None = None  # the block the createDeal was mined in (as last seen)
+    deal_block_hash: str | None = None
+    # The watcher checked the contract's deal for `deal_id` against the payment at the network's required
+    # confirmations (False: recorded, not yet checked; None: recorded before deals were verified).
+    deal_verified: bool | None = None
     deal_may_exist: bool = False  # a worker claimed it once: a deal may exist even back in pending
     create_sent_at: str | None = None  # the watcher's last resend of the create-deal message
     expire_on_cancel: bool = False  # the cancel ends in expired (the watcher's expiry), not cancelled
@@ -212,6 +217,9 @@ class PaymentChanges(TypedDict, total=False):
     retried_at: str
     deal_id: int | None
     deal_transaction_hash: str | None
+    deal_block_number: int | None
+    deal_block_hash: str | None
+    deal_verified: bool | None
     deal_may_exist: bool
     create_sent_at: str
     expire_on_cancel: bool

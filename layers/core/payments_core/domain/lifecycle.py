@@ -258,17 +258,29 @@ def claim_for_sending(store: PaymentStore, payment: Payment, worker: str) -> Pay
 
 
 def record_deal_created(
-    store: PaymentStore, payment: Payment, *, deal_id: int, transaction_hash: str, worker: str
+    store: PaymentStore,
+    payment: Payment,
+    *,
+    deal_id: int,
+    transaction_hash: str,
+    worker: str,
+    block_number: int | None = None,
+    block_hash: str | None = None,
 ) -> Payment:
     """sending -> open with the deal; a payment cancelled meanwhile stays cancelling, with its deal id.
 
     The createDeal transaction is kept as `deal_transaction_hash`; `transaction_hash` is the payer's deposit
-    (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen."""
+    (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen. The deal
+    is recorded unverified (`deal_verified` False) with its block: the chain watcher checks it at the
+    network's required confirmations (watcher.verify_deals), and the widget answers only a verified deal."""
     to = S.OPEN if payment.status is S.SENDING else None
     moved = move(
         store, payment, to=to, actor=Actor("chain", worker), event_type="deal_created",
         message=f"Deal {deal_id} created on chain",
-        changes={"deal_id": deal_id, "deal_transaction_hash": transaction_hash},
+        changes={
+            "deal_id": deal_id, "deal_transaction_hash": transaction_hash, "deal_block_number": block_number,
+            "deal_block_hash": block_hash, "deal_verified": False,
+        },
     )  # fmt: skip
     metrics.count("DealsCreated", metadata={"payment_id": payment.id})
     return moved

@@ -61,13 +61,18 @@ def authorize(deps: PaymentDeps, token: str, path_payment_id: str) -> str:
 
 
 def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool]:
-    """The widget's data and whether it is ready (the deal exists) or to be polled."""
+    """The widget's data and whether it is ready or to be polled.
+
+    Ready once the deal is verified: the chain watcher has checked the contract's deal for the recorded id
+    against the payment at the network's required confirmations (a reorg that reorders two createDeals gives
+    an unchecked id to another payment's deal, which a payer must never be pointed at). Until then, and
+    while the deal is being created, the answer has no deal (`deal_id`, `approve`, `contract` null): poll."""
     payment = read_payment(deps, payment_id)
     if payment.payment_method is not PaymentMethod.WEB3:
         raise NotFound("This payment is not paid through the widget", code="payment_not_found")
     network = deps.catalog.get(Network, payment.network_id)
     status = payment.status
-    deal_id = payment.deal_id
+    deal_id = payment.deal_id if payment.deal_verified else None
     diamond = (network.diamond_address if network else None) or ""
     token = payment.token_address or ""
     units = payment.amount_units or 0
@@ -94,4 +99,4 @@ def widget_data(deps: PaymentDeps, payment_id: str) -> tuple[WidgetPayment, bool
         contract=WidgetCall(address=diamond, abi=abi["diamond"], function_name="deposit", arguments=[deal_id])
         if ready else None,
     )  # fmt: skip
-    return data, ready or status not in _WAITING
+    return data, ready or not (status in _WAITING or status is PaymentStatus.OPEN)

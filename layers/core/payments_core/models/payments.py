@@ -340,6 +340,8 @@ class EventType(StrEnum):
     RETRY_SENT = "retry_sent"
     DEAL_SENDING = "deal_sending"
     DEAL_CREATED = "deal_created"
+    DEAL_VERIFIED = "deal_verified"
+    DEAL_REORGED = "deal_reorged"
     SEND_FAILED = "send_failed"
     CANCEL_FAILED = "cancel_failed"
     DEPOSIT_SEEN = "deposit_seen"
