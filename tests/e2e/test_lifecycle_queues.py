@@ -66,7 +66,8 @@ def test_cancel_where_a_deal_may_exist_queues_one_cancel_deal(
     assert _status(client, p["id"]) == "cancelling"
     (message,) = deal_queues.messages("cancel", p["id"])
     assert message.dedup_id == f"{p['id']}:cancel"
-    assert message.group_id == f"wallet:{client.demo['wallet_id']}"  # the create-deal's group: FIFO order
+    # The create-deal's group, its signer's lane (decision 0038): FIFO order behind the create
+    assert message.group_id == f"signer:{client.demo['wallet_id']}"
     assert message.body["type"] == "cancel_deal"
     assert message.body["network_id"] == client.demo["network_id"]
     assert message.body["wallet_id"] == client.demo["wallet_id"]
@@ -91,7 +92,8 @@ def test_cancel_of_a_web3_payment_back_in_pending_after_a_claim_goes_through_can
     _accepted(_cancel(client, p["id"]))
     assert _status(client, p["id"]) == "cancelling"
     (message,) = deal_queues.messages("cancel", p["id"])
-    assert message.group_id == f"network:{client.demo['network_id']}"  # no wallet: one group per network
+    # No wallet: the network's platform wallet signs (the demo's wallet is it): the same lane as a payment naming it
+    assert message.group_id == f"signer:{client.demo['wallet_id']}"
 
 
 @pytest.mark.parametrize(("status", "code"), [("refunded", "payment_already_refunded"), ("expired", "payment_expired")])
@@ -117,7 +119,7 @@ def test_retry_send_of_a_pending_web3_payment_requeues_it(client: Client, deal_q
 
     created, retried = deal_queues.messages("create", p["id"])
     assert [created.dedup_id, retried.dedup_id] == [f"{p['id']}:0", f"{p['id']}:1"]
-    assert {created.group_id, retried.group_id} == {f"wallet:{client.demo['wallet_id']}"}
+    assert {created.group_id, retried.group_id} == {f"signer:{client.demo['wallet_id']}"}
     assert (created.body["retry_count"], retried.body["retry_count"]) == (0, 1)
     assert retried.body["type"] == "create_deal"
     assert retried.body["ref"] == deal_ref(p["id"])
