@@ -355,8 +355,8 @@ def retry_send_failed(client: Client, payments: list[dict[str, Any]]) -> list[st
         assert r.json()["status"] == "pending"
         assert r.json()["retry_count"] == payment["retry_count"] + 1
         wait_for_status(client, payment["id"], "open", timeout=RECOVERY_SECONDS)
-        types = event_types(client, payment["id"])
-        assert types[-3:] == ["retry_sent", "deal_sending", "deal_created"], types
+        types = event_types(client, payment["id"], "deal_verified")  # the watcher verifies the new deal
+        assert types[-4:] == ["retry_sent", "deal_sending", "deal_created", "deal_verified"], types
         assert "send_failed" in types
         retried.append(payment["id"])
     return retried
@@ -382,8 +382,8 @@ def test_worker_cut_off_mid_batch_leaves_exactly_one_deal_per_payment(
     (cut_payment,) = [p for p in payments if p["deal_transaction_hash"].lower() == proxy.cut[0].lower()]
     assert worker_failures(stack, log_start, ids) == {cut_payment["id"]: 1}
     assert_one_deal_each(client, chain_w3, payments)
-    for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found
-        expected = ["created", "deal_sending", "deal_created"]
+    for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found, and it verified
+        expected = ["created", "deal_sending", "deal_created", "deal_verified"]
         assert event_types(client, payment_id, until=expected) == expected
 
 
