@@ -4,6 +4,7 @@ type and body documented, invalid input refused, and authentication enforced whe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def test_api_conforms_to_the_committed_contract(
 def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathesis.Case[Any], dict[str, str], int]]:
     """A request per operation that succeeds on the demo catalog: generated data rarely names ids that exist,
     so the generated cases above mostly see the error answers. (Retry-send succeeds only for a payment whose
-    deal failed to be sent; its 200 body is the payment's, checked here on GET.)"""
+    deal failed to be sent; its 200 body is the payment's, checked here on GET.) The widget answers 200 once
+    the watcher verified the payment's deal at the network's confirmations (202 until then): waited for."""
     bearer = {"Authorization": f"Bearer {token}"}
     root = info.demo["nodes"]["root"]
     created = httpx.post(
@@ -70,6 +72,7 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
     payment = created.json()
     widget = {"Authorization": f"Bearer {payment['access_token']}"}
     by_id = {"id": payment["id"]}
+    _wait_for_widget(info, payment["id"], widget)
     return [
         (schema["/api/v1/auth/token"]["POST"].Case(body=info.demo["integrations"]["root"]), {}, 200),
         (schema["/.well-known/jwks.json"]["GET"].Case(), {}, 200),
@@ -80,6 +83,18 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
         (schema["/api/v1/widget/payments/{id}"]["GET"].Case(path_parameters=by_id), widget, 200),
         (schema["/api/v1/payments/{id}/cancel"]["POST"].Case(path_parameters=by_id, body={}), bearer, 202),
     ]
+
+
+def _wait_for_widget(info: LocalStackInfo, payment_id: str, headers: dict[str, str], timeout: float = 30.0) -> None:
+    """Until the widget data is ready (200: the deal verified), polling its 202."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = httpx.get(f"{info.api_url}/api/v1/widget/payments/{payment_id}", headers=headers, timeout=10)
+        if r.status_code != 202:
+            assert r.status_code == 200, r.text
+            return
+        assert time.monotonic() < deadline, f"the widget still answers 202 after {timeout:.0f}s: {r.text}"
+        time.sleep(0.2)
 
 
 def test_successful_answers_conform_to_the_committed_contract(running: tuple[LocalStackInfo, str]) -> None:

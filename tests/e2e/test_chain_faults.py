@@ -44,14 +44,15 @@ from payments_core.domain.payments import deal_ref
 from payments_core.store.catalog import DynamoCatalogStore
 from payments_core.store.rpc_urls import RpcUrlStore
 from tests.e2e.helpers import (
+    CHAIN_WAIT,
     DEAL_STATUS,
     Client,
     deal_created_events,
     diamond,
     get_payment,
-    pay_as_widget,
     tx_hex,
     wait_for_status,
+    widget_data,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -344,6 +345,18 @@ def event_types(
         time.sleep(0.1)
 
 
+def pay_deal(client: Client, w3: Any, deal_id: int, amount_units: int) -> Any:
+    """As the demo payer, without the widget: approve the amount for the diamond, then deposit into the deal.
+    Returns the deposit's receipt (mined, status 1)."""
+    demo, key = client.demo, str(client.demo["payer_private_key"])
+    token = chain.contract_at(w3, "MockUSDT", demo["token_address"])
+    approve = token.functions.approve(demo["diamond_address"], amount_units)
+    assert chain.transact(w3, approve, key, timeout=CHAIN_WAIT)["status"] == 1
+    deposited = chain.transact(w3, diamond(w3, demo).functions.deposit(deal_id), key, timeout=CHAIN_WAIT)
+    assert deposited["status"] == 1
+    return deposited
+
+
 def retry_send_failed(client: Client, payments: list[dict[str, Any]]) -> list[str]:
     """retry-send every `send-failed` payment (the worker gave up) and wait for its deal; the ids retried."""
     retried: list[str] = []
@@ -355,8 +368,8 @@ def retry_send_failed(client: Client, payments: list[dict[str, Any]]) -> list[st
         assert r.json()["status"] == "pending"
         assert r.json()["retry_count"] == payment["retry_count"] + 1
         wait_for_status(client, payment["id"], "open", timeout=RECOVERY_SECONDS)
-        types = event_types(client, payment["id"])
-        assert types[-3:] == ["retry_sent", "deal_sending", "deal_created"], types
+        types = event_types(client, payment["id"], "deal_verified")  # the watcher verifies the new deal
+        assert types[-4:] == ["retry_sent", "deal_sending", "deal_created", "deal_verified"], types
         assert "send_failed" in types
         retried.append(payment["id"])
     return retried
@@ -382,8 +395,8 @@ def test_worker_cut_off_mid_batch_leaves_exactly_one_deal_per_payment(
     (cut_payment,) = [p for p in payments if p["deal_transaction_hash"].lower() == proxy.cut[0].lower()]
     assert worker_failures(stack, log_start, ids) == {cut_payment["id"]: 1}
     assert_one_deal_each(client, chain_w3, payments)
-    for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found
-        expected = ["created", "deal_sending", "deal_created"]
+    for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found, and it verified
+        expected = ["created", "deal_sending", "deal_created", "deal_verified"]
         assert event_types(client, payment_id, until=expected) == expected
 
 
@@ -446,7 +459,12 @@ def test_reorg_that_drops_the_deposit_moves_the_payment_back_to_open(
     (evm_setIntervalMining(0) / evm_setAutomine) was not used: anvil has no RPC to return to the stack's mixed
     mining (a transaction mined at once *and* a block a second) once it was changed, and the chain is shared. The
     payment is on a network of its own over the same anvil and diamond that needs 100 confirmations
-    (`slow_network`): the reorg is well inside its confirmation window, as on a real chain."""
+    (`slow_network`): the reorg is well inside its confirmation window, as on a real chain.
+
+    The widget answers 202 there until the deal too has 100 confirmations (decision 0042: a verified deal only),
+    so the payer pays the deal the worker recorded directly (`pay_deal`: approve, deposit(dealId)), as a wallet
+    that read it from the chain could; the watcher checks a deposit against the payment's terms, verified or
+    not."""
     w3, demo = chain_w3, client.demo
     r = client.create(
         network_id=slow_network["network_id"],
@@ -464,8 +482,12 @@ def test_reorg_that_drops_the_deposit_moves_the_payment_back_to_open(
     token = chain.contract_at(w3, "MockUSDT", demo["token_address"])
     balance = token.functions.balanceOf(demo["payer_address"]).call()
 
+    widget = widget_data(client, opened)
+    assert widget.status_code == 202, widget.text  # not verified: 100 confirmations are far off
+    assert (widget.json()["deal_id"], widget.json()["amount_units"]) == (None, "4750000")
+
     snapshot = rpc(w3, "evm_snapshot")
-    _, deposit = pay_as_widget(client, w3, opened)
+    deposit = pay_deal(client, w3, deal_id, 4_750_000)
     deposit_hash, deposit_block = tx_hex(deposit["transactionHash"]), int(deposit["blockNumber"])
     paid = wait_for_status(client, payment_id, "paid", "confirmed", timeout=15.0)
     assert paid["status"] == "paid", paid
@@ -495,7 +517,7 @@ def test_reorg_that_drops_the_deposit_moves_the_payment_back_to_open(
     assert deposit_hash in reorged["message"]
 
     # The deal is open again on chain: the payer pays again, and the new deposit is seen.
-    _, again = pay_as_widget(client, w3, back)
+    again = pay_deal(client, w3, deal_id, 4_750_000)
     repaid = wait_for_status(client, payment_id, "paid", timeout=15.0)
     assert repaid["transaction_hash"] == tx_hex(again["transactionHash"])
     assert repaid["block_number"] == int(again["blockNumber"])

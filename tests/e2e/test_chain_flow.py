@@ -147,20 +147,24 @@ def test_web3_payment_goes_open_paid_confirmed_and_logs_every_step(client: Clien
     )
     assert facet.functions.getDeal(deal_id).call()[7] == DEAL_STATUS["paid"]
 
-    # The logs tell every step, in order, each by its actor.
-    logs = _logs(client, payment_id, 5)
+    # The logs tell every step, in order, each by its actor. The deal is verified (the watcher, at the network's
+    # 2 confirmations) before the deposit: the widget gave the payer the deal only once it was.
+    logs = _logs(client, payment_id, 6)
     assert [(e["event_type"], e["actor_type"], e["status_before"], e["status_after"]) for e in logs] == [
         ("created", "integration", None, "pending"),
         ("deal_sending", "system", "pending", "sending"),
         ("deal_created", "chain", "sending", "open"),
+        ("deal_verified", "chain", "open", "open"),
         ("deposit_seen", "chain", "open", "paid"),
         ("confirmed", "chain", "paid", "confirmed"),
     ]
     assert logs[0]["actor_id"] == demo["integrations"]["root"]["client_id"]
     assert str(deal_id) in logs[2]["message"]
-    assert deposit_hash in logs[3]["message"]
-    assert str(deposit_block) in logs[3]["message"]
+    assert f"Deal {deal_id} checked on chain at 2 confirmations" in logs[3]["message"]
+    assert logs[3]["actor_id"] == "chain-watcher"
     assert deposit_hash in logs[4]["message"]
+    assert str(deposit_block) in logs[4]["message"]
+    assert deposit_hash in logs[5]["message"]
     stamps = [e["created_at"] for e in logs]
     assert stamps == sorted(stamps)
 
@@ -210,6 +214,7 @@ def test_cancel_of_a_paid_payment_refunds_the_payer_on_chain(client: Client, cha
         ("created", "integration", "pending"),
         ("deal_sending", "system", "sending"),
         ("deal_created", "chain", "open"),
+        ("deal_verified", "chain", "open"),  # before the widget gave the payer the deal
         ("deposit_seen", "chain", "paid"),
         *confirmed_first,
         ("cancel_requested", "integration", "cancelling"),
@@ -279,8 +284,12 @@ def test_cancel_of_an_open_payment_voids_the_deal_and_a_later_deposit_reverts(cl
     after = get_payment(client, payment_id)
     assert after["status"] == "cancelled"
     assert after["transaction_hash"] is None
-    logs = _logs(client, payment_id, 5)
-    assert [(e["event_type"], e["actor_type"], e["status_after"]) for e in logs[-2:]] == [
+    logs = _logs(client, payment_id, 6)
+    assert [(e["event_type"], e["actor_type"], e["status_after"]) for e in logs] == [
+        ("created", "integration", "pending"),
+        ("deal_sending", "system", "sending"),
+        ("deal_created", "chain", "open"),
+        ("deal_verified", "chain", "open"),  # before the widget gave the payer the deal
         ("cancel_requested", "integration", "cancelling"),
         ("cancelled", "chain", "cancelled"),
     ]

@@ -16,7 +16,9 @@ from devstack.provision import Stack
 from payments_chain import workers
 from payments_chain.client import DiamondClient
 from payments_core import deps
+from payments_core.domain import catalog as admin
 from payments_core.domain import lifecycle
+from payments_core.domain.entities import Wallet
 from payments_core.models.payments import PaymentStatus
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
@@ -185,6 +187,40 @@ def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers:
     assert _get(api, token, p["id"])["status"] == "refunded"
     assert evm.usdt.functions.balanceOf(evm.payer).call() == 7_000_000
     assert _deal(evm, 1)[7] == 4  # Refunded
+
+
+def test_a_cancel_after_the_signer_changed_address_is_signed_by_the_deals_creator(
+    api: Api, evm: System, pollers: list[Any]
+) -> None:
+    """The deal was created by the platform wallet's key; the wallet was then pointed at another address (its
+    key rotated) and the old address kept as a wallet of its own. cancelDeal is signed by the deal's on-chain
+    creator, found in the catalog by its address, never by the key the catalog names for the payment now."""
+    token = api.token()
+    p = _create(api, token)
+    drain(pollers)
+    assert _get(api, token, p["id"])["status"] == "open"
+    creator = _deal(evm, 1)[1]
+    assert creator == evm.platform
+    catalog = deps.catalog()
+    signer = catalog.get(Wallet, api.demo["wallet_id"])
+    assert signer is not None
+    rotated = Web3().eth.account.from_key(evm.tester.backend.account_keys[5].to_hex())
+    catalog.put(signer._replace(address=rotated.address))
+    keys = WalletKeyStore(boto3.client("secretsmanager"), get_settings().wallet_secret_prefix)
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=keys.secret_id(signer.id), SecretString=rotated.key.to_0x_hex()
+    )
+    old = admin.create_wallet(catalog, node_id=signer.node_id, network_id=signer.network_id, address=evm.platform)
+    keys.put(old.id, evm.tester.backend.account_keys[1].to_hex())
+    workers.chain_deps.cache_clear()  # a new container: the catalog as it is now
+
+    assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
+    drain(pollers)
+    cancelled = _get(api, token, p["id"])
+    assert cancelled["status"] == "cancelled", cancelled
+    assert _deal(evm, 1)[7] == 3  # Cancelled
+    (event,) = evm.payments.events.DealCancelled().get_logs(from_block=0, argument_filters={"dealId": 1})
+    assert evm.w3.eth.get_transaction(event["transactionHash"])["from"] == evm.platform
 
 
 def test_private_keys_stay_out_of_the_payment_and_the_environment(api: Api, evm: System, pollers: list[Any]) -> None:

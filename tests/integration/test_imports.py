@@ -80,3 +80,32 @@ def test_handler_module_keeps_the_one_convention(function: str) -> None:
     assert imports[0].startswith("from payments_core import handlers")
     assert "lambda_init" not in source
     assert "handler = handlers.api(app)" in source or "@handlers.function\ndef handler(" in source
+
+
+def test_the_token_endpoint_never_loads_the_payment_models() -> None:
+    """POST /auth/token reads a catalog entry but answers no payment: neither its import nor the modules its
+    first request loads (the catalog store, its codec and the entities, the hasher, the key store) may load
+    models.payments, ~7 ms of pydantic model definitions at each cold start (decision 0044)."""
+    fn = tpl.functions()["IssueTokenFunction"]
+    first_request = [
+        "payments_core.store.catalog",
+        "payments_core.store.codec",
+        "payments_core.domain.entities",
+        "payments_core.store.integration_secrets",
+        "payments_core.store.keys",
+        "payments_core.domain.keys",
+        "payments_core.security.passwords",
+    ]
+    code = f"""
+import importlib, json, sys
+sys.path[:0] = [{str(tpl.ROOT / "layers/core")!r}, {str(tpl.ROOT / fn.code_uri)!r}]
+import app
+for name in {first_request!r}:
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("payments_core.models."))))
+"""
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
+    loaded = json.loads(out.stdout)
+    assert "payments_core.models.enums" in loaded  # the entities' enums, without pydantic
+    assert "payments_core.models.payments" not in loaded

@@ -174,15 +174,23 @@ def test_a_worker_timeout_mid_batch_leaves_nothing_in_sending(
     """Four payments of one lane in one batch; each createDeal takes longer than the time the function has
     left after its first: the batch answers the three it did not start as failures and returns before its
     timeout, every time; after each invocation no payment is `sending` but one whose message it released (the
-    createDeals pass claims the lane's head run first), and the next deliveries finish them."""
-    monkeypatch.setattr(workers, "DEADLINE_MARGIN_MS", 500)
+    createDeals pass claims the lane's head run first), and the next deliveries finish them.
+
+    No wall-clock bound: the function's timeout is scaled down to `timeout_seconds` (the worker's 120 s) with a
+    margin that leaves `budget_seconds` to start records in, and each createDeal sleeps longer than that.
+    A batch that stops at its deadline returns after about one createDeal, seconds before its timeout; one that
+    did not would need one per record (10 s for the first batch). What is asserted is the time the function
+    still had, as its context counts it, when the handler returned."""
+    timeout_seconds, budget_seconds = 5, 1.5
+    monkeypatch.setattr(workers, "DEADLINE_MARGIN_MS", int((timeout_seconds - budget_seconds) * 1000))
     original = DiamondClient.create_deal
 
     def slow(self: DiamondClient, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.6)
+        time.sleep(budget_seconds + 0.5)  # past the deadline the batch checks before each record
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(DiamondClient, "create_deal", slow)
+    contexts: list[lambdas.LambdaContext] = []
 
     def unreachable(self: DiamondClient, *args: Any, **kwargs: Any) -> Any:
         raise ChainError("ConnectionError: refused", reason=ChainFailure.RPC_UNAVAILABLE)
@@ -193,20 +201,23 @@ def test_a_worker_timeout_mid_batch_leaves_nothing_in_sending(
 
     class ShortLived(lambdas.LambdaContext):
         def __post_init__(self) -> None:
-            self.timeout_seconds = 1  # the worker's 120 s, scaled down
+            self.timeout_seconds = timeout_seconds  # the worker's 120 s, scaled down
             super().__post_init__()
+            contexts.append(self)
 
     monkeypatch.setattr(lambdas, "LambdaContext", ShortLived)
     token = api.token()
     ids = [_create(api, token, external_id=f"batch-{i}")["id"] for i in range(4)]
     store = deps.payment_store()
-    answers: list[tuple[int, float]] = []
+    answers: list[tuple[int, int]] = []
 
     def invoke(function: str, event: dict[str, Any]) -> Any:
-        started = time.monotonic()
         answer = lambdas.invoke(function, event)
         if function == "DealWorkerFunction":
-            answers.append((len(answer["batchItemFailures"]), time.monotonic() - started))
+            # the milliseconds the function had left when its handler returned (0: it outlived its timeout)
+            (context,) = [c for c in contexts if c.function_name == function]
+            contexts.remove(context)
+            answers.append((len(answer["batchItemFailures"]), context.get_remaining_time_in_millis()))
             # Nothing is left `sending` without its message: a payment the createDeals pass claimed and the
             # batch did not reach is among the failures, released at once to finish it (decision 0045).
             released = {
@@ -221,7 +232,7 @@ def test_a_worker_timeout_mid_batch_leaves_nothing_in_sending(
     drain(build_pollers(stack, invoke, wait_seconds=0))
     assert [stored(store, i).status for i in ids] == [PaymentStatus.OPEN] * 4
     assert answers[0][0] == 3, answers  # one done, three not started
-    assert all(seconds < 1.0 for _, seconds in answers), answers  # every batch ended before its timeout
+    assert all(remaining > 0 for _, remaining in answers), answers  # every batch ended before its timeout
     assert sorted(stored(store, i).deal_id or 0 for i in ids) == [1, 2, 3, 4]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, TypedDict
 
-from payments_core.models.payments import PaymentGroup, PaymentMethod, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus
 
 
 # ---------------------------------------------------------------------------------------------- the catalog

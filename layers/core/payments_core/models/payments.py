@@ -35,6 +35,11 @@ from payments_core.models.common import (
     utcnow,
 )
 
+# Defined without pydantic (models.enums: the entities and the codec import them from there), re-exported here.
+from payments_core.models.enums import PaymentGroup as PaymentGroup  # noqa: PLC0414 - an explicit re-export
+from payments_core.models.enums import PaymentMethod as PaymentMethod  # noqa: PLC0414 - an explicit re-export
+from payments_core.models.enums import PaymentStatus as PaymentStatus  # noqa: PLC0414 - an explicit re-export
+
 # The bounds of a create body. A payment is one DynamoDB item (at most 400 KB): the largest valid body (every
 # text at its longest, in 4-byte UTF-8 characters, and MAX_ITEMS items) is stored in about 250 KB, which
 # leaves more than 100 KB for what the platform adds later (deal, deposit, confirmations, last event, ...).
@@ -48,36 +53,6 @@ _BOUNDS = "characters (each counts, whatever its UTF-8 size)"
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-
-
-class PaymentMethod(StrEnum):
-    WEB3 = "web3"
-    CREDIT_CARD = "credit_card"
-    BANK_TRANSFER = "bank_transfer"
-
-
-class PaymentGroup(StrEnum):
-    PRODUCT = "product"
-    LISTING_OR_SUBSCRIPTION = "listing_or_subscription"
-
-
-class PaymentStatus(StrEnum):
-    """See payments_core/domain/status.py for what each means and who moves it where."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SEND_FAILED = "send-failed"
-    OPEN = "open"
-    HOLD = "hold"
-    PAID = "paid"
-    CONFIRMED = "confirmed"
-    CANCELLING = "cancelling"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
-    EXPIRED = "expired"
-    FAILED = "failed"
-    FAILED_CAPTURED = "failed-captured"
-    FAILED_TRANSFERS = "failed-transfers"
 
 
 def _text(value: Any) -> Any:

@@ -28,7 +28,7 @@ from payments_core.domain.entities import (
     PaymentLine,
     Wallet,
 )
-from payments_core.models.payments import PaymentGroup, PaymentMethod, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
