@@ -29,6 +29,14 @@
    dicts, strings and numbers), so they are written with `json.dumps`; an answer holding anything else
    (binary values, timestamps) and every error still go through moto's serializer. The test compares
    both writers on answers with every attribute type.
+5. SQS: one FIFO message group in flight at a time, under concurrent receives. moto's ReceiveMessage takes a
+   snapshot of the groups with a message in flight and then hands out messages, without a lock; two receives
+   at once (the local stack polls a queue with `ScalingConfig: MaximumConcurrency` threads) could both take a
+   snapshot without group g and both deliver messages of g, breaking a lane's order; and a delete changing the
+   in-flight set while a receive iterates it raised "Set changed size during iteration". Here every SQS backend
+   call that reads or changes a queue's messages holds one lock, and a long poll waits outside it (on a
+   condition the sends, deletes and visibility changes signal, and at most SQS_RESCAN_SECONDS, so a message
+   whose visibility timeout ends is seen) and retries a receive that does not wait.
 """
 
 from __future__ import annotations
@@ -39,6 +47,17 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
+_SQS = threading.Condition(threading.RLock())  # 5. above
+SQS_RESCAN_SECONDS = 0.1
+_SQS_CHANGES = (
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+)
 _STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 # The operations whose answers are items (or nothing): written as they are (4. above).
 PLAIN_JSON_OPERATIONS = frozenset(
@@ -79,6 +98,7 @@ def apply() -> None:
 
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - a patch
     _write_items_as_json()
+    _serialise_sqs()
     _applied = True
 
 
@@ -91,6 +111,41 @@ def _lock(cls: Any, name: str) -> None:
             return original(*args, **kwargs)
 
     setattr(cls, name, locked)
+
+
+def _serialise_sqs() -> None:
+    """5. above."""
+    import time
+
+    from moto.sqs.models import SQSBackend
+
+    for name in _SQS_CHANGES:
+        original = getattr(SQSBackend, name)
+
+        def changing(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _SQS:
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    _SQS.notify_all()
+
+        setattr(SQSBackend, name, functools.wraps(original)(changing))
+    receive = SQSBackend.receive_message
+
+    @functools.wraps(receive)
+    def receive_message(
+        backend: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        with _SQS:
+            while True:
+                got = receive(backend, queue_name, count, 0, *args, **kwargs)
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    return got
+                _SQS.wait(min(left, SQS_RESCAN_SECONDS))  # releases the lock while it waits
+
+    setattr(SQSBackend, "receive_message", receive_message)  # noqa: B010 - a patch
 
 
 def _write_items_as_json() -> None:
