@@ -140,3 +140,15 @@ def test_two_receives_at_once_never_hand_out_one_group_twice(moto_url: str, monk
     for t in threads:
         t.join(10)
     assert got == ["0"]  # the first message only: its group is in flight for the other receive
+
+
+def test_the_signing_pool_keys_are_anvils_accounts_2_to_9() -> None:
+    from eth_account import Account
+
+    from devstack import chain
+
+    Account.enable_unaudited_hdwallet_features()
+    mnemonic = "test test test test test test test test test test test junk"
+    derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(2, 10)]
+    assert [key.removeprefix("0x") for key in chain.POOL_KEYS] == [key.removeprefix("0x") for key in derived]
+    assert chain.address_of(chain.POOL_KEYS[0]) == "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
