@@ -38,6 +38,7 @@ POOL = 8  # anvil accounts 2..9: with the platform wallet, 9 lanes
 DEADLINE_S = 300
 CREATE_ATTEMPTS = 5
 CLIENTS = 8
+LOG_WAIT_S = 30
 WAIT_POLL_S = 0.1
 ALL_DEALS_TARGET_S = 4.0
 P95_TARGET_MS = 3000.0
@@ -119,11 +120,15 @@ class _Run:
 
     def create_to_deal_ms(self, ids: list[str]) -> list[float]:
         def one(pid: str) -> float:
-            entries: list[dict[str, Any]] = self.http.get(
-                f"/api/v1/payments/{pid}/logs", params={"per_page": 100}, headers=self.headers
-            ).json()["items"]
-            by_type = {e["event_type"]: e["created_at"] for e in entries}
-            return (_ts(by_type["deal_created"]) - _ts(by_type["created"])) * 1000
+            deadline = time.perf_counter() + LOG_WAIT_S  # the log writer (a stream poller) may be a moment behind
+            while True:
+                entries: list[dict[str, Any]] = self.http.get(
+                    f"/api/v1/payments/{pid}/logs", params={"per_page": 100}, headers=self.headers
+                ).json()["items"]
+                by_type = {e["event_type"]: e["created_at"] for e in entries}
+                if "deal_created" in by_type or time.perf_counter() > deadline:
+                    return (_ts(by_type["deal_created"]) - _ts(by_type["created"])) * 1000
+                time.sleep(0.5)
 
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
             return list(pool.map(one, ids))

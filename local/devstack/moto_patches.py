@@ -37,6 +37,12 @@
    call that reads or changes a queue's messages holds one lock, and a long poll waits outside it (on a
    condition the sends, deletes and visibility changes signal, and at most SQS_RESCAN_SECONDS, so a message
    whose visibility timeout ends is seen) and retries a receive that does not wait.
+6. SQS: a FIFO receive returns as many messages of one group as it can. "When receiving messages from a FIFO queue
+   with multiple message group IDs, Amazon SQS first attempts to return as many messages with the same message
+   group ID as possible" (the SQS developer guide, FIFO delivery logic); moto hands out messages in queue order,
+   so a batch of interleaved lanes took one message of each, put every lane in flight at once and left the other
+   consumers idle (the local deal worker: ten pollers, one of them busy). Here the first group a receive can
+   deliver goes first (its messages in order), then the others in queue order, as moto did.
 """
 
 from __future__ import annotations
@@ -139,13 +145,32 @@ def _serialise_sqs() -> None:
         deadline = time.monotonic() + (wait_seconds_timeout or 0)
         with _SQS:
             while True:
-                got = receive(backend, queue_name, count, 0, *args, **kwargs)
+                got = _one_group_first(receive, backend, queue_name, count, *args, **kwargs)
                 left = deadline - time.monotonic()
                 if got or left <= 0:
                     return got
                 _SQS.wait(min(left, SQS_RESCAN_SECONDS))  # releases the lock while it waits
 
     setattr(SQSBackend, "receive_message", receive_message)  # noqa: B010 - a patch
+
+
+def _one_group_first(receive: Any, backend: Any, queue_name: str, count: int, *args: Any, **kwargs: Any) -> Any:
+    """moto's receive (not waiting) with the first deliverable group's messages moved to the front (6. above); the
+    queue's own order is put back after it (less what the receive moved to the dead-letter queue)."""
+    queue = backend.get_queue(queue_name)
+    messages = list(queue._messages)
+    first = None
+    if queue.fifo_queue:
+        pending = queue.pending_message_groups
+        first = next((m.group_id for m in messages if m.visible and not m.delayed and m.group_id not in pending), None)
+    if first is None:
+        return receive(backend, queue_name, count, 0, *args, **kwargs)
+    queue._messages = sorted(messages, key=lambda m: m.group_id != first)  # stable: each group keeps its order
+    try:
+        return receive(backend, queue_name, count, 0, *args, **kwargs)
+    finally:
+        kept = {id(m) for m in queue._messages}
+        queue._messages = [m for m in messages if id(m) in kept]
 
 
 def _write_items_as_json() -> None:

@@ -152,3 +152,21 @@ def test_the_signing_pool_keys_are_anvils_accounts_2_to_9() -> None:
     derived = [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(2, 10)]
     assert [key.removeprefix("0x") for key in chain.POOL_KEYS] == [key.removeprefix("0x") for key in derived]
     assert chain.address_of(chain.POOL_KEYS[0]) == "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def test_a_fifo_receive_returns_as_many_messages_of_one_group_as_it_can(moto_url: str) -> None:
+    """SQS's FIFO delivery logic: interleaved lanes, a receive of 10 takes the first group's messages first."""
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1")
+    url = sqs.create_queue(QueueName="groups.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"})[
+        "QueueUrl"
+    ]
+    for n in range(4):
+        for g in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=url, MessageBody=f"{g}{n}", MessageGroupId=g, MessageDeduplicationId=f"{g}{n}")
+
+    def receive(count: int) -> list[str]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=count).get("Messages", [])
+        return [m["Body"] for m in messages]
+
+    assert receive(6) == ["a0", "a1", "a2", "a3", "b0", "c0"]  # group a whole, then the queue's order
+    assert receive(10) == []  # every group in flight
