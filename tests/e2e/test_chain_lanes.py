@@ -199,6 +199,12 @@ class Lanes:
         )
         return {"network_id": network.id, "currency_id": currency.id}
 
+    def retire(self, network_id: str) -> None:
+        """Without a diamond the watcher leaves the network alone."""
+        network = self.catalog.get(Network, network_id)
+        if network is not None:
+            self.catalog.put(network._replace(diamond_address=None))
+
     def signer(self, network_id: str) -> tuple[str, str]:
         """A new signing wallet on the network (a random key: funded, a platform wallet of the diamond, its key
         stored): (its wallet id, its address)."""
@@ -279,8 +285,12 @@ class RecordingProxy:
                 request = urllib.request.Request(
                     proxy.upstream, data=body, headers={"Content-Type": "application/json"}
                 )
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    answer = resp.read()
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as resp:
+                        answer = resp.read()
+                except OSError:  # the node gone (the module's end): no answer either
+                    self.close_connection = True
+                    return
                 if proxy._recorded(body, answer):
                     self.close_connection = True  # sent to anvil, never answered
                     return
@@ -352,11 +362,16 @@ class RecordingProxy:
 
 
 @contextmanager
-def recording(upstream: str, **kwargs: Any) -> Iterator[RecordingProxy]:
-    proxy = RecordingProxy(upstream, **kwargs)
+def recording(lanes: Lanes, **kwargs: Any) -> Iterator[tuple[RecordingProxy, dict[str, str]]]:
+    """A RecordingProxy in front of the module's anvil and a network over it (retired when the proxy stops)."""
+    proxy = RecordingProxy(lanes.own.url, **kwargs)
+    network: dict[str, str] | None = None
     try:
-        yield proxy
+        network = lanes.network(proxy.url)
+        yield proxy, network
     finally:
+        if network is not None:
+            lanes.retire(network["network_id"])
         proxy.stop()
 
 
@@ -408,8 +423,7 @@ def test_two_wallets_of_one_owner_and_cancels_at_once_share_one_lane_without_a_n
     so no delivery fails, the key never sends two transactions at one nonce (no replacement) and the node refuses
     none; each payment ends open on its own deal, or cancelled with no open deal of its ref on chain."""
     own = lanes.own
-    with recording(own.url) as proxy:
-        network = lanes.network(proxy.url)
+    with recording(lanes) as (proxy, network):
         owner_id, owner_address = lanes.signer(network["network_id"])
         wallets = [lanes.merchant(network["network_id"], owner_id) for _ in range(2)]
         log_start = stack.log_file.stat().st_size
@@ -558,13 +572,12 @@ def test_forty_payments_with_5_percent_of_rpc_calls_failing_and_a_send_cut_get_e
     the node sees them) and one createDeal reaches the node but never answers (a worker killed mid-batch). Every
     payment ends open with exactly one deal (retry-send for one the queue gave up on); no ref has two."""
     own = lanes.own
-    with recording(own.url, fail_rate=0.05) as proxy:
-        network = lanes.network(proxy.url)
+    with recording(lanes, fail_rate=0.05) as (proxy, network):
         owners = [lanes.signer(network["network_id"])[0] for _ in range(4)]
         proxy.cut_send(2)
 
         def create(i: int) -> str:
-            return lanes.create(network, owners[i % 4], price=1.0 + i / 100)
+            return lanes.create(network, owners[i % 4], price=round(1.0 + i / 100, 2))
 
         with ThreadPoolExecutor(10) as pool:
             ids = list(pool.map(create, range(40)))
