@@ -460,11 +460,15 @@ def test_two_wallets_of_one_owner_and_cancels_at_once_share_one_lane_without_a_n
     assert {p["wallet_id"] for p in payments if p["status"] == "open"} == set(wallets)
 
 
-def test_a_dropped_pending_create_deal_is_sent_again_at_its_nonce_and_ends_with_one_deal(lanes: Lanes) -> None:
+def test_a_dropped_pending_create_deal_is_sent_again_at_its_nonce_and_ends_with_one_deal(
+    stack: LocalStackInfo, lanes: Lanes
+) -> None:
     """Mining held: the worker's createDeal is pending; anvil_dropTransaction takes it out of the pool. The nonce
     manager sees it gone and sends it again at the same nonce (before a replacement of a merely slow one would
-    be due); mining back, the payment is open on the re-sent transaction's deal, the only deal of its ref."""
+    be due), within the one delivery; mining back, the payment is open on the re-sent transaction's deal, the
+    only deal of its ref."""
     own = lanes.own
+    log_start = stack.log_file.stat().st_size
     network = lanes.network()
     signer_id, signer_address = lanes.signer(network["network_id"])
     with own.held():
@@ -480,15 +484,19 @@ def test_a_dropped_pending_create_deal_is_sent_again_at_its_nonce_and_ends_with_
     payment = wait_for_status(lanes.client, payment_id, "open", timeout=SETTLE_SECONDS)
     assert payment["deal_transaction_hash"].lower() == str(again["hash"]).lower()
     assert_its_one_deal(own, payment)
+    assert failures_in_log(stack, log_start, [payment_id]) == []  # no delivery failed: no backoff, no retry
 
 
 def test_an_underpriced_pending_create_deal_is_sent_again_above_the_base_fee_and_ends_with_one_deal(
-    lanes: Lanes,
+    stack: LocalStackInfo, lanes: Lanes
 ) -> None:
     """Mining held: the worker's createDeal is pending; the next block's base fee is raised above its max fee
-    (anvil_setNextBlockBaseFeePerGas) and that block mined without it. The nonce manager sends it again at the
-    same nonce with fees above the new base fee; mining back, the payment is open on one deal."""
+    (anvil_setNextBlockBaseFeePerGas) and that block mined without it (anvil then evicts it from its pool). The
+    nonce manager sends it again at the same nonce, priced above the new base fee (a re-send merely bumped by
+    12.5 % is refused as underpriced and priced again), within the one delivery; mining back, the payment is open
+    on one deal."""
     own = lanes.own
+    log_start = stack.log_file.stat().st_size
     network = lanes.network()
     signer_id, signer_address = lanes.signer(network["network_id"])
     with own.held():
@@ -507,6 +515,7 @@ def test_an_underpriced_pending_create_deal_is_sent_again_above_the_base_fee_and
     payment = wait_for_status(lanes.client, payment_id, "open", timeout=SETTLE_SECONDS)
     assert payment["deal_transaction_hash"].lower() == str(again["hash"]).lower()
     assert_its_one_deal(own, payment)
+    assert failures_in_log(stack, log_start, [payment_id]) == []  # no delivery failed: no backoff, no retry
 
 
 def test_a_cancel_racing_an_in_flight_create_deal_leaves_no_untracked_open_deal(lanes: Lanes) -> None:
