@@ -14,7 +14,10 @@ transaction the worker sent stays pending for the test to drop, underprice or ra
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -30,6 +33,7 @@ from typing import Any
 import pytest
 
 from devstack import chain
+from devstack import template as tpl
 from devstack.launch import LocalStackInfo, free_port
 from payments_core.domain import catalog as admin
 from payments_core.domain.entities import Network
@@ -51,6 +55,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 PAYEE = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil account 2
 SETTLE_SECONDS = 60.0  # bounded waits for payments to reach their end
+STAGGER_SECONDS = 0.4  # between two creates of the concurrency test (a block is a second)
 DROPPED_RESENT_WITHIN = 8.0  # the nonce manager sees a dropped transaction after 2 s (nonces.DROPPED_AFTER_SECONDS);
 # a manager that does not look re-sends only as "not mined" after 12 s (REPLACE_AFTER_SECONDS)
 
@@ -106,6 +111,17 @@ class OwnChain:
         finally:
             self.mixed()
 
+    @contextmanager
+    def block_a_second(self) -> Iterator[None]:
+        """Interval mining inside the block (automine off, a block a second: a transaction waits for its block,
+        as on a real chain); mixed mining again after it."""
+        rpc(self.url, "evm_setAutomine", False)
+        self.miner.ticking.set()
+        try:
+            yield
+        finally:
+            self.mixed()
+
     def pending(self, address: str) -> dict[int, dict[str, Any]]:
         """The pool's transactions of `address` by nonce (txpool_content: pending and queued)."""
         pool = rpc(self.url, "txpool_content")
@@ -117,7 +133,11 @@ class OwnChain:
         return found
 
     def wait_pending(
-        self, address: str, *, besides: set[str] = frozenset(), timeout: float = 20.0  # type: ignore[assignment]
+        self,
+        address: str,
+        *,
+        besides: set[str] = frozenset(),
+        timeout: float = 20.0,  # type: ignore[assignment]
     ) -> dict[str, Any]:
         """The first transaction of `address` in the pool whose hash is not in `besides` (bounded wait)."""
         deadline = time.monotonic() + timeout
@@ -134,9 +154,7 @@ class OwnChain:
 
     def deal_created(self, ref: str) -> list[Any]:
         event = self.facet().events.DealCreated()
-        return list(
-            event.get_logs(from_block=0, to_block="latest", argument_filters={"ref": bytes.fromhex(ref[2:])})
-        )
+        return list(event.get_logs(from_block=0, to_block="latest", argument_filters={"ref": bytes.fromhex(ref[2:])}))
 
     def deal_of(self, ref: str) -> int:
         return int(self.facet().functions.dealIdOf(bytes.fromhex(ref[2:])).call())
@@ -146,7 +164,9 @@ class OwnChain:
 
 
 @pytest.fixture(scope="module")
-def own_chain(tmp_path_factory: pytest.TempPathFactory, chain_w3: Any, catalog: DynamoCatalogStore) -> Iterator[OwnChain]:
+def own_chain(
+    tmp_path_factory: pytest.TempPathFactory, chain_w3: Any, catalog: DynamoCatalogStore
+) -> Iterator[OwnChain]:
     """An anvil of this module's own with the local stack's deployment on it (the networks the tests make over
     it are retired before it stops: the watcher leaves a network without a diamond alone)."""
     log = Path(tmp_path_factory.mktemp("own-anvil")) / "anvil.log"
@@ -397,10 +417,45 @@ def assert_its_one_deal(own: OwnChain, payment: dict[str, Any], status: str = "o
     assert own.deal_status(deal_id) == DEAL_STATUS[status], (payment, own.deal_status(deal_id))
 
 
-def failures_in_log(stack: LocalStackInfo, since: int, ids: list[str]) -> list[dict[str, Any]]:
-    """The devstack log's "chain work failed" lines of the payments `ids`, from byte `since`."""
+@contextmanager
+def second_deal_worker(stack: LocalStackInfo, log_file: Path, seconds: float) -> Iterator[None]:
+    """Deal worker invocations beside the stack's, for `seconds` (tests/e2e/second_deal_worker.py): two batches
+    of the DealQueue at once, as Lambda runs them. Its log in `log_file`; stopped (bounded) when the block ends."""
+    env = {**os.environ, **stack.environment, "PYTHONUNBUFFERED": "1"}
+    stop = log_file.with_suffix(".stop")
+    with log_file.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.second_deal_worker", str(seconds), str(stop)],
+            cwd=tpl.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        ready, deadline = stop.with_suffix(".ready"), time.monotonic() + 60.0
+        while not ready.exists():
+            assert proc.poll() is None, log_file.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "the second deal worker was not ready within 60s"
+            time.sleep(0.1)
+        yield
+    finally:
+        stop.touch()
+        try:
+            proc.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def failures_in_log(
+    stack: LocalStackInfo, since: int, ids: list[str], *, more: Path | None = None
+) -> list[dict[str, Any]]:
+    """The "chain work failed" lines of the payments `ids` in the devstack log from byte `since` (and in
+    `more`: a second deal worker's log)."""
+    found = failures_in(stack.log_file, since, ids)
+    return found + (failures_in(more, 0, ids) if more is not None else [])
+
+
+def failures_in(path: Path, since: int, ids: list[str]) -> list[dict[str, Any]]:
     found = []
-    with stack.log_file.open("rb") as log:
+    with path.open("rb") as log:
         log.seek(since)
         for raw in log:
             if b"chain work failed" not in raw:
@@ -416,19 +471,27 @@ def failures_in_log(stack: LocalStackInfo, since: int, ids: list[str]) -> list[d
 
 # ------------------------------------------------------------------------------------------------ tests
 def test_two_wallets_of_one_owner_and_cancels_at_once_share_one_lane_without_a_nonce_race(
-    stack: LocalStackInfo, client: Client, lanes: Lanes
+    stack: LocalStackInfo, client: Client, lanes: Lanes, tmp_path: Path
 ) -> None:
-    """Two merchant wallets owned by one signing wallet, six payments on each created at once, and every third
-    cancelled right after its create answered (its create in flight or still queued): one lane (the owner's key),
-    so no delivery fails, the key never sends two transactions at one nonce (no replacement) and the node refuses
-    none; each payment ends open on its own deal, or cancelled with no open deal of its ref on chain."""
+    """Two merchant wallets owned by one signing wallet, six payments on each created in turn (a few a second, from
+    threads of their own), and every third cancelled right after its create answered (its create in flight or
+    still queued), with two deal worker invocations running at once (as Lambda runs them) and a block a second:
+    one lane (the owner's key), so no delivery fails, the key never sends two transactions at one nonce (no
+    replacement) and the node refuses none; each payment ends open on its own deal, or cancelled with no open deal
+    of its ref on chain."""
     own = lanes.own
-    with recording(lanes) as (proxy, network):
+    second_log = tmp_path / "second-deal-worker.log"
+    with (
+        recording(lanes) as (proxy, network),
+        own.block_a_second(),
+        second_deal_worker(stack, second_log, SETTLE_SECONDS),
+    ):
         owner_id, owner_address = lanes.signer(network["network_id"])
         wallets = [lanes.merchant(network["network_id"], owner_id) for _ in range(2)]
         log_start = stack.log_file.stat().st_size
 
         def create_and_maybe_cancel(i: int) -> tuple[str, bool]:
+            time.sleep(STAGGER_SECONDS * i)  # the wallets' payments come in turn, while earlier ones are in flight
             payment_id = lanes.create(network, wallets[i % 2])
             cancelled = i % 3 == 2
             if cancelled:
@@ -441,7 +504,8 @@ def test_two_wallets_of_one_owner_and_cancels_at_once_share_one_lane_without_a_n
         payments = settle(client, ids, {"open", "cancelled", "send-failed", "refunded"})
         sent = proxy.sent_by(owner_address)
 
-    assert failures_in_log(stack, log_start, ids) == []
+    failed = failures_in_log(stack, log_start, ids, more=second_log)
+    assert failed == [], [{k: f.get(k) for k in ("payment_id", "receives", "error_type", "raised_at")} for f in failed]
     nonces = [nonce for nonce, _, _ in sent]
     assert len(nonces) == len(set(nonces)), f"a nonce sent twice (a replacement): {sent}"
     assert [a for _, _, a in sent if "error" in a] == []
