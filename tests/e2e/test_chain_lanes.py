@@ -136,8 +136,8 @@ class OwnChain:
         self,
         address: str,
         *,
-        besides: set[str] = frozenset(),
-        timeout: float = 20.0,  # type: ignore[assignment]
+        besides: frozenset[str] = frozenset(),
+        timeout: float = 20.0,
     ) -> dict[str, Any]:
         """The first transaction of `address` in the pool whose hash is not in `besides` (bounded wait)."""
         deadline = time.monotonic() + timeout
@@ -361,9 +361,9 @@ class RecordingProxy:
 
     def sent_by(self, address: str) -> list[tuple[int, str, dict[str, Any]]]:
         """(nonce, hash, answer) of every raw transaction `address` signed, in the order sent."""
-        import rlp
+        import rlp  # type: ignore[import-untyped]
         from eth_account import Account
-        from eth_utils import keccak
+        from eth_utils.crypto import keccak
 
         found = []
         for raw, answer in list(self.sends):
@@ -541,7 +541,7 @@ def test_a_dropped_pending_create_deal_is_sent_again_at_its_nonce_and_ends_with_
         assert rpc(own.url, "anvil_dropTransaction", first["hash"]) is not None
         dropped_at = time.monotonic()
         assert own.pending(signer_address) == {}
-        again = own.wait_pending(signer_address, besides={str(first["hash"]).lower()})
+        again = own.wait_pending(signer_address, besides=frozenset({str(first["hash"]).lower()}))
         took = time.monotonic() - dropped_at
         assert took < DROPPED_RESENT_WITHIN, f"re-sent {took:.1f}s after the drop: as a slow one, not as dropped"
         assert int(again["nonce"], 16) == int(first["nonce"], 16)
@@ -572,7 +572,7 @@ def test_an_underpriced_pending_create_deal_is_sent_again_above_the_base_fee_and
         block = own.w3.eth.get_block("latest")
         assert int(block["baseFeePerGas"]) == 4 * offered
         assert str(first["hash"]).lower() not in {tx_hex(h) for h in block["transactions"]}
-        again = own.wait_pending(signer_address, besides={str(first["hash"]).lower()}, timeout=30.0)
+        again = own.wait_pending(signer_address, besides=frozenset({str(first["hash"]).lower()}), timeout=30.0)
         assert int(again["nonce"], 16) == int(first["nonce"], 16)
         base_fee = int(own.w3.eth.get_block("latest")["baseFeePerGas"])
         assert int(again["maxFeePerGas"], 16) > base_fee
