@@ -654,7 +654,7 @@ def test_forty_payments_with_5_percent_of_rpc_calls_failing_and_a_send_cut_get_e
 
         with ThreadPoolExecutor(10) as pool:
             ids = list(pool.map(create, range(40)))
-        payments = settle(client, ids, {"open", "send-failed"}, timeout=2 * SETTLE_SECONDS)
+        payments = settle(client, ids, {"open", "send-failed"}, timeout=3 * SETTLE_SECONDS)  # backoffs: 5, 10, 20 s
         for payment in payments:
             if payment["status"] == "send-failed":
                 r = client.http.post(f"/api/v1/payments/{payment['id']}/retry-send", headers=client.auth())
