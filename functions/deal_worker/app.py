@@ -25,4 +25,6 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         # Only a create ends in send-failed (mark_send_failed leaves a cancelling payment as it is).
         on_last_failure=lambda payment_id, reason: chain_work.mark_send_failed(work, payment_id, reason),
         dead_letters=deps.dead_letter_queue(get_settings().deal_dead_letter_queue_url),
+        # The creates at the head of each lane in one createDeals transaction (decision 0045).
+        together=lambda payment_ids: chain_work.create_deals_together(work, payment_ids),
     )

@@ -2,7 +2,7 @@
 
     python -m devstack [--host 127.0.0.1] [--port 3000] [--moto-port 5000] [--moto-host 127.0.0.1]
                        [--data-dir .dev] [--anvil-port 8545] [--block-time 1] [--no-chain] [--no-workers]
-                       [--verbose]
+                       [--signing-pool N] [--verbose]
 
 1. moto in server mode on <moto-host>:<moto-port> (127.0.0.1 by default; 0.0.0.0 for `sam local`'s
    containers); this process talks to it through AWS_ENDPOINT_URL, with fake credentials;
@@ -14,13 +14,16 @@
 4. a first signing key, the demo catalog (root ── child, other; the anvil network with the diamond,
    USDT on it, the platform wallet) and the wallet's signing key in Secrets Manager as
    `<stack>-wallet-<wallet id>`, all written to <data-dir>/demo.json (with the chain's rpc_url,
-   addresses and the payer's dev key);
+   addresses and the payer's dev key); with --signing-pool N, N more platform wallets (anvil accounts 2..,
+   authorised on the diamond, keys stored the same way) as the network's signing pool (demo.json
+   `signing_pool`: their wallet ids), so payments naming no wallet are spread over N + 1 lanes;
 5. <data-dir>/stack.json (for `paymentsctl --local`) and <data-dir>/env.json (`sam local start-api
    --env-vars`, with moto reached from Docker at host.docker.internal); the functions' EMF metric lines
    go to <data-dir>/metrics.jsonl (emptied at each start) instead of stdout;
 6. the event sources of template.yaml (SQS, DynamoDB streams, schedules) polled in background threads:
    the chain workers and the watcher run as on AWS (schedules every DEVSTACK_SCHEDULE_SECONDS, 2 s;
-   with --no-chain at the template's rate unless that variable is set); with --no-workers the SQS event
+   with --no-chain at the template's rate unless that variable is set); an SQS source with `ScalingConfig:
+   MaximumConcurrency` N by N threads (the deal worker: N lanes at once); with --no-workers the SQS event
    sources (the deal worker on DealQueue) are not polled, so their messages stay
    in the queues for whoever reads them (tests), while streams and schedules still are;
 7. the API on http://<host>:<port> (threaded werkzeug): routes and authorizers of template.yaml,
@@ -57,7 +60,7 @@ from devstack import chain
 from devstack import template as tpl
 from devstack.gateway import Gateway
 from devstack.pollers import SCHEDULE_SECONDS_ENV, PollerThreads, build_pollers
-from devstack.provision import provision
+from devstack.provision import Stack, provision
 from devstack.seed import seed_demo
 from devstack.server import ApiApp, FunctionInvoker, MotoServer, local_origins, serve
 
@@ -280,18 +283,58 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "DynamoDB streams and schedules are still polled",
     )
     p.add_argument(
+        "--signing-pool",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"N more platform wallets sign the demo network's deals (anvil accounts 2.., at most "
+        f"{len(chain.POOL_KEYS)}; payments naming no wallet are spread over them, a lane each; default 0)",
+    )
+    p.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         help="print every log line on the console too (each request, each watcher run, the functions' logs); "
         f"they always go to <data-dir>/{LOG_FILE_NAME}",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0 <= args.signing_pool <= len(chain.POOL_KEYS):
+        p.error(f"--signing-pool: 0..{len(chain.POOL_KEYS)} (anvil's development accounts 2..9)")
+    if args.signing_pool and args.no_chain:
+        p.error("--signing-pool needs the chain (not with --no-chain)")
+    return args
 
 
 def wallet_secret_name(stack_name: str, wallet_id: str) -> str:
     """Where a platform wallet's signing key lives (Secrets Manager; never in DynamoDB or the environment)."""
     return f"{stack_name}-wallet-{wallet_id}"
+
+
+def signing_pool(stack: Stack, demo: dict[str, Any], rpc_url: str, diamond: str, keys: tuple[str, ...]) -> list[str]:
+    """The demo network's signing pool (decision 0045): a wallet per key, authorised on the diamond, its key stored
+    as the demo platform wallet's is; returns the wallet ids."""
+    from payments_core import deps
+    from payments_core.domain import catalog as admin
+
+    addresses = chain.authorise_signers(chain.connect(rpc_url), diamond, list(keys))
+    secrets = stack.client("secretsmanager")
+    wallet_ids = []
+    for n, (address, key) in enumerate(zip(addresses, keys, strict=True), start=1):
+        wallet = admin.create_wallet(
+            deps.catalog(),
+            node_id=demo["nodes"]["root"],
+            network_id=demo["network_id"],
+            address=address,
+            name=f"Signing pool {n}",
+        )
+        secrets.create_secret(
+            Name=wallet_secret_name(stack.name, wallet.id),
+            Description=f"Signing key of signing pool wallet {n} (an anvil development account, a public dev key)",
+            SecretString=key,
+        )
+        wallet_ids.append(wallet.id)
+    admin.set_signing_pool(deps.catalog(), network_id=demo["network_id"], wallet_ids=wallet_ids)
+    return wallet_ids
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
             Description="Signing key of the demo platform wallet (anvil account 0, a public dev key)",
             SecretString=chain.PLATFORM_WALLET_KEY,
         )
+        if args.signing_pool and deployment is not None and rpc_url is not None:
+            demo["signing_pool"] = signing_pool(
+                stack, demo, rpc_url, deployment.diamond_address, chain.POOL_KEYS[: args.signing_pool]
+            )
 
         _write_json(data_dir / "demo.json", demo)
         _write_json(data_dir / "stack.json", {"moto_url": moto_url, "rpc_url": rpc_url, "environment": merged})

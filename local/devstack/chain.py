@@ -51,6 +51,20 @@ ACCOUNT0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff
 ACCOUNT1_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 ACCOUNT1_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 
+# Accounts 2..9 of the same mnemonic (m/44'/60'/0'/0/i; tests/devstack checks the derivation): the signing pool of
+# `python -m devstack --signing-pool N` (decision 0046). Public development keys, each funded by anvil (10,000 ETH).
+POOL_KEYS = (
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+POOL_MIN_ETH_WEI = 10**18  # a pool key below this gets 10 ETH from the owner (anvil starts them at 10,000)
+
 # Roles of the local stack: account 0 deploys, owns the diamond and is the demo platform wallet; account 1 pays.
 OWNER_KEY = ACCOUNT0_KEY
 PLATFORM_WALLET_ADDRESS = ACCOUNT0_ADDRESS
@@ -432,3 +446,30 @@ def deploy(
         payer_token_units=int(token.functions.balanceOf(payer_checksum).call()),
         block_number=int(w3.eth.block_number),
     )
+
+
+def authorise_signers(w3: Web3, diamond_address: str, keys: list[str], *, owner_key: str = OWNER_KEY) -> list[str]:
+    """Make each key's address a platform wallet of the diamond (setPlatformWallet, by the owner) and top its ETH
+    up to 10 when it has less than 1; returns the addresses. Each transaction is awaited (bounded)."""
+    from web3.types import Wei
+
+    payments = contract_at(w3, "PaymentsFacet", diamond_address)
+    owner = address_of(owner_key)
+    addresses = []
+    for key in keys:
+        address = address_of(key)
+        transact(w3, payments.functions.setPlatformWallet(address, True), owner_key)
+        if int(w3.eth.get_balance(address)) < POOL_MIN_ETH_WEI:
+            tx: TxParams = {
+                "from": owner,
+                "to": address,
+                "value": Wei(10 * POOL_MIN_ETH_WEI),
+                "nonce": w3.eth.get_transaction_count(owner, "pending"),
+                "gas": 21_000,
+                "chainId": int(w3.eth.chain_id),
+                "maxFeePerGas": Wei(2 * int(w3.eth.gas_price)),
+                "maxPriorityFeePerGas": Wei(0),
+            }
+            send_signed(w3, tx, owner_key, what="ETH for a signing pool key")
+        addresses.append(str(address))
+    return addresses

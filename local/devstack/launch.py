@@ -6,7 +6,8 @@
 Free ports are picked for the API, moto and anvil; `python -m devstack` runs in its own process group
 with its output in <data_dir>/devstack.log (anvil's in <data_dir>/anvil.log); it stops anvil (its own
 process group) when it stops. `local_stack(..., chain=False)` runs it with --no-chain,
-`local_stack(..., workers=False)` with --no-workers (nothing consumes the SQS queues: tests read them).
+`local_stack(..., workers=False)` with --no-workers (nothing consumes the SQS queues: tests read them),
+`local_stack(..., signing_pool=N)` with --signing-pool N.
 Every wait is bounded.
 """
 
@@ -106,6 +107,7 @@ def _start(
     chain: bool = True,
     workers: bool = True,
     parameters: dict[str, str] | None = None,
+    signing_pool: int = 0,
 ) -> tuple[subprocess.Popen[bytes], str]:
     api_port, moto_port, anvil_port = _free_ports(3)
     api_url = f"http://127.0.0.1:{api_port}"
@@ -123,6 +125,7 @@ def _start(
         str(data_dir),
         *(["--anvil-port", str(anvil_port)] if chain else ["--no-chain"]),
         *([] if workers else ["--no-workers"]),
+        *(["--signing-pool", str(signing_pool)] if signing_pool else []),
         *(f"--parameter={name}={value}" for name, value in (parameters or {}).items()),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -149,18 +152,22 @@ def local_stack(
     chain: bool = True,
     workers: bool = True,
     parameters: dict[str, str] | None = None,
+    signing_pool: int = 0,
 ) -> Iterator[LocalStackInfo]:
     """Run `python -m devstack` on free ports until the block ends; yields where it is and its demo.
     `chain=False`: without anvil (--no-chain), for tests that need no chain;
     `workers=False`: the SQS queues are not consumed (--no-workers), for tests that read them;
-    `parameters`: template parameters (--parameter NAME=VALUE), e.g. shorter caches for quick tests."""
+    `parameters`: template parameters (--parameter NAME=VALUE), e.g. shorter caches for quick tests;
+    `signing_pool`: N more platform wallets for the demo network (--signing-pool N, demo["signing_pool"])."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.json", "stack.json", "env.json"):
         (data_dir / stale).unlink(missing_ok=True)
     log_file = data_dir / "devstack.log"
     for attempt in range(_START_ATTEMPTS):
-        proc, api_url = _start(data_dir, log_file, timeout, chain=chain, workers=workers, parameters=parameters)
+        proc, api_url = _start(
+            data_dir, log_file, timeout, chain=chain, workers=workers, parameters=parameters, signing_pool=signing_pool
+        )
         if proc.poll() is None:
             break
         if attempt == _START_ATTEMPTS - 1:

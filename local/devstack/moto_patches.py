@@ -29,6 +29,20 @@
    dicts, strings and numbers), so they are written with `json.dumps`; an answer holding anything else
    (binary values, timestamps) and every error still go through moto's serializer. The test compares
    both writers on answers with every attribute type.
+5. SQS: one FIFO message group in flight at a time, under concurrent receives. moto's ReceiveMessage takes a
+   snapshot of the groups with a message in flight and then hands out messages, without a lock; two receives
+   at once (the local stack polls a queue with `ScalingConfig: MaximumConcurrency` threads) could both take a
+   snapshot without group g and both deliver messages of g, breaking a lane's order; and a delete changing the
+   in-flight set while a receive iterates it raised "Set changed size during iteration". Here every SQS backend
+   call that reads or changes a queue's messages holds one lock, and a long poll waits outside it (on a
+   condition the sends, deletes and visibility changes signal, and at most SQS_RESCAN_SECONDS, so a message
+   whose visibility timeout ends is seen) and retries a receive that does not wait.
+6. SQS: a FIFO receive returns as many messages of one group as it can. "When receiving messages from a FIFO queue
+   with multiple message group IDs, Amazon SQS first attempts to return as many messages with the same message
+   group ID as possible" (the SQS developer guide, FIFO delivery logic); moto hands out messages in queue order,
+   so a batch of interleaved lanes took one message of each, put every lane in flight at once and left the other
+   consumers idle (the local deal worker: ten pollers, one of them busy). Here the first group a receive can
+   deliver goes first (its messages in order), then the others in queue order, as moto did.
 """
 
 from __future__ import annotations
@@ -39,6 +53,17 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
+_SQS = threading.Condition(threading.RLock())  # 5. above
+SQS_RESCAN_SECONDS = 0.1
+_SQS_CHANGES = (
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+)
 _STREAM_READS = ("describe_stream", "get_shard_iterator", "get_records")
 # The operations whose answers are items (or nothing): written as they are (4. above).
 PLAIN_JSON_OPERATIONS = frozenset(
@@ -79,6 +104,7 @@ def apply() -> None:
 
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - a patch
     _write_items_as_json()
+    _serialise_sqs()
     _applied = True
 
 
@@ -91,6 +117,60 @@ def _lock(cls: Any, name: str) -> None:
             return original(*args, **kwargs)
 
     setattr(cls, name, locked)
+
+
+def _serialise_sqs() -> None:
+    """5. above."""
+    import time
+
+    from moto.sqs.models import SQSBackend
+
+    for name in _SQS_CHANGES:
+        original = getattr(SQSBackend, name)
+
+        def changing(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _SQS:
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    _SQS.notify_all()
+
+        setattr(SQSBackend, name, functools.wraps(original)(changing))
+    receive = SQSBackend.receive_message
+
+    @functools.wraps(receive)
+    def receive_message(
+        backend: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        with _SQS:
+            while True:
+                got = _one_group_first(receive, backend, queue_name, count, *args, **kwargs)
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    return got
+                _SQS.wait(min(left, SQS_RESCAN_SECONDS))  # releases the lock while it waits
+
+    setattr(SQSBackend, "receive_message", receive_message)  # noqa: B010 - a patch
+
+
+def _one_group_first(receive: Any, backend: Any, queue_name: str, count: int, *args: Any, **kwargs: Any) -> Any:
+    """moto's receive (not waiting) with the first deliverable group's messages moved to the front (6. above); the
+    queue's own order is put back after it (less what the receive moved to the dead-letter queue)."""
+    queue = backend.get_queue(queue_name)
+    messages = list(queue._messages)
+    first = None
+    if queue.fifo_queue:
+        pending = queue.pending_message_groups
+        first = next((m.group_id for m in messages if m.visible and not m.delayed and m.group_id not in pending), None)
+    if first is None:
+        return receive(backend, queue_name, count, 0, *args, **kwargs)
+    queue._messages = sorted(messages, key=lambda m: m.group_id != first)  # stable: each group keeps its order
+    try:
+        return receive(backend, queue_name, count, 0, *args, **kwargs)
+    finally:
+        kept = {id(m) for m in queue._messages}
+        queue._messages = [m for m in messages if id(m) in kept]
 
 
 def _write_items_as_json() -> None:

@@ -11,6 +11,10 @@ SQS (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
   after maxReceiveCount receives (SQS's own doing, moto's here);
 - ReportBatchItemFailures: only the messages named in `batchItemFailures` stay; an invalid answer
   (an empty, missing or unknown itemIdentifier, a non-object answer) fails the whole batch.
+- `ScalingConfig: MaximumConcurrency` N: N batches at once (N threads polling the queue); without it,
+  one batch at a time. On a FIFO queue a message group with a message in flight is not delivered (SQS's
+  rule, moto's here, made safe under concurrent receives by devstack.moto_patches), so each group is
+  still worked in order, one batch at a time, while up to N groups are worked beside each other.
 
 DynamoDB streams (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), per shard, in order:
 - records are read from TRIM_HORIZON (the mapping exists from the stack's creation on) and a batch
@@ -631,9 +635,18 @@ def build_pollers(
     return pollers
 
 
+def concurrency_of(poller: Poller) -> int:
+    """How many threads work a poller at once: an SQS source's `ScalingConfig: MaximumConcurrency` (Lambda runs
+    that many batches of it at once; on a FIFO queue SQS never hands out a message group that has a message in
+    flight, so a group is still worked one batch at a time while other groups are worked beside it); one
+    otherwise (a stream shard is worked in order, a schedule runs one invocation at a time)."""
+    return poller.source.maximum_concurrency if isinstance(poller, SqsPoller) else 1
+
+
 @dataclass
 class PollerThreads:
-    """Runs each poller in a daemon thread until stop(); every wait is bounded."""
+    """Runs each poller in a daemon thread (an SQS poller in `concurrency_of` threads) until stop(); every wait
+    is bounded."""
 
     pollers: list[Poller]
     idle_seconds: float = 0.5  # pause of a stream poller with nothing to do, and after an error
@@ -659,9 +672,12 @@ class PollerThreads:
         for poller in self.pollers:
             if isinstance(poller, SchedulePoller):
                 poller.restart()
-            thread = threading.Thread(target=self._run, args=(poller,), name=f"poller:{poller.name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            count = concurrency_of(poller)
+            for n in range(count):
+                name = f"poller:{poller.name}" + (f"#{n}" if count > 1 else "")
+                thread = threading.Thread(target=self._run, args=(poller,), name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

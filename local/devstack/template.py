@@ -43,6 +43,15 @@ class EventSource:
     properties: dict[str, Any] = field(default_factory=dict)
     rate_seconds: float | None = None  # a schedule's `rate(...)` in seconds; None for cron(...) and other kinds
 
+    @property
+    def maximum_concurrency(self) -> int:
+        """An SQS source's `ScalingConfig: MaximumConcurrency` (how many invocations Lambda runs at once, 2..1000);
+        1 when it declares none: the local stack then polls it one batch at a time, as it always did."""
+        if self.kind != "SQS":
+            return 1
+        value = self.properties.get("ScalingConfig", {}).get("MaximumConcurrency")
+        return 1 if value is None else int(value)
+
 
 @dataclass
 class Function:

@@ -379,21 +379,24 @@ def retry_send_failed(client: Client, payments: list[dict[str, Any]]) -> list[st
 def test_worker_cut_off_mid_batch_leaves_exactly_one_deal_per_payment(
     stack: LocalStackInfo, client: Client, chain_w3: Any, proxy_network: dict[str, Any], own_wallet: Any
 ) -> None:
-    """Ten payments at once; the third createDeal the worker sends reaches anvil (and is mined) but the worker's
-    connection is dropped before the answer, as if it were killed right after sending, in the middle of its batch.
-    The message comes back (backoff), the worker finds the ref's deal on chain instead of sending another: every
-    payment ends open with exactly one deal, and the diamond has no extra deal."""
+    """Ten payments at once in one lane; the worker's first transaction (a createDeals of the batch's head run,
+    decision 0045, or a createDeal) reaches anvil and is mined, but the worker's connection is dropped before the
+    answer, as if it were killed right after sending, in the middle of its batch. The payments it carried are
+    `sending` with a deal on chain: the worker finds each ref's deal instead of sending another (in the same
+    batch, or after a redelivery): every payment ends open with exactly one deal, and the diamond has no extra."""
     proxy: RpcProxy = proxy_network["proxy"]
     network = {"network_id": proxy_network["network_id"], "currency_id": proxy_network["currency_id"]}
     log_start = stack.log_file.stat().st_size
-    proxy.cut_send(3)
+    proxy.cut_send(1)
     ids = create_many(client, [{**network, "wallet_id": own_wallet(network["network_id"])} for _ in range(10)])
 
     payments = wait_until(client, ids, {"open"}, RECOVERY_SECONDS)
     assert payments is not None, f"not all open after {RECOVERY_SECONDS:.0f}s: {statuses(client, ids)}"
-    assert len(proxy.cut) == 1, "no createDeal was cut off"
-    (cut_payment,) = [p for p in payments if p["deal_transaction_hash"].lower() == proxy.cut[0].lower()]
-    assert worker_failures(stack, log_start, ids) == {cut_payment["id"]: 1}
+    assert len(proxy.cut) == 1, "no transaction was cut off"
+    carried = {p["id"] for p in payments if p["deal_transaction_hash"].lower() == proxy.cut[0].lower()}
+    assert carried, "no payment's deal is the one whose answer was cut off"  # recorded from the chain, not sent again
+    # Only a payment the cut transaction carried may have failed a delivery; the others were never held.
+    assert set(worker_failures(stack, log_start, ids)) <= carried
     assert_one_deal_each(client, chain_w3, payments)
     for payment_id in ids:  # claimed once, one deal: the redelivery recorded the deal it found, and it verified
         expected = ["created", "deal_sending", "deal_created", "deal_verified"]

@@ -14,7 +14,7 @@ import pytest
 from payments_core.domain import payments
 from payments_core.domain.access import Principal
 from payments_core.domain.entities import Chain, Currency, Member, Network, Node, PaymentEvent, PaymentLine, Wallet
-from payments_core.domain.payments import PaymentDeps
+from payments_core.domain.payments import PaymentDeps, signer_of
 from payments_core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from payments_core.http import json_codec
 from payments_core.http.api import json_response
@@ -535,6 +535,28 @@ def test_lanes_of_different_signers_differ(world: World) -> None:
     create(world, wallet_id=world.wallet, external_id="order-w")
     create(world, external_id="order-p")
     assert [m.group for m in world.queue.sent] == [f"signer:{world.wallet}", f"signer:{world.platform_wallet}"]
+
+
+def test_payments_naming_no_wallet_are_spread_over_the_networks_signing_pool(world: World) -> None:
+    """Decision 0045: the platform wallet and its pool each sign a share (a lane each), chosen from the id."""
+    pool = [new_id() for _ in range(3)]
+    for wallet_id in pool:
+        world.catalog.add(Wallet(id=wallet_id, node_id=world.root, address="0xP", network_id=world.network))
+    network = world.catalog.get(Network, world.network)
+    assert network is not None
+    world.catalog.add(network._replace(signing_pool=tuple(pool)))
+    for i in range(80):
+        create(world, external_id=f"order-{i}")
+    signers = [p.signer_wallet_id for p in world.store.inserted]
+    assert set(signers) == {world.platform_wallet, *pool}
+    assert min(signers.count(s) for s in set(signers)) >= 8  # each a fair share (80 over 4: 20 expected)
+    assert [m.group for m in world.queue.sent] == [f"signer:{s}" for s in signers]
+    # A stable choice: the same id always gets the same signer.
+    pooled = world.catalog.get(Network, world.network)
+    assert pooled is not None
+    assert signer_of(None, pooled, world.store.inserted[0].id) == signers[0]
+    create(world, wallet_id=world.wallet, external_id="order-named")  # a wallet named: it signs, never the pool
+    assert world.store.inserted[-1].signer_wallet_id == world.wallet
 
 
 def test_a_web3_payment_nobody_can_sign_is_refused_at_the_door(world: World) -> None:

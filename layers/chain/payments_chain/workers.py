@@ -81,6 +81,7 @@ def run_batch(
     max_receives: int,
     on_last_failure: Callable[[str, str], Any] | None = None,
     dead_letters: DealQueue | None = None,
+    together: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> PartialItemFailureResponse:
     """Process a FIFO batch: a failed message fails the rest of its group (order kept) but not the
     other groups; a failed message comes back with exponential backoff; on its last allowed delivery
@@ -88,10 +89,13 @@ def run_batch(
     chain_work.parse_message); one that cannot be parsed goes to `dead_letters` at once (it never holds its
     group); a terminal failure is `work`'s to record, not raised. The batch ends before the function does:
     records left unstarted DEADLINE_MARGIN_MS before the deadline are answered as failures and released at
-    once (decision 0041)."""
+    once (decision 0041). `together`, when given, first takes the create messages at the head of each group
+    (before the group's first other message) at once (createDeals, decision 0045) and answers the payments it
+    finished; those messages are then done, the others worked one by one, in order."""
 
     delayed: set[str] = set()
     deadline = _deadline(context)
+    finished: dict[str, str] = {}  # payment id -> outcome, of the create messages worked together
 
     def handle(record: SQSRecord) -> None:
         # The request that caused the message: this record's log lines and the changes it writes carry it.
@@ -105,7 +109,8 @@ def run_batch(
             if message is None:
                 dead_letter(record)
                 return
-            outcome = work(message)
+            outcome = finished.get(message.payment_id) if message.kind == "create_deal" else None
+            outcome = outcome or work(message)
         except Exception as exc:
             receives = int(record.attributes.approximate_receive_count or 1)
             logger.warning(
@@ -139,6 +144,8 @@ def run_batch(
     # the skipped ones below must still be released, and the answer tells the mapping the same thing.
     processor.raise_on_entire_batch_failure = False
     with receipt_deadline(deadline):
+        if together is not None:
+            finished.update(_work_together(event, together))
         response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
     # The messages the processor skipped (behind a failed one of their group) were never handled, and those left
     # unstarted for the deadline: let them come back at once instead of after the queue's visibility timeout.
@@ -149,6 +156,26 @@ def run_batch(
             queue.delay(record["receiptHandle"], 0)
     set_correlation_id(None)
     return response
+
+
+def _work_together(event: dict[str, Any], together: Callable[[list[str]], dict[str, str]]) -> dict[str, str]:
+    """The create messages at the head of each FIFO group of the batch, worked at once (see run_batch)."""
+    heads: list[str] = []
+    stopped: set[str] = set()  # groups whose head run of create messages has ended
+    for record in event.get("Records", []):
+        group = str((record.get("attributes") or {}).get("MessageGroupId") or "")
+        message = parse_message(str(record.get("body") or ""))
+        if group in stopped or message is None or message.kind != "create_deal":
+            stopped.add(group)
+            continue
+        heads.append(message.payment_id)
+    if len(heads) < 2:
+        return {}  # one message: the per-message path is the same transaction
+    try:
+        return together(heads)
+    except Exception as exc:  # noqa: BLE001 - an optimisation: every message is still worked one by one
+        logger.warning("chain work together failed", extra=error_fields(exc))
+        return {}
 
 
 def _deadline(context: Any) -> float | None:

@@ -6,6 +6,7 @@
     paymentsctl network create --chain ID --name Sepolia --evm-chain-id 11155111 --rpc-url URL
                                [--diamond ADDR] [--confirmations 12]
     paymentsctl network set-wallet --network ID --wallet WALLET_ID
+    paymentsctl network set-pool --network ID --wallets WALLET_ID[,WALLET_ID...]   (more platform signers)
     paymentsctl network set-rpc-url --network ID --rpc-url URL         (Secrets Manager, never the catalog)
     paymentsctl currency create --symbol USDT --decimals 6 [--token NETWORK_ID=0xADDR ...] [--max-amount 1000000]
     paymentsctl wallet create --node ID --address 0x.. [--network ID] [--owner WALLET_ID]
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     a = network.add_parser("set-wallet", help="the platform wallet that signs deals of payments that name no wallet")
     a.add_argument("--network", required=True)
     a.add_argument("--wallet", required=True)
+    a = network.add_parser("set-pool", help="more platform wallets that sign deals: one lane each (decision 0045)")
+    a.add_argument("--network", required=True)
+    a.add_argument("--wallets", required=True, help="comma-separated wallet ids; empty: no pool")
     a = network.add_parser("set-rpc-url", help="replace the network's RPC URL (kept in Secrets Manager)")
     a.add_argument("--network", required=True)
     a.add_argument("--rpc-url", required=True)
@@ -166,6 +170,9 @@ def run(args: argparse.Namespace) -> Any:
         return admin.public(admin.create_chain(cat, args.name))
     if args.kind == "network" and args.action == "set-wallet":
         return admin.public(admin.set_platform_wallet(cat, network_id=args.network, wallet_id=args.wallet))
+    if args.kind == "network" and args.action == "set-pool":
+        wallets = [w for w in str(args.wallets).split(",") if w]
+        return admin.public(admin.set_signing_pool(cat, network_id=args.network, wallet_ids=wallets))
     if args.kind == "network" and args.action == "set-rpc-url":
         return admin.public(admin.set_rpc_url(cat, deps.rpc_urls(), network_id=args.network, rpc_url=args.rpc_url))
     if args.kind == "network":

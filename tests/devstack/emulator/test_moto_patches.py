@@ -223,3 +223,34 @@ def test_concurrent_updates_of_one_item_are_whole_requests(stack: Stack) -> None
         list(pool.map(grow, range(3)))  # re-raises the first failure
     item = db.get_item(TableName=table, Key={"id": {"S": "busy"}}, ConsistentRead=True)["Item"]
     assert len(item) == 1 + 3 * 150
+
+
+def test_a_long_poll_never_delivers_a_fifo_group_another_consumer_has_in_flight(stack: Stack) -> None:
+    """Two consumers long-polling a FIFO queue; two messages of one group sent while they wait: only one consumer
+    gets a message of the group (moto 5.2 alone gives the second message to the other consumer)."""
+    import threading
+    import time
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(
+        QueueName="patch-fifo-groups.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "60"},
+    )["QueueUrl"]
+    got: dict[str, list[str]] = {}
+
+    def consume(name: str) -> None:
+        answer = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2)
+        got[name] = [m["Body"] for m in answer.get("Messages", [])]
+
+    consumers = [threading.Thread(target=consume, args=(name,)) for name in ("a", "b")]
+    for thread in consumers:
+        thread.start()
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="lane")
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="lane")
+    for thread in consumers:
+        thread.join(timeout=10)
+    assert sorted(got.values()) == [[], ["first"]], got

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +164,20 @@ def set_platform_wallet(catalog: CatalogStore, *, network_id: str, wallet_id: st
     if wallet.network_id not in (None, network_id):
         raise ValidationFailed("the wallet is on another network", code="wallet_not_on_network")
     updated = network._replace(platform_wallet_id=wallet_id)
+    catalog.put(updated)
+    return updated
+
+
+def set_signing_pool(catalog: CatalogStore, *, network_id: str, wallet_ids: Sequence[str]) -> Network:
+    """More platform wallets that sign the network's deals for payments naming no wallet (decision 0045): each
+    new payment gets one of the platform wallet and these (its lane). Each must be a wallet of the network (or
+    of none), a platform wallet of the diamond, and have its key stored. Payments made before keep theirs."""
+    network = _require(catalog, Network, network_id)
+    for wallet_id in wallet_ids:
+        wallet = _require(catalog, Wallet, wallet_id)
+        if wallet.network_id not in (None, network_id):
+            raise ValidationFailed(f"wallet {wallet_id} is on another network", code="wallet_not_on_network")
+    updated = network._replace(signing_pool=tuple(dict.fromkeys(wallet_ids)))
     catalog.put(updated)
     return updated
 

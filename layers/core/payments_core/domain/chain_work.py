@@ -5,7 +5,7 @@ by payments_chain.client.DiamondClient, which alone imports web3)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -337,6 +337,73 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
         if not exc.terminal:
             raise  # transient: the queue brings the message back with backoff
         return fail_send(deps, payment_id, failure_of(exc))
+
+
+def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[str, str]:
+    """Several create-deal messages of one lane in one `createDeals` transaction (decision 0045): what one
+    batch of the deal worker does before it takes its messages one by one. Returns, per payment whose deal it
+    created and recorded, what happened; the others it leaves to `create_deal` (the per-message path, which
+    decides every one of them again on what it finds: an open payment is skipped in one read).
+
+    An optimisation, never a second path to a wrong state: each payment is claimed (pending -> sending, or
+    found `sending`: a redelivery, whose deal may exist and is looked up by its ref first) before anything is
+    signed and read again just before the transaction (a cancel meanwhile drops it); the contract creates
+    each ref at most once (all or nothing per ref); a payment it skips (a refused entry) or any chain error
+    leaves its payments to the per-message path, which ends them as a single create would (a terminal
+    failure `send-failed` at once, a transient one retried)."""
+    done: dict[str, str] = {}
+    claimed: list[Payment] = []
+    for payment_id in payment_ids:
+        payment = deps.payments.get(payment_id)
+        if payment is not None and payment.status is S.PENDING:
+            payment = lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
+        if payment is not None and payment.status is S.SENDING and payment.deal_ref is not None:
+            claimed.append(payment)
+    lanes: dict[tuple[str, str], list[Payment]] = {}
+    for payment in claimed:
+        try:
+            lanes.setdefault((payment.network_id, signing_wallet_id(deps, payment)), []).append(payment)
+        except ChainError:
+            continue  # no signer: the per-message path ends it (terminal)
+    for (network_id, signer), payments in lanes.items():
+        try:
+            done.update(_create_in_one_transaction(deps, network_id, signer, payments))
+        except ChainError as exc:
+            # Left to the per-message path, which retries or ends each payment as its own failure says.
+            logger.warning(
+                "createDeals not sent",
+                extra={"network_id": network_id, "payments": len(payments), "reason": exc.reason},
+            )
+    return done
+
+
+def _create_in_one_transaction(
+    deps: ChainDeps, network_id: str, signer: str, payments: list[Payment]
+) -> dict[str, str]:
+    chain = deps.chain_for(deps.network(network_id))
+    done: dict[str, str] = {}
+    to_send: list[Payment] = []
+    for payment in payments:
+        # A redelivered (or retried) payment may have its deal already: recorded, never created twice.
+        found = chain.find_created(_ref(payment)) if payment.deal_may_exist else None
+        if found is not None:
+            done[payment.id] = _record_deal(deps, payment, found)
+            continue
+        fresh = deps.payments.get(payment.id)
+        if fresh is None or fresh.status is not S.SENDING or fresh.token_address is None or fresh.amount_units is None:
+            continue  # cancelled meanwhile, or nothing to send: the per-message path decides
+        to_send.append(fresh)
+    if not to_send:
+        return done
+    requests = [
+        (_ref(p), p.payment_address, str(p.token_address), int(p.amount_units or 0), _expires_at(p)) for p in to_send
+    ]
+    results = chain.create_deals(deps.wallet_keys.private_key(signer), requests)
+    for payment, created in zip(to_send, results, strict=True):
+        if created is not None:
+            done[payment.id] = _record_deal(deps, payment, created)
+    metrics.count("DealsBatched", value=len(done), network=deps.network(network_id).name or network_id)
+    return done
 
 
 def _kept_changing() -> NoReturn:

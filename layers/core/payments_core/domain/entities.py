@@ -44,6 +44,17 @@ class Network(NamedTuple):
     platform_wallet_id: str | None = None  # signs the deals of payments that name no wallet
     block_time_seconds: Decimal | None = None  # the watcher's fallback when it cannot measure
     created_at: str = ""
+    # More platform wallets (decision 0045): payments that name no wallet are spread over the platform wallet
+    # and these, each signer one lane (its own nonces, its own FIFO group); each is a platform wallet of the
+    # diamond (setPlatformWallet) with its key stored.
+    signing_pool: tuple[str, ...] = ()
+
+    @property
+    def platform_signers(self) -> tuple[str, ...]:
+        """The wallets that sign for payments naming none: the platform wallet first, then the pool."""
+        if not self.platform_wallet_id:
+            return ()
+        return (self.platform_wallet_id, *(w for w in self.signing_pool if w != self.platform_wallet_id))
 
 
 class Currency(NamedTuple):

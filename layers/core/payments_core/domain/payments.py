@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -132,7 +133,7 @@ def _check_references(req: CreatePaymentRequest, found: CatalogEntries, principa
     )
 
 
-def _check_consistency(req: CreatePaymentRequest, refs: _Refs) -> _ChainFacts:
+def _check_consistency(req: CreatePaymentRequest, refs: _Refs, payment_id: str) -> _ChainFacts:
     """Cross-entity rules; returns the on-chain facts a web3 payment needs."""
     problems: list[dict[str, Any]] = []
     network, currency = refs.network, refs.currency
@@ -160,7 +161,7 @@ def _check_consistency(req: CreatePaymentRequest, refs: _Refs) -> _ChainFacts:
         problems.append(
             field_error("body.currency_id", "currency_not_on_network", "the currency has no token on this network")
         )
-    signer = signer_of(refs.wallet, network)
+    signer = signer_of(refs.wallet, network, payment_id)
     if req.payment_method is PaymentMethod.WEB3 and signer is None:
         problems.append(
             field_error(
@@ -177,12 +178,16 @@ def _check_consistency(req: CreatePaymentRequest, refs: _Refs) -> _ChainFacts:
     )
 
 
-def signer_of(wallet: Wallet | None, network: Network) -> str | None:
+def signer_of(wallet: Wallet | None, network: Network, payment_id: str) -> str | None:
     """The wallet whose key signs a payment's deal: the payment's wallet's owner wallet where one is set, else
-    the payment's wallet, else the network's platform wallet (None: nobody can sign)."""
+    the payment's wallet, else one of the network's platform signers (its platform wallet and its signing pool,
+    decision 0045), chosen from the payment's id: a stable choice, spread evenly. None: nobody can sign."""
     if wallet is not None:
         return wallet.owner_wallet_id or wallet.id
-    return network.platform_wallet_id
+    signers = network.platform_signers
+    if not signers:
+        return None
+    return signers[int(hashlib.sha256(payment_id.encode()).hexdigest()[:8], 16) % len(signers)]
 
 
 def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRequest) -> PaymentResponse:
@@ -197,10 +202,10 @@ def create_payment(deps: PaymentDeps, principal: Principal, req: CreatePaymentRe
     )
     refs = _check_references(req, found, principal)
     node = refs.node
-    chain_facts = _check_consistency(req, refs)
+    payment_id = str(uuid.uuid4())
+    chain_facts = _check_consistency(req, refs, payment_id)
 
     now = utcnow()
-    payment_id = str(uuid.uuid4())
     web3 = req.payment_method is PaymentMethod.WEB3
     payment = Payment(
         id=payment_id,

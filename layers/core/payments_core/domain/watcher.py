@@ -411,18 +411,23 @@ def _report(run: _Run) -> None:
     ):
         metrics.count(metric, value, network=name, rollup=True)
     metrics.gauge("WatcherLagBlocks", summary.lag_blocks, unit=metrics.COUNT, network=name, rollup=True)
-    wallet_id = run.network.platform_wallet_id
-    wallet = run.deps.catalog.get(Wallet, wallet_id) if wallet_id else None
-    if not wallet or not wallet.address:
-        return
-    try:
-        wei = run.chain.balance(wallet.address)
-    except ChainError as exc:  # reported; the deposits and confirmations above are done
-        logger.warning("platform wallet balance not read", extra={"network_id": run.network_id, "error": str(exc)})
+    # The lowest balance of the platform signers (the platform wallet and its pool): the one to fund first.
+    lowest: tuple[int, str] | None = None
+    for wallet_id in run.network.platform_signers:
+        wallet = run.deps.catalog.get(Wallet, wallet_id)
+        if not wallet or not wallet.address:
+            continue
+        try:
+            wei = run.chain.balance(wallet.address)
+        except ChainError as exc:  # reported; the deposits and confirmations above are done
+            logger.warning("platform wallet balance not read", extra={"network_id": run.network_id, "error": str(exc)})
+            return
+        lowest = (wei, wallet_id) if lowest is None or wei < lowest[0] else lowest
+    if lowest is None:
         return
     # A metric value is a float: the balance in whole coins, converted from the exact Decimal at the last step.
-    coins = Decimal(wei).scaleb(-NATIVE_DECIMALS)
-    metrics.gauge("PlatformWalletBalance", float(coins), network=name, rollup=True, metadata={"wallet_id": wallet_id})
+    coins = Decimal(lowest[0]).scaleb(-NATIVE_DECIMALS)
+    metrics.gauge("PlatformWalletBalance", float(coins), network=name, rollup=True, metadata={"wallet_id": lowest[1]})
 
 
 def _scan_start(run: _Run, cursor: BlockCursor | None) -> int:

@@ -103,6 +103,7 @@ def network_from(d: Mapping[str, Any]) -> Network:
         platform_wallet_id=d.get("platform_wallet_id"),
         block_time_seconds=d.get("block_time_seconds"),
         created_at=d.get("created_at", ""),
+        signing_pool=tuple(d.get("signing_pool") or ()),
     )
 
 
