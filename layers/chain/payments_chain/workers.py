@@ -120,7 +120,7 @@ def run_batch(
             if receives >= max_receives:
                 if on_last_failure is not None and payment_id:
                     on_last_failure(payment_id, failure_text(exc))
-                queue.delay(record.receipt_handle, 0)  # straight on to the dead-letter queue
+                queue.delay(record.receipt_handle, 0)  # back at once: its next delivery finds it ended (or the DLQ takes it)
             else:
                 queue.delay(record.receipt_handle, backoff_seconds(receives))
             raise
