@@ -120,7 +120,8 @@ def run_batch(
             if receives >= max_receives:
                 if on_last_failure is not None and payment_id:
                     on_last_failure(payment_id, failure_text(exc))
-                queue.delay(record.receipt_handle, 0)  # back at once: its next delivery finds it ended (or the DLQ takes it)
+                # back at once: its next delivery finds it ended (or the dead-letter queue takes it)
+                queue.delay(record.receipt_handle, 0)
             else:
                 queue.delay(record.receipt_handle, backoff_seconds(receives))
             raise
