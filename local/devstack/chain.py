@@ -420,20 +420,7 @@ def deploy(
     units = payer_usdt * 10**decimals
     payer_checksum = w3.to_checksum_address(payer)
     transact(w3, token.functions.mint(payer_checksum, units), owner_key)
-    if int(w3.eth.get_balance(payer_checksum)) < PAYER_MIN_ETH_WEI:
-        from web3.types import Wei
-
-        tx: TxParams = {
-            "from": owner,
-            "to": payer_checksum,
-            "value": Wei(10 * PAYER_MIN_ETH_WEI),
-            "nonce": w3.eth.get_transaction_count(owner, "pending"),
-            "gas": 21_000,
-            "chainId": int(w3.eth.chain_id),
-            "maxFeePerGas": Wei(2 * int(w3.eth.gas_price)),
-            "maxPriorityFeePerGas": Wei(0),
-        }
-        send_signed(w3, tx, owner_key, what="ETH for the payer")
+    top_up(w3, payer_checksum, PAYER_MIN_ETH_WEI, owner_key, what="ETH for the payer")
     return Deployment(
         chain_id=int(w3.eth.chain_id),
         diamond_address=diamond_address,
@@ -448,28 +435,34 @@ def deploy(
     )
 
 
+def top_up(w3: Web3, address: str, min_wei: int, owner_key: str, *, what: str) -> None:
+    """Send `address` 10 x `min_wei` from the owner when it holds less than `min_wei` (awaited, bounded)."""
+    from web3.types import Wei
+
+    checksum = w3.to_checksum_address(address)
+    if int(w3.eth.get_balance(checksum)) >= min_wei:
+        return
+    tx: TxParams = {
+        "from": address_of(owner_key),
+        "to": checksum,
+        "value": Wei(10 * min_wei),
+        "nonce": w3.eth.get_transaction_count(address_of(owner_key), "pending"),
+        "gas": 21_000,
+        "chainId": int(w3.eth.chain_id),
+        "maxFeePerGas": Wei(2 * int(w3.eth.gas_price)),
+        "maxPriorityFeePerGas": Wei(0),
+    }
+    send_signed(w3, tx, owner_key, what=what)
+
+
 def authorise_signers(w3: Web3, diamond_address: str, keys: list[str], *, owner_key: str = OWNER_KEY) -> list[str]:
     """Make each key's address a platform wallet of the diamond (setPlatformWallet, by the owner) and top its ETH
     up to 10 when it has less than 1; returns the addresses. Each transaction is awaited (bounded)."""
-    from web3.types import Wei
-
     payments = contract_at(w3, "PaymentsFacet", diamond_address)
-    owner = address_of(owner_key)
     addresses = []
     for key in keys:
         address = address_of(key)
         transact(w3, payments.functions.setPlatformWallet(address, True), owner_key)
-        if int(w3.eth.get_balance(address)) < POOL_MIN_ETH_WEI:
-            tx: TxParams = {
-                "from": owner,
-                "to": address,
-                "value": Wei(10 * POOL_MIN_ETH_WEI),
-                "nonce": w3.eth.get_transaction_count(owner, "pending"),
-                "gas": 21_000,
-                "chainId": int(w3.eth.chain_id),
-                "maxFeePerGas": Wei(2 * int(w3.eth.gas_price)),
-                "maxPriorityFeePerGas": Wei(0),
-            }
-            send_signed(w3, tx, owner_key, what="ETH for a signing pool key")
+        top_up(w3, address, POOL_MIN_ETH_WEI, owner_key, what="ETH for a signing pool key")
         addresses.append(str(address))
     return addresses
