@@ -47,6 +47,20 @@ class Api:
         return payment_body(self.demo, overrides.pop("external_id", "order-1"), **overrides)
 
 
+def create_web3_payment(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
+    """POST a web3 payment of the demo's wallet (201 asserted); its body, parsed."""
+    body = api.payment_body(wallet_id=api.demo["wallet_id"], **overrides)
+    r = api.call("POST", "/api/v1/payments", token=token, json_body=body)
+    assert r.status == 201, r.body
+    created: dict[str, Any] = r.json()
+    return created
+
+
+def get_payment(api: Api, token: str, payment_id: str) -> dict[str, Any]:
+    got: dict[str, Any] = api.call("GET", f"/api/v1/payments/{payment_id}", token=token).json()
+    return got
+
+
 def drain(pollers: list[Any], *, rounds: int = 500) -> int:
     """Poll until two rounds in a row deliver nothing; returns how many records were received."""
     received, quiet = 0, 0

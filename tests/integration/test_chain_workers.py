@@ -22,7 +22,7 @@ from payments_core.domain.entities import Wallet
 from payments_core.models.payments import PaymentStatus
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
-from tests.integration.helpers import Api, drain
+from tests.integration.helpers import Api, create_web3_payment, drain, get_payment
 from tests.solidity.evm import System, deploy_system
 from tests.support import point_demo_catalog, stored
 
@@ -46,19 +46,6 @@ def evm(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     workers.chain_deps.cache_clear()
 
 
-def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
-    body = api.payment_body(wallet_id=api.demo["wallet_id"], **overrides)
-    r = api.call("POST", "/api/v1/payments", token=token, json_body=body)
-    assert r.status == 201, r.body
-    created: dict[str, Any] = r.json()
-    return created
-
-
-def _get(api: Api, token: str, payment_id: str) -> dict[str, Any]:
-    got: dict[str, Any] = api.call("GET", f"/api/v1/payments/{payment_id}", token=token).json()
-    return got
-
-
 def _deal(evm: System, deal_id: int) -> tuple[Any, ...]:
     return tuple(evm.payments.functions.getDeal(deal_id).call())
 
@@ -69,9 +56,9 @@ def _ref(payment_id: str) -> bytes:
 
 def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: list[Any]) -> None:
     token = api.token()
-    p = _create(api, token, price=12.5, paid_price=12.5)
+    p = create_web3_payment(api, token, price=12.5, paid_price=12.5)
     drain(pollers)
-    got = _get(api, token, p["id"])
+    got = get_payment(api, token, p["id"])
     assert got["status"] == "open"
     assert got["deal_id"] == 1
     assert got["deal_transaction_hash"].startswith("0x")
@@ -85,14 +72,14 @@ def test_a_web3_payment_gets_exactly_one_deal(api: Api, evm: System, pollers: li
 
     deps.payment_deps().deal_queue.send(create_deal_message(record), group=signing_group(record), dedup_id="again")
     drain(pollers)
-    assert _get(api, token, p["id"])["deal_id"] == 1
+    assert get_payment(api, token, p["id"])["deal_id"] == 1
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == 1
 
 
 def test_crash_after_sending_ends_with_the_one_deal(api: Api, evm: System, pollers: list[Any]) -> None:
     """The worker claimed the payment and mined createDeal, then died before recording it."""
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     store = deps.payment_store()
     claimed = lifecycle.claim_for_sending(store, stored(store, p["id"]), "dead-worker")
     assert claimed is not None
@@ -102,14 +89,14 @@ def test_crash_after_sending_ends_with_the_one_deal(api: Api, evm: System, polle
         amount=int(claimed.amount_units or 0), expires_at=evm.now() + 3600,
     )  # fmt: skip
     drain(pollers)  # the message is delivered again
-    got = _get(api, token, p["id"])
+    got = get_payment(api, token, p["id"])
     assert (got["status"], got["deal_id"]) == ("open", created.deal_id)
     assert got["deal_transaction_hash"] == created.transaction_hash
     assert evm.payments.functions.dealIdOf(_ref(p["id"])).call() == created.deal_id
     # no second deal: the next payment gets the next id
-    q = _create(api, token, external_id="next")
+    q = create_web3_payment(api, token, external_id="next")
     drain(pollers)
-    assert _get(api, token, q["id"])["deal_id"] == created.deal_id + 1
+    assert get_payment(api, token, q["id"])["deal_id"] == created.deal_id + 1
 
 
 def test_rpc_down_then_up_ends_with_one_deal(
@@ -118,9 +105,9 @@ def test_rpc_down_then_up_ends_with_one_deal(
     token = api.token()
     down = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))
     monkeypatch.setattr(workers, "web3_for", lambda url: down)
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
-    failed = _get(api, token, p["id"])
+    failed = get_payment(api, token, p["id"])
     assert failed["status"] == "send-failed"  # at the worker's max receives (CREATE_DEAL_MAX_RECEIVES)
     assert failed["send_failed_reason"]["code"] == "retries_exhausted"
     # Its next delivery found it send-failed and ended it: the dead-letter queue (twice the worker's receives)
@@ -132,18 +119,18 @@ def test_rpc_down_then_up_ends_with_one_deal(
     r = api.call("POST", f"/api/v1/payments/{p['id']}/retry-send", token=token)
     assert (r.status, r.json()["status"]) == (200, "pending")
     drain(pollers)
-    got = _get(api, token, p["id"])
+    got = get_payment(api, token, p["id"])
     assert (got["status"], got["deal_id"], got["retry_count"]) == ("open", 1, 1)
 
 
 def test_cancel_of_an_open_deal_voids_it_on_chain(api: Api, evm: System, pollers: list[Any]) -> None:
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
-    assert _get(api, token, p["id"])["status"] == "cancelling"
+    assert get_payment(api, token, p["id"])["status"] == "cancelling"
     drain(pollers)
-    assert _get(api, token, p["id"])["status"] == "cancelled"
+    assert get_payment(api, token, p["id"])["status"] == "cancelled"
     assert _deal(evm, 1)[7] == 3  # Cancelled
     # a deposit now fails on chain
     evm.usdt.functions.mint(evm.payer, 10**9).transact({"from": evm.owner})
@@ -159,7 +146,7 @@ def test_cancel_worker_retries_a_failed_rpc_call_from_a_container_of_its_own(
     caches), and a failed chain call comes back through the queue's visibility: tests/integration/iam.py sees
     the calls its grants are for."""
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
     workers.chain_deps.cache_clear()
     deps.rpc_urls.cache_clear()
@@ -168,13 +155,13 @@ def test_cancel_worker_retries_a_failed_rpc_call_from_a_container_of_its_own(
     monkeypatch.setattr(workers, "web3_for", lambda url: next(answers, evm.w3))  # down once, then back
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     drain(pollers)
-    assert _get(api, token, p["id"])["status"] == "cancelled"
+    assert get_payment(api, token, p["id"])["status"] == "cancelled"
     assert _deal(evm, 1)[7] == 3  # Cancelled
 
 
 def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers: list[Any]) -> None:
     token = api.token()
-    p = _create(api, token, price=7, paid_price=7)
+    p = create_web3_payment(api, token, price=7, paid_price=7)
     drain(pollers)
     evm.usdt.functions.mint(evm.payer, 7_000_000).transact({"from": evm.owner})
     evm.usdt.functions.approve(evm.payments.address, 7_000_000).transact({"from": evm.payer})
@@ -187,7 +174,7 @@ def test_cancel_of_a_paid_deal_refunds_the_payer(api: Api, evm: System, pollers:
     )  # fmt: skip
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     drain(pollers)
-    assert _get(api, token, p["id"])["status"] == "refunded"
+    assert get_payment(api, token, p["id"])["status"] == "refunded"
     assert evm.usdt.functions.balanceOf(evm.payer).call() == 7_000_000
     assert _deal(evm, 1)[7] == 4  # Refunded
 
@@ -199,9 +186,9 @@ def test_a_cancel_after_the_signer_changed_address_is_signed_by_the_deals_creato
     key rotated) and the old address kept as a wallet of its own. cancelDeal is signed by the deal's on-chain
     creator, found in the catalog by its address, never by the key the catalog names for the payment now."""
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
-    assert _get(api, token, p["id"])["status"] == "open"
+    assert get_payment(api, token, p["id"])["status"] == "open"
     creator = _deal(evm, 1)[1]
     assert creator == evm.platform
     catalog = deps.catalog()
@@ -219,7 +206,7 @@ def test_a_cancel_after_the_signer_changed_address_is_signed_by_the_deals_creato
 
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     drain(pollers)
-    cancelled = _get(api, token, p["id"])
+    cancelled = get_payment(api, token, p["id"])
     assert cancelled["status"] == "cancelled", cancelled
     assert _deal(evm, 1)[7] == 3  # Cancelled
     (event,) = evm.payments.events.DealCancelled().get_logs(from_block=0, argument_filters={"dealId": 1})
@@ -228,7 +215,7 @@ def test_a_cancel_after_the_signer_changed_address_is_signed_by_the_deals_creato
 
 def test_private_keys_stay_out_of_the_payment_and_the_environment(api: Api, evm: System, pollers: list[Any]) -> None:
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
     key = evm.tester.backend.account_keys[1].to_hex()
     record = stored(deps.payment_store(), p["id"])

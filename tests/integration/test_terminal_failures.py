@@ -27,7 +27,7 @@ from payments_core.domain.payments import signing_group
 from payments_core.models.payments import PaymentStatus
 from payments_core.settings import get_settings
 from payments_core.store.wallet_keys import WalletKeyStore
-from tests.integration.helpers import Api, drain
+from tests.integration.helpers import Api, create_web3_payment, drain, get_payment
 from tests.solidity.evm import System, deploy_system
 from tests.support import point_demo_catalog, stored
 
@@ -53,19 +53,6 @@ def evm(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     workers.watcher_deps.cache_clear()
 
 
-def _create(api: Api, token: str, **overrides: Any) -> dict[str, Any]:
-    body = api.payment_body(wallet_id=api.demo["wallet_id"], **overrides)
-    r = api.call("POST", "/api/v1/payments", token=token, json_body=body)
-    assert r.status == 201, r.body
-    created: dict[str, Any] = r.json()
-    return created
-
-
-def _get(api: Api, token: str, payment_id: str) -> dict[str, Any]:
-    got: dict[str, Any] = api.call("GET", f"/api/v1/payments/{payment_id}", token=token).json()
-    return got
-
-
 def _event_types(api: Api, token: str, payment_id: str) -> list[tuple[str, str]]:
     r = api.call("GET", f"/api/v1/payments/{payment_id}/logs", token=token, query={"per_page": 100})
     assert r.status == 200, r.body
@@ -89,16 +76,16 @@ def test_a_payee_the_contract_refuses_never_holds_the_five_behind_it(
     at once (`payee_refused`, one createDeal attempt), the five get their deals in the same drain, nothing goes
     to the dead-letter queue; retry-send of the poison fails again at once and holds no one either."""
     token = api.token()
-    poison = _create(api, token, external_id="poison")
+    poison = create_web3_payment(api, token, external_id="poison")
     _set_payee(stack, poison["id"], ZERO)
-    good = [_create(api, token, external_id=f"good-{i}") for i in range(5)]
+    good = [create_web3_payment(api, token, external_id=f"good-{i}") for i in range(5)]
     drain(pollers)
 
-    failed = _get(api, token, poison["id"])
+    failed = get_payment(api, token, poison["id"])
     assert failed["status"] == "send-failed"
     assert failed["send_failed_reason"]["code"] == "payee_refused"
     assert "ZeroAddress" in failed["send_failed_reason"]["message"]
-    opened = [_get(api, token, g["id"]) for g in good]
+    opened = [get_payment(api, token, g["id"]) for g in good]
     assert [p["status"] for p in opened] == ["open"] * 5
     assert sorted(p["deal_id"] for p in opened) == [1, 2, 3, 4, 5]  # no deal for the poison
     assert _dead_letters(stack) == []
@@ -108,10 +95,10 @@ def test_a_payee_the_contract_refuses_never_holds_the_five_behind_it(
 
     r = api.call("POST", f"/api/v1/payments/{poison['id']}/retry-send", token=token)
     assert (r.status, r.json()["status"], r.json()["send_failed_reason"]) == (200, "pending", None)
-    after = _create(api, token, external_id="after-retry")
+    after = create_web3_payment(api, token, external_id="after-retry")
     drain(pollers)
-    assert _get(api, token, poison["id"])["send_failed_reason"]["code"] == "payee_refused"
-    assert _get(api, token, after["id"])["status"] == "open"
+    assert get_payment(api, token, poison["id"])["send_failed_reason"]["code"] == "payee_refused"
+    assert get_payment(api, token, after["id"])["status"] == "open"
 
 
 def test_a_currency_whose_token_is_no_contract_is_send_failed_through_the_api(
@@ -123,9 +110,9 @@ def test_a_currency_whose_token_is_no_contract_is_send_failed_through_the_api(
         deps.catalog(), symbol="USDX", decimals=6, tokens={api.demo["network_id"]: evm.payer}
     )
     token = api.token()
-    p = _create(api, token, currency_id=currency.id)
+    p = create_web3_payment(api, token, currency_id=currency.id)
     drain(pollers)
-    got = _get(api, token, p["id"])
+    got = get_payment(api, token, p["id"])
     assert (got["status"], got["send_failed_reason"]["code"], got["deal_id"]) == ("send-failed", "token_refused", None)
 
 
@@ -138,7 +125,7 @@ def test_a_malformed_cancel_message_goes_to_its_dead_letter_queue_at_once(
     api: Api, evm: System, pollers: list[Any], stack: Stack
 ) -> None:
     token = api.token()
-    p = _create(api, token)
+    p = create_web3_payment(api, token)
     drain(pollers)
     boto3.client("sqs").send_message(
         QueueUrl=stack.physical["DealQueue"], MessageBody='{"type": "cancel_deal", "payment_id": null}',
@@ -146,7 +133,7 @@ def test_a_malformed_cancel_message_goes_to_its_dead_letter_queue_at_once(
     )  # fmt: skip
     assert api.call("POST", f"/api/v1/payments/{p['id']}/cancel", token=token).status == 202
     drain(pollers)
-    assert _get(api, token, p["id"])["status"] == "cancelled"  # the cancel behind it was not held
+    assert get_payment(api, token, p["id"])["status"] == "cancelled"  # the cancel behind it was not held
     (kept,) = _dead_letters(stack)
     assert (kept["malformed"], kept["body"]) == (True, '{"type": "cancel_deal", "payment_id": null}')
 
@@ -155,15 +142,15 @@ def test_a_malformed_message_goes_to_the_dead_letter_queue_at_once(
     api: Api, evm: System, pollers: list[Any], stack: Stack
 ) -> None:
     token = api.token()
-    first = _create(api, token, external_id="before")
+    first = create_web3_payment(api, token, external_id="before")
     record = stored(deps.payment_store(), first["id"])
     boto3.client("sqs").send_message(
         QueueUrl=stack.physical["DealQueue"], MessageBody="{not json", MessageGroupId=signing_group(record),
         MessageDeduplicationId="malformed-1",
     )  # fmt: skip
-    behind = _create(api, token, external_id="behind")
+    behind = create_web3_payment(api, token, external_id="behind")
     drain(pollers)
-    assert [_get(api, token, p["id"])["status"] for p in (first, behind)] == ["open", "open"]
+    assert [get_payment(api, token, p["id"])["status"] for p in (first, behind)] == ["open", "open"]
     (kept,) = _dead_letters(stack)
     assert (kept["malformed"], kept["body"]) == (True, "{not json")
 
@@ -207,7 +194,7 @@ def test_a_worker_timeout_mid_batch_leaves_nothing_in_sending(
 
     monkeypatch.setattr(lambdas, "LambdaContext", ShortLived)
     token = api.token()
-    ids = [_create(api, token, external_id=f"batch-{i}")["id"] for i in range(4)]
+    ids = [create_web3_payment(api, token, external_id=f"batch-{i}")["id"] for i in range(4)]
     store = deps.payment_store()
     answers: list[tuple[int, int]] = []
 
@@ -245,7 +232,7 @@ def test_a_send_whose_worker_died_is_resolved_by_the_watcher(
     monkeypatch.setattr(watcher, "SENDING_STALE_AFTER", timedelta(0))
     token = api.token()
     store = deps.payment_store()
-    mined, lost = (_create(api, token, external_id=f"died-{i}")["id"] for i in range(2))
+    mined, lost = (create_web3_payment(api, token, external_id=f"died-{i}")["id"] for i in range(2))
     for payment_id in (mined, lost):
         claimed = lifecycle.claim_for_sending(store, stored(store, payment_id), "dead-worker")
         assert claimed is not None
