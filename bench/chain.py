@@ -2,7 +2,8 @@
 and the deal worker (decision 0046):
 
 - live: the workers consuming, PAYMENTS web3 payments naming no wallet (spread over the POOL + 1 lanes) created by
-  8 clients -> seconds from the LAST create's answer until every deal exists (target <= 4 s), each payment's
+  8 clients -> seconds from the LAST create's answer until every deal exists (its DealCreated event read from
+  anvil; the bench then also waits until the worker has recorded each one) (target <= 4 s), each payment's
   create -> deal time (p50, p95; target p95 <= 3 s) read from its own log (`created` -> `deal_created`);
 - backlog: PAYMENTS more created with the workers stopped, then the workers started -> PAYMENTS / seconds until
   every deal exists (deals per second, target >= 50);
@@ -40,6 +41,7 @@ CREATE_ATTEMPTS = 5
 CLIENTS = 8
 LOG_WAIT_S = 30
 WAIT_POLL_S = 0.1
+RECORDED_POLL_S = 0.5
 ALL_DEALS_TARGET_S = 4.0
 P95_TARGET_MS = 3000.0
 DEALS_PER_S_TARGET = 50.0
@@ -74,6 +76,7 @@ class _Run:
         self.retried = 0
         self.db = boto3.client("dynamodb", endpoint_url=stack.moto_url, region_name="us-east-1")
         self.table = stack.environment["PAYMENTS_TABLE"]
+        self.from_block = _block(stack)
 
     def create(self, tag: str, count: int) -> tuple[list[str], float, float]:
         """`count` payments by CLIENTS clients: their ids, the first create's start and the last one's answer."""
@@ -97,26 +100,48 @@ class _Run:
         return ids, started, time.perf_counter()
 
     def wait_deals(self, ids: list[str]) -> dict[str, float]:
-        """When each payment's deal was first seen recorded (perf_counter), from PaymentsTable every WAIT_POLL_S."""
+        """When each payment's deal was first seen on chain (perf_counter): its DealCreated event, from anvil's
+        logs every WAIT_POLL_S (the moto server, whose CPU the workers need, is not polled meanwhile); then,
+        untimed, until the worker has recorded every one of them in PaymentsTable."""
+        from payments_core.domain.payments import deal_ref
+
+        ref_of = {deal_ref(pid): pid for pid in ids}
         seen: dict[str, float] = {}
         deadline = time.perf_counter() + DEADLINE_S
+        scanned = self.from_block
         while len(seen) < len(ids) and time.perf_counter() < deadline:
-            pending = [pid for pid in ids if pid not in seen]
+            head = _block(self.stack)
+            if head >= scanned:
+                refs, _ = deals_on_chain(self.stack, scanned, head)
+                now = time.perf_counter()
+                for ref in refs:
+                    if ref in ref_of:
+                        seen.setdefault(ref_of[ref], now)
+                scanned = head + 1
+            if len(seen) < len(ids):
+                time.sleep(WAIT_POLL_S)
+        self._wait_recorded(ids, deadline)
+        if len(seen) < len(ids):
+            raise TimeoutError(f"{len(ids) - len(seen)} of {len(ids)} payments had no deal after {DEADLINE_S} s")
+        return seen
+
+    def _wait_recorded(self, ids: list[str], deadline: float) -> None:
+        recorded: set[str] = set()
+        while len(recorded) < len(ids) and time.perf_counter() < deadline:
+            pending = [pid for pid in ids if pid not in recorded]
             for start in range(0, len(pending), 100):
                 keys = [{"id": {"S": pid}} for pid in pending[start : start + 100]]
                 request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "id, deal_id"}}
                 while request:
                     resp = self.db.batch_get_item(RequestItems=request)
-                    now = time.perf_counter()
                     for item in resp["Responses"].get(self.table, []):
                         if "deal_id" in item and "NULL" not in item["deal_id"]:
-                            seen.setdefault(item["id"]["S"], now)
+                            recorded.add(item["id"]["S"])
                     request = resp.get("UnprocessedKeys") or {}
-            if len(seen) < len(ids):
-                time.sleep(WAIT_POLL_S)
-        if len(seen) < len(ids):
-            raise TimeoutError(f"{len(ids) - len(seen)} of {len(ids)} payments had no deal after {DEADLINE_S} s")
-        return seen
+            if len(recorded) < len(ids):
+                time.sleep(RECORDED_POLL_S)
+        if len(recorded) < len(ids):
+            raise TimeoutError(f"{len(ids) - len(recorded)} of {len(ids)} deals not recorded after {DEADLINE_S} s")
 
     def create_to_deal_ms(self, ids: list[str]) -> list[float]:
         def one(pid: str) -> float:
@@ -165,8 +190,11 @@ def _worker_process(stack: LocalStackInfo) -> None:
     metrics.write_to(stack.data_dir / "bench-metrics.jsonl")
 
 
-def deals_on_chain(stack: LocalStackInfo, from_block: int) -> tuple[Counter[str], Counter[int]]:
-    """DealCreated events since `from_block`: how many per ref, and how many transactions carried how many deals."""
+def deals_on_chain(
+    stack: LocalStackInfo, from_block: int, to_block: int | None = None
+) -> tuple[Counter[str], Counter[int]]:
+    """DealCreated events from `from_block` (to `to_block`, else the head): how many per ref, and how many
+    transactions carried how many deals."""
     from devstack import chain
 
     assert stack.rpc_url is not None
@@ -174,7 +202,7 @@ def deals_on_chain(stack: LocalStackInfo, from_block: int) -> tuple[Counter[str]
     logs = w3.eth.get_logs(
         {
             "fromBlock": from_block,
-            "toBlock": "latest",
+            "toBlock": "latest" if to_block is None else to_block,
             "address": w3.to_checksum_address(stack.demo["diamond_address"]),
             "topics": ["0x" + w3.keccak(text=DEAL_CREATED).hex().removeprefix("0x")],
         }

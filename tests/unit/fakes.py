@@ -161,6 +161,10 @@ class FakePaymentStore:
         self.get_calls.append(payment_id)
         return self.items.get(payment_id)
 
+    def get_many(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
+        self.get_calls.extend(payment_ids)
+        return {i: self.items[i] for i in payment_ids if i in self.items}
+
     def page(self, listing: Listing, offset: int, limit: int, total: int | None = None) -> tuple[int, list[Payment]]:
         self.page_calls.append(PageCall(listing, offset, limit))
         newest_first = list(reversed(self.positions.get(listing, [])))

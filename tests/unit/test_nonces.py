@@ -254,6 +254,36 @@ def test_a_nonce_taken_by_a_transaction_that_is_none_of_ours_ends_the_send() -> 
         manager(rpc).send(ADDRESS, rpc.sign)
 
 
+def test_a_receipt_that_lags_the_transaction_count_is_waited_for_not_taken_for_another_transaction() -> None:
+    """The node answers the new count before the receipt (anvil: foundry-rs/foundry#10944): ours, once it shows."""
+    rpc = FakeRpc(on_tick=mine_after(1.0))
+    real_receipt = rpc.receipt
+    shows_at: dict[str, float] = {}
+
+    def lagging_receipt(tx_hash: str) -> dict[str, Any] | None:
+        if real_receipt(tx_hash) is None:
+            return None
+        shows_at.setdefault(tx_hash, rpc.now + nonces.RECEIPT_LAG_SECONDS - 1.0)
+        return real_receipt(tx_hash) if rpc.now >= shows_at[tx_hash] else None
+
+    rpc.receipt = lagging_receipt  # type: ignore[method-assign]
+    log = nonces.Send()
+    receipt = manager(rpc).send(ADDRESS, rpc.sign, log=log)
+    assert receipt["transactionHash"] == log.hashes[0] == rpc.mined[0]
+    assert log.resent == []  # waited for, never sent again
+
+
+def test_a_nonce_mined_by_another_transaction_is_decided_within_the_receipt_lag() -> None:
+    def another_process_wins(chain: FakeRpc) -> None:
+        chain.pool[0] = chain.foreign(0)
+        chain.mine()
+
+    rpc = FakeRpc(on_tick=another_process_wins)
+    with pytest.raises(ChainError, match="mined by another transaction"):
+        manager(rpc).send(ADDRESS, rpc.sign)
+    assert rpc.now <= nonces.RECEIPT_LAG_SECONDS + 2 * nonces.POLL_SECONDS
+
+
 def test_a_send_never_mined_gives_up_within_its_bounds() -> None:
     rpc = FakeRpc(on_tick=lambda chain: None)  # the pool keeps it; nothing is ever mined
     with pytest.raises(ChainError):

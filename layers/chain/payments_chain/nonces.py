@@ -14,7 +14,10 @@ from a count kept here. One send is one nonce, carried to the end:
   are higher;
 - a node that refuses the transaction as underpriced gets it again, bumped; a nonce mined meanwhile (`nonce
   too low`) is decided again from the chain; a nonce mined by a transaction that is none of ours ends the send
-  with a ChainError (retried by the queue, which asks the contract first).
+  with a ChainError (retried by the queue, which asks the contract first). "None of ours" is decided only
+  after RECEIPT_LAG_SECONDS without a receipt for any of our hashes: a node answers the new transaction count
+  a moment before it answers the receipt (anvil: foundry-rs/foundry#10944; a load-balanced RPC: two backends
+  a block apart), and deciding at once sent a batch's payments back the slow path for a deal that existed.
 
 Pure decisions over the `Rpc` protocol (client.py gives the web3 one), so that unit tests drive them with a
 fake chain and a fake clock.
@@ -43,6 +46,8 @@ FEE_BUMP_NUMERATOR, FEE_BUMP_DENOMINATOR = 9, 8
 """A replacement's fees are at least 9/8 (+12.5 %) of the one it replaces, both maxFee and priority fee."""
 MAX_FEE_OVER_MARKET = 10
 """A send never offers more than this many times the market's max fee (then a ChainError: an operator looks)."""
+RECEIPT_LAG_SECONDS = 3.0
+"""How long the receipt of a mined nonce may lag the transaction count before the nonce is another's."""
 DROPPED_AFTER_SECONDS = 2.0
 """A transaction the node does not know this long after it was sent was dropped from its pool."""
 POLL_SECONDS = 0.25
@@ -160,13 +165,8 @@ class NonceManager:
                     self._check_cap(fees, market)
                     continue
                 if kind == "nonce_too_low":
-                    mined = self._mined_receipt(log.hashes)
-                    if mined is not None:
-                        return mined
                     if log.hashes:  # one of ours may be mined in a block the node has not answered for yet
-                        raise ChainError(
-                            f"nonce {nonce} of {address} was mined by another transaction", reason=F.NONCE_TOO_LOW
-                        ) from None
+                        return self._receipt_of_passed_nonce(address, nonce, log)
                     nonce = self.rpc.count(address, "latest")  # mined meanwhile by an earlier one: the next
                     log.nonce = nonce
                     log.resent.append("nonce mined")
@@ -201,10 +201,7 @@ class NonceManager:
             if mined is not None:
                 return mined
             if self.rpc.count(address, "latest") > nonce:
-                mined = self._mined_receipt(log.hashes)  # mined between the two reads
-                if mined is not None:
-                    return mined
-                raise ChainError(f"nonce {nonce} of {address} was mined by another transaction", reason=F.NONCE_TOO_LOW)
+                return self._receipt_of_passed_nonce(address, nonce, log)
             now = self.clock()
             if now - start >= self.timeout:
                 raise ChainError("no receipt in time", reason=F.NO_RECEIPT)
@@ -212,6 +209,18 @@ class NonceManager:
                 return "dropped"
             if now - sent_at >= self.replace_after:
                 return "not mined"
+            self.sleep(POLL_SECONDS)
+
+    def _receipt_of_passed_nonce(self, address: str, nonce: int, log: Send) -> dict[str, Any]:
+        """The chain's count is past `nonce`: the receipt of whichever of our hashes was mined at it, waited for
+        up to RECEIPT_LAG_SECONDS (see the module's docstring); else the nonce went to another transaction."""
+        lag_ends = self.clock() + RECEIPT_LAG_SECONDS
+        while True:
+            mined = self._mined_receipt(log.hashes)
+            if mined is not None:
+                return mined
+            if self.clock() >= lag_ends:
+                raise ChainError(f"nonce {nonce} of {address} was mined by another transaction", reason=F.NONCE_TOO_LOW)
             self.sleep(POLL_SECONDS)
 
     def _mined_receipt(self, hashes: list[str]) -> dict[str, Any] | None:

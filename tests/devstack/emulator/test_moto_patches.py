@@ -254,3 +254,22 @@ def test_a_long_poll_never_delivers_a_fifo_group_another_consumer_has_in_flight(
     for thread in consumers:
         thread.join(timeout=10)
     assert sorted(got.values()) == [[], ["first"]], got
+
+
+def test_the_servers_dispatch_lists_motos_modules_without_a_directory_scan(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto_patches 7.: the backend list the server's dispatcher reads on every request is read once."""
+    import os
+
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    def no_scan(path: str) -> list[str]:
+        raise AssertionError(f"listed {path}")
+
+    monkeypatch.setattr(os, "listdir", no_scan)
+    dispatcher = DomainDispatcherApplication(create_app=lambda service: service)  # type: ignore[arg-type,return-value]
+    assert dispatcher.get_backend_for_host("dynamodb") == "dynamodb"
+    assert dispatcher.get_backend_for_host("sqs") == "sqs"
+    assert "s3" in backends.list_of_moto_modules()

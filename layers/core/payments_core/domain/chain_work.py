@@ -286,6 +286,8 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
         if payment is None:
             return "unknown payment"
         status = payment.status
+        # A payment no worker claimed before has no deal: the claim below is its first, so nothing to look up.
+        deal_may_exist = status is not S.PENDING or payment.deal_may_exist
         if status is S.PENDING:
             claimed = lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
             if claimed is None:
@@ -304,11 +306,12 @@ def create_deal(deps: ChainDeps, payment_id: str) -> str:
 
         chain = deps.chain_for(deps.network(payment.network_id))
         ref = _ref(payment)
-        created = chain.find_created(ref)
+        created = chain.find_created(ref) if deal_may_exist else None
         if created is None:
-            fresh = deps.payments.get(payment_id) or payment
+            # Read again after the lookup (a cancel meanwhile: do not create); a fresh claim is that read.
+            fresh = (deps.payments.get(payment_id) or payment) if deal_may_exist else payment
             if fresh.status is not S.SENDING:
-                raise lifecycle.ReadAgain  # cancelled meanwhile: do not create
+                raise lifecycle.ReadAgain
             if payment.token_address is None or payment.amount_units is None:
                 raise ChainError(
                     f"payment {payment.id} has no token or amount", reverted=True, reason=ChainFailure.DEAL_DATA_MISSING
@@ -353,8 +356,12 @@ def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[s
     failure `send-failed` at once, a transient one retried)."""
     done: dict[str, str] = {}
     claimed: list[Payment] = []
+    may_exist: set[str] = set()  # payments a worker claimed before: their deal is looked up by ref first
+    found = deps.payments.get_many(payment_ids)  # one read for the batch
     for payment_id in payment_ids:
-        payment = deps.payments.get(payment_id)
+        payment = found.get(payment_id)
+        if payment is not None and (payment.status is S.SENDING or payment.deal_may_exist):
+            may_exist.add(payment_id)
         if payment is not None and payment.status is S.PENDING:
             payment = lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
         if payment is not None and payment.status is S.SENDING and payment.deal_ref is not None:
@@ -367,7 +374,7 @@ def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[s
             continue  # no signer: the per-message path ends it (terminal)
     for (network_id, signer), payments in lanes.items():
         try:
-            done.update(_create_in_one_transaction(deps, network_id, signer, payments))
+            done.update(_create_in_one_transaction(deps, network_id, signer, payments, may_exist))
         except ChainError as exc:
             # Left to the per-message path, which retries or ends each payment as its own failure says.
             logger.warning(
@@ -378,18 +385,22 @@ def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[s
 
 
 def _create_in_one_transaction(
-    deps: ChainDeps, network_id: str, signer: str, payments: list[Payment]
+    deps: ChainDeps, network_id: str, signer: str, payments: list[Payment], may_exist: set[str]
 ) -> dict[str, str]:
     chain = deps.chain_for(deps.network(network_id))
     done: dict[str, str] = {}
-    to_send: list[Payment] = []
+    to_check: list[Payment] = []
     for payment in payments:
         # A redelivered (or retried) payment may have its deal already: recorded, never created twice.
-        found = chain.find_created(_ref(payment)) if payment.deal_may_exist else None
+        found = chain.find_created(_ref(payment)) if payment.id in may_exist else None
         if found is not None:
             done[payment.id] = _record_deal(deps, payment, found)
             continue
-        fresh = deps.payments.get(payment.id)
+        to_check.append(payment)
+    to_send: list[Payment] = []
+    fresh_of = deps.payments.get_many([p.id for p in to_check]) if to_check else {}  # read again, just before
+    for payment in to_check:
+        fresh = fresh_of.get(payment.id)
         if fresh is None or fresh.status is not S.SENDING or fresh.token_address is None or fresh.amount_units is None:
             continue  # cancelled meanwhile, or nothing to send: the per-message path decides
         to_send.append(fresh)
@@ -430,7 +441,10 @@ def _record_deal(deps: ChainDeps, payment: Payment, created: CreatedDeal) -> str
         )  # fmt: skip
         return "deal created"
 
-    return lifecycle.optimistic(lambda: deps.payments.get(payment.id) or payment, decide, exhausted=_kept_changing)
+    # Decided first on the payment as the caller last read or wrote it; a stale write reads it again.
+    return lifecycle.optimistic(
+        lambda: deps.payments.get(payment.id) or payment, decide, exhausted=_kept_changing, first=payment
+    )
 
 
 def mark_send_failed(deps: ChainDeps, payment_id: str, reason: str) -> bool:

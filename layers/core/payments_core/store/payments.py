@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -336,6 +337,11 @@ class DynamoPaymentStore:
         resp = self._db.get_item(TableName=self._payments, Key={"id": s(payment_id)}, ConsistentRead=True)
         item = resp.get("Item")
         return payment_from(from_item(item)) if item else None
+
+    def get_many(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
+        keys = [{"id": s(i)} for i in dict.fromkeys(payment_ids)]
+        raw = batch_get(self._db, self._payments, keys, consistent=True) if keys else []
+        return {r["id"]["S"]: payment_from(from_item(r)) for r in raw}
 
     def page(self, listing: Listing, offset: int, limit: int, total: int | None = None) -> tuple[int, list[Payment]]:
         """The listing's exact total, and `limit` of its payments, newest first, after skipping `offset`.
