@@ -273,3 +273,63 @@ def test_the_servers_dispatch_lists_motos_modules_without_a_directory_scan(
     assert dispatcher.get_backend_for_host("dynamodb") == "dynamodb"
     assert dispatcher.get_backend_for_host("sqs") == "sqs"
     assert "s3" in backends.list_of_moto_modules()
+
+
+def test_a_receive_checks_retention_without_computing_the_queues_attributes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto_patches 8.: a message within the retention period is delivered, one past it is not, and no delivery
+    rebuilds the queue's attributes (which walk every message)."""
+    import boto3
+    from moto.sqs.models import SQSBackend
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="patch-retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue("patch-retention")
+    old = next(m for m in queue._messages if m.body == "old")
+    old.sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s retention
+
+    def walked(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the receive computed the queue's attributes")
+
+    monkeypatch.setattr(SQSBackend, "get_queue_attributes", walked)
+    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert [m["Body"] for m in answer.get("Messages", [])] == ["new"]
+
+
+def test_stream_records_written_as_json_are_what_motos_serializer_writes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto_patches 9.: the records boto3 reads through the fast GetRecords writer are the ones it reads through
+    moto's own (same records, read twice from the same sequence number), old and new images included."""
+    import boto3
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    db = boto3.client("dynamodb")
+    streams = boto3.client("dynamodbstreams")
+    table = stack.physical["PaymentsTable"]
+    arn = db.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][-1]
+    start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")
+    item = {"id": {"S": "stream-json"}, "n": {"N": "1.50"}, "m": {"M": {"l": {"L": [{"S": "ü"}, {"NULL": True}]}}}}
+    db.put_item(TableName=table, Item=item)
+    db.update_item(
+        TableName=table, Key={"id": {"S": "stream-json"}}, UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "2"}},
+    )  # fmt: skip
+    ours = streams.get_records(ShardIterator=start["ShardIterator"])["Records"]
+    first = ours[0]["dynamodb"]["SequenceNumber"]
+    again = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=first
+    )
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records.__wrapped__)  # type: ignore[attr-defined]
+    theirs = streams.get_records(ShardIterator=again["ShardIterator"])["Records"]
+    assert [r["eventName"] for r in ours] == ["INSERT", "MODIFY"]
+    assert ours[1]["dynamodb"]["OldImage"] == item
+    assert ours[1]["dynamodb"]["NewImage"] == {**item, "n": {"N": "2"}}
+    assert ours == theirs
