@@ -143,6 +143,37 @@ def test_the_lanes_of_one_batch_each_get_their_own_transaction(
     assert len(creators) == 2  # each lane signed by its own key
 
 
+def test_the_lanes_of_one_batch_are_in_flight_at_once(
+    lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
+) -> None:
+    """Two lanes (two keys) in one batch: both createDeals are sent before either returns (one block's wait for
+    the batch, not one per lane). Each waits at a barrier for the other: sent one after the other, it breaks."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=5)
+    lock = threading.Lock()
+    send = chain.create_deals
+
+    def both_in_flight(key: str, requests: list[tuple[str, str, str, int, int]]) -> list[CreatedDeal | None]:
+        barrier.wait()
+        with lock:
+            return send(key, requests)
+
+    chain.create_deals = both_in_flight  # type: ignore[method-assign]
+    lane_a = [payment(store, S.PENDING) for _ in range(2)]
+    lane_b = [payment(store, S.PENDING, signer_wallet_id=f"{PLATFORM_WALLET}-b") for _ in range(2)]
+    event = sqs_event([create(p) for p in lane_a], group=f"signer:{PLATFORM_WALLET}")
+    other = sqs_event([create(p) for p in lane_b], group=f"signer:{PLATFORM_WALLET}-b")
+    for n, record in enumerate(other["Records"]):
+        record["messageId"], record["receiptHandle"] = f"b-{n}", f"rb-{n}"
+    event["Records"] += other["Records"]
+    assert failures(run(lane_deps, event)) == []
+    assert not barrier.broken
+    assert sorted(chain.transactions) == sorted([[p.deal_ref for p in lane_a], [p.deal_ref for p in lane_b]])
+    assert chain.single_sends == []
+    assert [status_of(store, p) for p in [*lane_a, *lane_b]] == ["open"] * 4
+
+
 def test_a_redelivered_batch_records_the_deals_it_made_and_creates_none_twice(
     lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
 ) -> None:

@@ -287,12 +287,12 @@ def test_a_receive_checks_retention_without_computing_the_queues_attributes(
     url = sqs.create_queue(QueueName="patch-retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="new")
     sqs.send_message(QueueUrl=url, MessageBody="old")
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue("patch-retention")
     old = next(m for m in queue._messages if m.body == "old")
-    old.sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s retention
+    old.sent_timestamp = int(old.sent_timestamp or 0) - 61_000  # type: ignore[assignment]  # 61 s ago: past the 60 s retention
 
     def walked(*args: object, **kwargs: object) -> None:
         raise AssertionError("the receive computed the queue's attributes")
@@ -316,7 +316,9 @@ def test_stream_records_written_as_json_are_what_motos_serializer_writes(
     arn = db.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][-1]
     start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST")
-    item = {"id": {"S": "stream-json"}, "n": {"N": "1.50"}, "m": {"M": {"l": {"L": [{"S": "ü"}, {"NULL": True}]}}}}
+    item: dict[str, Any] = {
+        "id": {"S": "stream-json"}, "n": {"N": "1.50"}, "m": {"M": {"l": {"L": [{"S": "ü"}, {"NULL": True}]}}},
+    }  # fmt: skip
     db.put_item(TableName=table, Item=item)
     db.update_item(
         TableName=table, Key={"id": {"S": "stream-json"}}, UpdateExpression="SET n = :n",

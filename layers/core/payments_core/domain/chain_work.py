@@ -4,8 +4,10 @@ by payments_chain.client.DiamondClient, which alone imports web3)."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -372,15 +374,29 @@ def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[s
             lanes.setdefault((payment.network_id, signing_wallet_id(deps, payment)), []).append(payment)
         except ChainError:
             continue  # no signer: the per-message path ends it (terminal)
-    for (network_id, signer), payments in lanes.items():
+
+    def one_lane(lane: tuple[tuple[str, str], list[Payment]]) -> dict[str, str]:
+        (network_id, signer), payments = lane
         try:
-            done.update(_create_in_one_transaction(deps, network_id, signer, payments, may_exist))
+            return _create_in_one_transaction(deps, network_id, signer, payments, may_exist)
         except ChainError as exc:
             # Left to the per-message path, which retries or ends each payment as its own failure says.
             logger.warning(
                 "createDeals not sent",
                 extra={"network_id": network_id, "payments": len(payments), "reason": exc.reason},
             )
+            return {}
+
+    # Lanes are distinct keys (their nonces independent): their transactions are in flight at once, so a batch
+    # holding several lanes waits one block, not one per lane. Each lane stays one transaction, in order.
+    if len(lanes) == 1:
+        done.update(one_lane(next(iter(lanes.items()))))
+        return done
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        # Each thread runs in a copy of this context (the batch's receipt deadline is a context variable).
+        futures = [pool.submit(contextvars.copy_context().run, one_lane, lane) for lane in lanes.items()]
+        for future in futures:
+            done.update(future.result())
     return done
 
 

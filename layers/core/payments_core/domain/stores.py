@@ -67,6 +67,7 @@ class PaymentStore(Protocol):
     def get(self, payment_id: str) -> Payment | None: ...
     def get_many(self, payment_ids: Sequence[str]) -> dict[str, Payment]:
         """The payments of `payment_ids` that exist, by id, strongly consistent, in as few reads as it takes."""
+
     def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         """Raises ExternalIdTaken when the node already has a payment of this external_id."""
 
