@@ -170,6 +170,14 @@ class FakePaymentStore:
         newest_first = list(reversed(self.positions.get(listing, [])))
         return len(newest_first), [self.items[i] for i in newest_first[offset : offset + limit]]
 
+    def update_all(self, updates: Sequence[tuple[Payment, PaymentChanges]]) -> list[Payment]:
+        for payment, _ in updates:  # all conditions first: nothing written unless every one holds
+            current = self.items.get(payment.id)
+            if current is None or current.status != payment.status or current.version != payment.version:
+                self.stale_writes += 1
+                raise StaleWrite(payment.id)
+        return [self.update(payment, changes) for payment, changes in updates]
+
     def update(self, payment: Payment, changes: PaymentChanges) -> Payment:
         current = self.items.get(payment.id)
         if current is None or current.status != payment.status or current.version != payment.version:

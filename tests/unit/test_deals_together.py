@@ -97,6 +97,48 @@ def test_the_creates_of_a_lane_go_out_in_one_transaction(
     assert FakeWalletKeys().private_key(PLATFORM_WALLET)  # the key the fakes sign with
 
 
+def test_a_lanes_payments_are_claimed_in_one_write_and_their_deals_recorded_in_another(
+    lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
+) -> None:
+    items = [payment(store, S.PENDING) for _ in range(4)]
+    writes: list[int] = []
+    update_all = store.update_all
+
+    def counted(updates: Any) -> Any:
+        writes.append(len(updates))
+        return update_all(updates)
+
+    store.update_all = counted  # type: ignore[method-assign]
+    before = len(store.updates)
+    assert failures(run(lane_deps, sqs_event([create(p) for p in items]))) == []
+    assert writes == [4, 4]  # the claims, then the deals
+    assert len(store.updates) - before == 8  # nothing written twice
+    assert [status_of(store, p) for p in items] == ["open"] * 4
+
+
+def test_a_cancel_between_the_transaction_and_the_record_leaves_each_deal_recorded_alone(
+    lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
+) -> None:
+    """One payment cancelled while its createDeals was being mined: the one write recording the lane's deals is
+    refused (nothing written), each is recorded alone: the others open, the cancelled one keeps its deal id (its
+    cancel message, behind in the lane, cancels the deal)."""
+    items = [payment(store, S.PENDING) for _ in range(3)]
+    send = chain.create_deals
+
+    def mined_then_cancelled(key: str, requests: list[tuple[str, str, str, int, int]]) -> list[CreatedDeal | None]:
+        made = send(key, requests)
+        current = store.items[items[1].id]
+        store.put(current._replace(status=S.CANCELLING, version=current.version + 1))
+        return made
+
+    chain.create_deals = mined_then_cancelled  # type: ignore[method-assign]
+    assert failures(run(lane_deps, sqs_event([create(p) for p in items]))) == []
+    assert len(chain.transactions) == 1
+    assert chain.single_sends == []
+    assert [status_of(store, p) for p in items] == ["open", "cancelling", "open"]
+    assert all(store.items[p.id].deal_id is not None for p in items)
+
+
 def test_a_refused_entry_is_worked_alone_and_ends_send_failed_without_holding_the_others(
     lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple, NoReturn, Protocol
 from payments_core import metrics
 from payments_core.domain import lifecycle
 from payments_core.domain.entities import FailureReason, Network, Payment, Wallet
-from payments_core.domain.lifecycle import Actor
+from payments_core.domain.lifecycle import Actor, CreatedDealOf
 from payments_core.domain.stores import CatalogStore, PaymentStore
 from payments_core.models.payments import PaymentStatus as S
 from payments_core.observability import logger
@@ -360,12 +360,16 @@ def create_deals_together(deps: ChainDeps, payment_ids: Sequence[str]) -> dict[s
     claimed: list[Payment] = []
     may_exist: set[str] = set()  # payments a worker claimed before: their deal is looked up by ref first
     found = deps.payments.get_many(payment_ids)  # one read for the batch
+    pending = [p for i in payment_ids if (p := found.get(i)) is not None and p.status is S.PENDING]
+    # One write claims them all; when one moved meanwhile, each is claimed alone (a moved one is skipped).
+    claims = lifecycle.claim_all_for_sending(deps.payments, pending, deps.worker) if len(pending) > 1 else None
+    claimed_of = {p.id: p for p in claims or []}
     for payment_id in payment_ids:
         payment = found.get(payment_id)
         if payment is not None and (payment.status is S.SENDING or payment.deal_may_exist):
             may_exist.add(payment_id)
         if payment is not None and payment.status is S.PENDING:
-            payment = lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
+            payment = claimed_of.get(payment_id) or lifecycle.claim_for_sending(deps.payments, payment, deps.worker)
         if payment is not None and payment.status is S.SENDING and payment.deal_ref is not None:
             claimed.append(payment)
     lanes: dict[tuple[str, str], list[Payment]] = {}
@@ -426,9 +430,15 @@ def _create_in_one_transaction(
         (_ref(p), p.payment_address, str(p.token_address), int(p.amount_units or 0), _expires_at(p)) for p in to_send
     ]
     results = chain.create_deals(deps.wallet_keys.private_key(signer), requests)
-    for payment, created in zip(to_send, results, strict=True):
-        if created is not None:
-            done[payment.id] = _record_deal(deps, payment, created)
+    made = [(payment, created) for payment, created in zip(to_send, results, strict=True) if created is not None]
+    # One write records them all; when one moved meanwhile (a cancel), each is recorded alone, as it is now.
+    recorded = lifecycle.record_all_deals_created(
+        deps.payments,
+        [CreatedDealOf(p, c.deal_id, c.transaction_hash, c.block_number or None, c.block_hash) for p, c in made],
+        deps.worker,
+    ) if len(made) > 1 else None  # fmt: skip
+    for payment, created in made:
+        done[payment.id] = "deal created" if recorded is not None else _record_deal(deps, payment, created)
     metrics.count("DealsBatched", value=len(done), network=deps.network(network_id).name or network_id)
     return done
 

@@ -4,10 +4,10 @@ decides again on what it finds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from payments_core import metrics
 from payments_core.domain import status as machine
@@ -102,6 +102,21 @@ def move(
     now: datetime | None = None,
 ) -> Payment:
     """Write one change of `payment` (to status `to`, or a change in place when `to` is None)."""
+    return store.update(payment, move_changes(payment, to=to, actor=actor, event_type=event_type, message=message,
+                                              changes=changes, now=now))  # fmt: skip
+
+
+def move_changes(
+    payment: Payment,
+    *,
+    to: S | None,
+    actor: Actor,
+    event_type: str,
+    message: str,
+    changes: PaymentChanges | None = None,
+    now: datetime | None = None,
+) -> PaymentChanges:
+    """What `move` writes (IllegalTransition when the status machine forbids it): for a write of several."""
     current = payment.status
     target = current if to is None else to
     if target != current and not machine.can_move(current, target):
@@ -109,13 +124,12 @@ def move(
             f"A payment cannot go from {current} to {target}",
             extra={"status": current.value},
         )
-    update: PaymentChanges = {
+    return {
         **(changes or {}),
         "status": target,
         "updated_at": iso(now or utcnow()),
         "last_event": event(event_type, message, actor, current),
     }
-    return store.update(payment, update)
 
 
 def cancel_message(payment: Payment) -> dict[str, Any]:
@@ -249,12 +263,27 @@ def claim_for_sending(store: PaymentStore, payment: Payment, worker: str) -> Pay
     if payment.status is not S.PENDING:
         return None
     try:
-        return move(
-            store, payment, to=S.SENDING, actor=Actor("system", worker), event_type="deal_sending",
-            message="The create-deal worker is sending createDeal", changes={"deal_may_exist": True},
-        )  # fmt: skip
+        return store.update(payment, _claim(payment, worker))
     except StaleWrite:
         return None
+
+
+def claim_all_for_sending(store: PaymentStore, payments: Sequence[Payment], worker: str) -> list[Payment] | None:
+    """claim_for_sending of several pending payments in one write: all claimed, or none (None: one of them moved
+    meanwhile; the caller claims them one by one)."""
+    if any(p.status is not S.PENDING for p in payments):
+        return None
+    try:
+        return store.update_all([(p, _claim(p, worker)) for p in payments])
+    except StaleWrite:
+        return None
+
+
+def _claim(payment: Payment, worker: str) -> PaymentChanges:
+    return move_changes(
+        payment, to=S.SENDING, actor=Actor("system", worker), event_type="deal_sending",
+        message="The create-deal worker is sending createDeal", changes={"deal_may_exist": True},
+    )  # fmt: skip
 
 
 def record_deal_created(
@@ -273,14 +302,43 @@ def record_deal_created(
     (NoRamp's transaction: the payment's own), set by the chain watcher once the deposit is seen. The deal
     is recorded unverified (`deal_verified` False) with its block: the chain watcher checks it at the
     network's required confirmations (watcher.verify_deals), and the widget answers only a verified deal."""
-    to = S.OPEN if payment.status is S.SENDING else None
-    moved = move(
-        store, payment, to=to, actor=Actor("chain", worker), event_type="deal_created",
-        message=f"Deal {deal_id} created on chain",
-        changes={
-            "deal_id": deal_id, "deal_transaction_hash": transaction_hash, "deal_block_number": block_number,
-            "deal_block_hash": block_hash, "deal_verified": False,
-        },
-    )  # fmt: skip
+    deal = CreatedDealOf(payment, deal_id, transaction_hash, block_number, block_hash)
+    moved = store.update(payment, _deal_created(deal, worker))
     metrics.count("DealsCreated", metadata={"payment_id": payment.id})
     return moved
+
+
+class CreatedDealOf(NamedTuple):
+    """A deal created on chain for a payment (record_all_deals_created)."""
+
+    payment: Payment
+    deal_id: int
+    transaction_hash: str
+    block_number: int | None
+    block_hash: str | None
+
+
+def record_all_deals_created(store: PaymentStore, deals: Sequence[CreatedDealOf], worker: str) -> list[Payment] | None:
+    """record_deal_created of several `sending` payments in one write: all recorded (each sending -> open), or
+    none (None: one of them moved meanwhile; the caller records them one by one)."""
+    if any(d.payment.status is not S.SENDING for d in deals):
+        return None
+    updates = [(d.payment, _deal_created(d, worker)) for d in deals]
+    try:
+        moved = store.update_all(updates)
+    except StaleWrite:
+        return None
+    for d in deals:
+        metrics.count("DealsCreated", metadata={"payment_id": d.payment.id})
+    return moved
+
+
+def _deal_created(deal: CreatedDealOf, worker: str) -> PaymentChanges:
+    return move_changes(
+        deal.payment, to=S.OPEN if deal.payment.status is S.SENDING else None, actor=Actor("chain", worker),
+        event_type="deal_created", message=f"Deal {deal.deal_id} created on chain",
+        changes={
+            "deal_id": deal.deal_id, "deal_transaction_hash": deal.transaction_hash,
+            "deal_block_number": deal.block_number, "deal_block_hash": deal.block_hash, "deal_verified": False,
+        },
+    )  # fmt: skip

@@ -82,6 +82,9 @@ class PaymentStore(Protocol):
         """Apply `changes` if the payment still has the status and version it was read with (`payment`); the
         version goes up by one. Returns the payment as written; raises StaleWrite otherwise."""
 
+    def update_all(self, updates: Sequence[tuple[Payment, PaymentChanges]]) -> list[Payment]:
+        """`update` of several payments at once: all written or none (StaleWrite); the new payments, in order."""
+
     def annotate(
         self,
         payment_id: str,

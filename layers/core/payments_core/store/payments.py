@@ -259,26 +259,49 @@ class DynamoPaymentStore:
         """Apply `changes` only if the payment still has the status and version it was read with (`payment`);
         the version goes up by one and the `by_watch` key follows the status. Returns the new payment;
         raises StaleWrite otherwise."""
-        names = {"#status": "status", "#version": "version"}
-        values: dict[str, Any] = {":expected_status": payment.status, ":expected_version": payment.version}
-        written = {**change_attributes(changes), "version": payment.version + 1}
-        written.update(watch_attributes(payment._replace(**changes)))
-        expression = update_expression(written, names, values)
         try:
-            resp = self._db.update_item(
-                TableName=self._payments,
-                Key={"id": s(payment.id)},
-                UpdateExpression=expression,
-                ConditionExpression="#status = :expected_status AND #version = :expected_version",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
-            )
+            resp = self._db.update_item(**self._update_of(payment, changes), ReturnValues="ALL_NEW")
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleWrite(payment.id) from None
             raise
         return payment_from(from_item(dict(resp["Attributes"])))
+
+    def update_all(self, updates: Sequence[tuple[Payment, PaymentChanges]]) -> list[Payment]:
+        """`update` of several payments (at most 100) in one transaction: every one written, or none (StaleWrite
+        when any of them no longer has the status and version it was read with, or another transaction holds
+        it). Returns the new payments, in order: each as read with its changes and the next version."""
+        if not updates:
+            return []
+        actions: list[Any] = [{"Update": self._update_of(p, c)} for p, c in updates]
+        try:
+            self._db.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            if any(
+                r.get("Code") not in (None, "None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons
+            ):
+                raise
+            raise StaleWrite(",".join(p.id for p, _ in updates)) from None
+        return [p._replace(**c)._replace(version=p.version + 1) for p, c in updates]
+
+    def _update_of(self, payment: Payment, changes: PaymentChanges) -> dict[str, Any]:
+        """The conditional UpdateItem of `update` (its parameters: an UpdateItem call's, a transaction's Update)."""
+        names = {"#status": "status", "#version": "version"}
+        values: dict[str, Any] = {":expected_status": payment.status, ":expected_version": payment.version}
+        written = {**change_attributes(changes), "version": payment.version + 1}
+        written.update(watch_attributes(payment._replace(**changes)))
+        expression = update_expression(written, names, values)
+        return {
+            "TableName": self._payments,
+            "Key": {"id": s(payment.id)},
+            "UpdateExpression": expression,
+            "ConditionExpression": "#status = :expected_status AND #version = :expected_version",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
 
     def annotate(
         self,
