@@ -16,13 +16,15 @@ The faults:
 
 It counts every call (`calls`), the failed ones (`failed`: by `fail_rate`; `refused`: while `refusing`) and
 records every raw transaction forwarded with the node's answer (`sends`). A node that does not answer (gone) is
-passed on as no answer either. Every wait is bounded; `stop()` ends the faults and the server.
+passed on as no answer either; a client gone mid-request is not reported. Every wait is bounded; `stop()` ends
+the faults and the server.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 import urllib.request
@@ -32,6 +34,16 @@ from typing import Any
 GATE_WAIT_SECONDS = 5.0
 UPSTREAM_TIMEOUT = 30.0
 SEND = "eth_sendRawTransaction"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (a worker killed, a connection web3 dropped) is no error of the proxy's."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class RpcFaultProxy:
@@ -53,8 +65,7 @@ class RpcFaultProxy:
         self.sends: list[tuple[bytes, dict[str, Any]]] = []  # every raw transaction forwarded, the node's answer
         self._cut_at: int | None = None  # len(sends) at which the answer is dropped
         self.cut: list[str] = []  # the hashes (as the node answered) of the sends cut since cut_send()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="rpc-fault-proxy", daemon=True)
         self._thread.start()
 
