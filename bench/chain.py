@@ -66,6 +66,7 @@ FAULT_SEED = 11
 KILL_AFTER_SENDS = 3  # raw transactions the proxy forwarded before the worker is killed
 SENDS_WAIT_S = 60
 RETRY_CHECK_S = 5.0  # the fault phase: how often send-failed payments are looked for (and retry-sent)
+FAULT_DEADLINE_S = 600  # the fault phase: the killed batches' VisibilityTimeout (180 s), then backoffs up to 80 s
 
 
 def _ts(value: str) -> float:
@@ -121,17 +122,20 @@ class _Run:
         return ids, started, time.perf_counter()
 
     def wait_deals(
-        self, ids: list[str], every: tuple[float, Callable[[set[str]], None]] | None = None
+        self,
+        ids: list[str],
+        every: tuple[float, Callable[[set[str]], None]] | None = None,
+        deadline_s: float = DEADLINE_S,
     ) -> dict[str, float]:
         """When each payment's deal was first seen on chain (perf_counter): its DealCreated event, from anvil's
         logs every WAIT_POLL_S (the moto server, whose CPU the workers need, is not polled meanwhile); then,
-        untimed, until the worker has recorded every one of them in PaymentsTable. `every`: (seconds, check): the
-        check is called that often with the ids still without a deal on chain."""
+        untimed, until the worker has recorded every one of them in PaymentsTable (both within `deadline_s`).
+        `every`: (seconds, check): the check is called that often with the ids still without a deal on chain."""
         from payments_core.domain.payments import deal_ref
 
         ref_of = {deal_ref(pid): pid for pid in ids}
         seen: dict[str, float] = {}
-        deadline = time.perf_counter() + DEADLINE_S
+        deadline = time.perf_counter() + deadline_s
         scanned = self.from_block
         checked = time.perf_counter()
         while len(seen) < len(ids) and time.perf_counter() < deadline:
@@ -149,11 +153,12 @@ class _Run:
             if len(seen) < len(ids):
                 time.sleep(WAIT_POLL_S)
         if len(seen) < len(ids):
-            raise TimeoutError(f"{len(ids) - len(seen)} of {len(ids)} payments had no deal after {DEADLINE_S} s")
+            raise TimeoutError(f"{len(ids) - len(seen)} of {len(ids)} payments had no deal after {deadline_s:.0f} s")
         self._wait_recorded(ids, deadline)
         return seen
 
     def _wait_recorded(self, ids: list[str], deadline: float) -> None:
+        started = time.perf_counter()
         recorded: set[str] = set()
         while len(recorded) < len(ids) and time.perf_counter() < deadline:
             pending = [pid for pid in ids if pid not in recorded]
@@ -163,7 +168,10 @@ class _Run:
             if len(recorded) < len(ids):
                 time.sleep(RECORDED_POLL_S)
         if len(recorded) < len(ids):
-            raise TimeoutError(f"{len(ids) - len(recorded)} of {len(ids)} deals not recorded after {DEADLINE_S} s")
+            waited = time.perf_counter() - started
+            raise TimeoutError(
+                f"{len(ids) - len(recorded)} of {len(ids)} deals on chain not recorded in {waited:.0f} s"
+            )
 
     def items(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The payments' id, status and deal_id as stored (DynamoDB's attribute values), by id."""
@@ -267,7 +275,7 @@ def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) ->
     assert stack.rpc_url is not None
     network_id = str(stack.demo["network_id"])
     env = {**FAKE_AWS_ENV, **stack.environment, "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    seconds = float(DEADLINE_S + 60)
+    seconds = float(FAULT_DEADLINE_S + 60)
     original = deps.rpc_urls().get(network_id)
     proxy = RpcFaultProxy(stack.rpc_url, fail_rate=FAULT_RATE, seed=FAULT_SEED)
     try:
@@ -285,7 +293,7 @@ def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) ->
         at_kill, _ = deals_on_chain(stack, bench.from_block)
         second = deal_worker.start(env, log_dir / "fault-worker-2.log", seconds)
         try:
-            seen = bench.wait_deals(ids, every=(RETRY_CHECK_S, bench.retry_send_failed))
+            seen = bench.wait_deals(ids, (RETRY_CHECK_S, bench.retry_send_failed), FAULT_DEADLINE_S)
         finally:
             second.stop()
     finally:
