@@ -258,6 +258,8 @@ class FaultRun:
     calls: int  # RPC calls through the proxy (the workers', the watcher's once its cached URL is the proxy's)
     failed: int
     retry_sent: int  # send-failed payments retry-sent
+    deliveries_failed: int  # the workers' "chain work failed" log lines (a message back with backoff)
+    gave_up: int  # their "deal send failed" lines (send-failed: the worker's attempts exhausted)
 
 
 def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) -> FaultRun:
@@ -280,7 +282,8 @@ def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) ->
     proxy = RpcFaultProxy(stack.rpc_url, fail_rate=FAULT_RATE, seed=FAULT_SEED)
     try:
         admin.set_rpc_url(deps.catalog(), deps.rpc_urls(), network_id=network_id, rpc_url=proxy.url)
-        first = deal_worker.start(env, log_dir / "fault-worker-1.log", seconds)
+        logs = [log_dir / "fault-worker-1.log", log_dir / "fault-worker-2.log"]
+        first = deal_worker.start(env, logs[0], seconds)
         ready = time.perf_counter()
         try:
             if not proxy.wait_sends(KILL_AFTER_SENDS, SENDS_WAIT_S):
@@ -291,7 +294,7 @@ def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) ->
         sends_at_kill = len(proxy.sends)
         at_kill_statuses = bench.statuses(ids)
         at_kill, _ = deals_on_chain(stack, bench.from_block)
-        second = deal_worker.start(env, log_dir / "fault-worker-2.log", seconds)
+        second = deal_worker.start(env, logs[1], seconds)
         try:
             seen = bench.wait_deals(ids, (RETRY_CHECK_S, bench.retry_send_failed), FAULT_DEADLINE_S)
         finally:
@@ -312,7 +315,17 @@ def faults(stack: LocalStackInfo, bench: _Run, ids: list[str], log_dir: Path) ->
         calls=proxy.calls,
         failed=proxy.failed,
         retry_sent=bench.retry_sent,
+        deliveries_failed=_log_lines(logs, b"chain work failed"),
+        gave_up=_log_lines(logs, b"deal send failed"),
     )
+
+
+def _log_lines(paths: list[Path], text: bytes) -> int:
+    count = 0
+    for path in paths:
+        with path.open("rb") as log:
+            count += sum(1 for line in log if text in line)
+    return count
 
 
 def _ref(payment_id: str) -> str:
@@ -377,7 +390,8 @@ def _sizes(histogram: Counter[int]) -> str:
     return ", ".join(f"{n}x{size}" for size, n in sorted(histogram.items(), reverse=True))
 
 
-def run(count: int = PAYMENTS) -> list[Result]:
+def run(count: int = PAYMENTS, fault_count: int = PAYMENTS) -> list[Result]:
+    """The chain section: live, backlog, then (unless `fault_count` is 0) the fault phase of `fault_count`."""
     from devstack.launch import local_stack
     from devstack.pollers import SCHEDULE_SECONDS_ENV
 
@@ -428,10 +442,12 @@ def run(count: int = PAYMENTS) -> list[Result]:
         if missing or twice:
             raise AssertionError(f"of {len(ours)} payments, {missing} have no deal on chain and {twice} have two")
         # Faults: queued, then a worker process through the fault proxy, killed mid-batch, and a fresh one.
-        queued, _, _ = bench.create("faults", count)
-        fault = faults(stack, bench, queued, stack.data_dir)
-        fault_refs, _ = deals_on_chain(stack, fault_block)
-    fault_rows = _fault_rows(count, queued, fault, fault_refs)
+        fault_rows: list[Result] = []
+        if fault_count:
+            queued, _, _ = bench.create("faults", fault_count)
+            fault = faults(stack, bench, queued, stack.data_dir)
+            fault_refs, _ = deals_on_chain(stack, fault_block)
+            fault_rows = _fault_rows(fault_count, queued, fault, fault_refs)
     txs = sum(histogram.values())
     setup = (
         f"{count} payments naming no wallet, {lanes} lanes (platform wallet + a pool of {POOL}), {concurrency} pollers,"
@@ -487,15 +503,16 @@ def _fault_rows(count: int, ids: list[str], fault: FaultRun, refs: Counter[str])
             "deals",
             baseline=float(count),
             target=1.0,
-            note=f"{deals} / {count}, each ref once on chain; {killed}"
-            + (f"; {fault.retry_sent} send-failed retry-sent" if fault.retry_sent else ""),
+            note=f"{deals} / {count}, each ref once on chain; {killed}",
         ),
         Result(
             "chain",
             "faults: kill -> every deal exists",
             kill_s,
             "s",
-            note=f"the killed batches come back after DealQueue's VisibilityTimeout ({_visibility_timeout()} s)",
+            note=f"the killed batches come back after DealQueue's VisibilityTimeout ({_visibility_timeout()} s);"
+            f" {fault.deliveries_failed} deliveries failed (each backs its lane off 5 s x 2^n), {fault.gave_up}"
+            f" send-failed (attempts exhausted), {fault.retry_sent} retry-sent",
         ),
         Result(
             "chain",
