@@ -414,7 +414,7 @@ def run(count: int = PAYMENTS, fault_count: int = PAYMENTS) -> list[Result]:
         workers.start()
         try:
             bench.wait_deals(bench.create("warm-up", WARM_UP)[0])
-            first_block = _block(stack)
+            first_block = _block(stack) + 1  # the warm-up's deals are in the head block and before
             live, live_started, last_answer = bench.create("live", count)
             seen = bench.wait_deals(live)
         finally:
