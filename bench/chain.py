@@ -66,7 +66,7 @@ FAULT_SEED = 11
 KILL_AFTER_SENDS = 3  # raw transactions the proxy forwarded before the worker is killed
 SENDS_WAIT_S = 60
 RETRY_CHECK_S = 5.0  # the fault phase: how often send-failed payments are looked for (and retry-sent)
-FAULT_DEADLINE_S = 600  # the fault phase: the killed batches' VisibilityTimeout (180 s), then backoffs up to 80 s
+FAULT_DEADLINE_S = 900  # the fault phase: the killed batches' VisibilityTimeout (180 s), then the backoffs (599 s seen)
 
 
 def _ts(value: str) -> float:
