@@ -130,7 +130,8 @@ class _Run:
         """When each payment's deal was first seen on chain (perf_counter): its DealCreated event, from anvil's
         logs every WAIT_POLL_S (the moto server, whose CPU the workers need, is not polled meanwhile); then,
         untimed, until the worker has recorded every one of them in PaymentsTable (both within `deadline_s`).
-        `every`: (seconds, check): the check is called that often with the ids still without a deal on chain."""
+        `every`: (seconds, check): the check is called that often with the ids still without a deal on chain,
+        then with those whose deal is not recorded yet."""
         from payments_core.domain.payments import deal_ref
 
         ref_of = {deal_ref(pid): pid for pid in ids}
@@ -154,13 +155,18 @@ class _Run:
                 time.sleep(WAIT_POLL_S)
         if len(seen) < len(ids):
             raise TimeoutError(f"{len(ids) - len(seen)} of {len(ids)} payments had no deal after {deadline_s:.0f} s")
-        self._wait_recorded(ids, deadline)
+        self._wait_recorded(ids, deadline, every)
         return seen
 
-    def _wait_recorded(self, ids: list[str], deadline: float) -> None:
-        started = time.perf_counter()
+    def _wait_recorded(
+        self, ids: list[str], deadline: float, every: tuple[float, Callable[[set[str]], None]] | None = None
+    ) -> None:
+        started = checked = time.perf_counter()
         recorded: set[str] = set()
         while len(recorded) < len(ids) and time.perf_counter() < deadline:
+            if every is not None and time.perf_counter() - checked >= every[0]:
+                every[1]({pid for pid in ids if pid not in recorded})  # e.g. send-failed with its deal on chain
+                checked = time.perf_counter()
             pending = [pid for pid in ids if pid not in recorded]
             recorded.update(
                 pid for pid, item in self.items(pending).items() if "NULL" not in item.get("deal_id", {"NULL": True})
