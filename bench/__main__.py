@@ -34,6 +34,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--functions", default="", help="cold starts only: comma-separated function names to measure (all by default)"
     )
     p.add_argument("--chain-payments", type=int, default=200, help="web3 payments created at once (chain)")
+    p.add_argument(
+        "--chain-fault-payments",
+        type=int,
+        default=None,
+        help="payments of the chain section's fault phase (default: --chain-payments; 0: no fault phase)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return p.parse_args(argv)
 
@@ -92,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             elif section == "chain":
                 from bench import chain
 
-                results.extend(chain.run(args.chain_payments))
+                faults = args.chain_payments if args.chain_fault_payments is None else args.chain_fault_payments
+                results.extend(chain.run(args.chain_payments, faults))
             else:
                 from bench import gas
 

@@ -9,10 +9,11 @@ How the faults are made:
   The chain client's web3 retries a timed-out *read* (web3's default ExceptionRetryConfiguration: 5 retries of
   eth_call, eth_getLogs, eth_getTransactionCount, ...; 10-s timeouts), so a pause shorter than ~60 s mostly
   delays the worker and only an eth_sendRawTransaction caught in it fails (not retried by web3).
-- An RPC proxy in front of anvil (`RpcProxy`) for a network of the test's own (`proxy_network`: the same anvil
-  and diamond): it can forward a createDeal transaction to anvil and drop the worker's connection before the answer
-  (a worker killed right after sending: the deal is mined, the worker never hears of it), refuse every call (the
-  RPC down: web3 fails within seconds, the queue's backoff retries), or hold calls for a moment.
+- An RPC proxy in front of anvil (devstack.rpc_faults.RpcFaultProxy) for a network of the test's own
+  (`proxy_network`: the same anvil and diamond): it can forward a createDeal transaction to anvil and drop the
+  worker's connection before the answer (a worker killed right after sending: the deal is mined, the worker never
+  hears of it), refuse every call (the RPC down: web3 fails within seconds, the queue's backoff retries), or hold
+  calls for a moment.
 - Payments of the tests that expect recovery sign through a wallet each (owned by the demo platform wallet, whose
   key signs): each is its own FIFO message group. One failure in a shared group is
   `test_a_failed_message_stalls_the_rest_of_its_wallet_group` (a bug).
@@ -23,14 +24,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ import pytest
 
 from devstack import chain
 from devstack.launch import LocalStackInfo
+from devstack.rpc_faults import RpcFaultProxy
 from payments_core.domain import catalog as admin
 from payments_core.domain.entities import Network, Wallet
 from payments_core.domain.payments import deal_ref
@@ -107,83 +106,6 @@ def rpc(w3: Any, method: str, *params: Any) -> Any:
     return answer["result"]
 
 
-# ------------------------------------------------------------------------------------------------ the proxy
-class RpcProxy:
-    """A JSON-RPC over HTTP proxy to `upstream` (anvil) on 127.0.0.1, whose faults the test switches on."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.refusing = False  # every call: the connection is closed without an answer
-        self.gate = threading.Event()  # cleared: calls wait (bounded) before they are forwarded
-        self.gate.set()
-        self._lock = threading.Lock()
-        self._sends = 0  # eth_sendRawTransaction seen since cut_send()
-        self._cut_at: int | None = None
-        self.cut: list[str] = []  # what was cut: the raw transactions' hashes as anvil answered them
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if proxy.refusing:
-                    self.close_connection = True
-                    return
-                proxy.gate.wait(timeout=5.0)
-                try:
-                    method = json.loads(body).get("method")
-                except (ValueError, AttributeError):
-                    method = None
-                request = urllib.request.Request(
-                    proxy.upstream, data=body, headers={"Content-Type": "application/json"}
-                )
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    answer = resp.read()
-                if method == "eth_sendRawTransaction" and proxy._take_cut(answer):
-                    self.close_connection = True  # sent to anvil, never answered
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="rpc-proxy", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def cut_send(self, number: int) -> None:
-        """Cut the `number`-th eth_sendRawTransaction from now (1 = the next one): forwarded, never answered."""
-        with self._lock:
-            self._sends, self._cut_at, self.cut = 0, number, []
-
-    def _take_cut(self, answer: bytes) -> bool:
-        with self._lock:
-            self._sends += 1
-            if self._cut_at is None or self._sends != self._cut_at:
-                return False
-            self._cut_at = None
-            self.cut.append(str(json.loads(answer).get("result")))
-            return True
-
-    def stop(self) -> None:
-        self.refusing = False
-        self.gate.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5.0)
-
-
 # ------------------------------------------------------------------------------------------------ catalog
 def own_network(
     client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, *, rpc_url: str, confirmations: int
@@ -216,8 +138,8 @@ def retire_network(catalog: DynamoCatalogStore, network_id: str) -> None:
 def proxy_network(
     client: Client, catalog: DynamoCatalogStore, rpc_urls: RpcUrlStore, chain_w3: Any
 ) -> Iterator[dict[str, Any]]:
-    """A network whose RPC is an RpcProxy in front of the stack's anvil (2 confirmations, like the demo)."""
-    proxy = RpcProxy(str(client.demo["rpc_url"]))
+    """A network whose RPC is an RpcFaultProxy in front of the stack's anvil (2 confirmations, like the demo)."""
+    proxy = RpcFaultProxy(str(client.demo["rpc_url"]))
     try:
         network = own_network(client, catalog, rpc_urls, rpc_url=proxy.url, confirmations=2)
         yield {**network, "proxy": proxy}
@@ -384,7 +306,7 @@ def test_worker_cut_off_mid_batch_leaves_exactly_one_deal_per_payment(
     answer, as if it were killed right after sending, in the middle of its batch. The payments it carried are
     `sending` with a deal on chain: the worker finds each ref's deal instead of sending another (in the same
     batch, or after a redelivery): every payment ends open with exactly one deal, and the diamond has no extra."""
-    proxy: RpcProxy = proxy_network["proxy"]
+    proxy: RpcFaultProxy = proxy_network["proxy"]
     network = {"network_id": proxy_network["network_id"], "currency_id": proxy_network["currency_id"]}
     log_start = stack.log_file.stat().st_size
     proxy.cut_send(1)
@@ -419,7 +341,7 @@ def test_rpc_down_then_back_every_payment_gets_one_deal(  # noqa: PLR0917 - fixt
     outage outlast the retries (send-failed), retry-send brings the payment to open with one deal; that path is
     asserted when it happens."""
     log_start = stack.log_file.stat().st_size
-    proxy: RpcProxy = proxy_network["proxy"]
+    proxy: RpcFaultProxy = proxy_network["proxy"]
     if outage == "anvil-paused":
         network = {"network_id": client.demo["network_id"], "currency_id": client.demo["currency_id"]}
         count, down = 6, paused(anvil_pid(stack))
@@ -442,7 +364,7 @@ def test_rpc_down_then_back_every_payment_gets_one_deal(  # noqa: PLR0917 - fixt
 
 
 @contextmanager
-def refusing(proxy: RpcProxy) -> Iterator[None]:
+def refusing(proxy: RpcFaultProxy) -> Iterator[None]:
     proxy.refusing = True
     try:
         yield
@@ -535,7 +457,7 @@ def test_a_failed_message_does_not_stall_the_rest_of_its_wallet_group(
     fault is over at once, so each payment should have its deal within a few backoffs (STALL_DEADLINE = 4x the
     first); the four behind the failed one wait for the queue's visibility timeout instead. (The group is this
     test's own wallet: its stalled messages delay no other test's payments.)"""
-    proxy: RpcProxy = proxy_network["proxy"]
+    proxy: RpcFaultProxy = proxy_network["proxy"]
     network = {"network_id": proxy_network["network_id"], "currency_id": proxy_network["currency_id"]}
     body = {**network, "wallet_id": own_wallet(network["network_id"])}
     proxy.cut_send(2)  # the first (held) payment's createDeal passes; the next one, first of the batch, is cut

@@ -14,27 +14,21 @@ transaction the worker sent stays pending for the test to drop, underprice or ra
 from __future__ import annotations
 
 import json
-import os
-import random
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack import chain
-from devstack import template as tpl
+from devstack import chain, deal_worker
 from devstack.launch import LocalStackInfo, free_port
+from devstack.rpc_faults import RpcFaultProxy
 from payments_core.domain import catalog as admin
 from payments_core.domain.entities import Network
 from payments_core.domain.payments import deal_ref
@@ -278,113 +272,11 @@ def lanes(
 
 
 # ------------------------------------------------------------------------------------------------ the proxy
-class RecordingProxy:
-    """A JSON-RPC proxy to the module's anvil that records every raw transaction sent through it (and the node's
-    answer), fails a share of the calls (the connection closed before forwarding: the RPC down for that call) and
-    can cut one send (forwarded, never answered: a worker killed right after sending)."""
-
-    def __init__(self, upstream: str, *, fail_rate: float = 0.0, seed: int = 11) -> None:
-        self.upstream = upstream
-        self.fail_rate = fail_rate
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self.failed = 0
-        self.sends: list[tuple[bytes, dict[str, Any]]] = []  # (raw transaction, the node's answer)
-        self._cut_at: int | None = None
-        self.cut: list[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if proxy._fail_now():
-                    self.close_connection = True
-                    return
-                request = urllib.request.Request(
-                    proxy.upstream, data=body, headers={"Content-Type": "application/json"}
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as resp:
-                        answer = resp.read()
-                except OSError:  # the node gone (the module's end): no answer either
-                    self.close_connection = True
-                    return
-                if proxy._recorded(body, answer):
-                    self.close_connection = True  # sent to anvil, never answered
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="rpc-recorder", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def _fail_now(self) -> bool:
-        with self._lock:
-            failing = self.fail_rate > 0 and self._random.random() < self.fail_rate
-            self.failed += int(failing)
-            return failing
-
-    def cut_send(self, number: int) -> None:
-        with self._lock:
-            self._cut_at = len(self.sends) + number
-
-    def _recorded(self, body: bytes, answer: bytes) -> bool:
-        """Records an eth_sendRawTransaction; True when it is the one to cut."""
-        try:
-            request = json.loads(body)
-        except ValueError:
-            return False
-        if not isinstance(request, dict) or request.get("method") != "eth_sendRawTransaction":
-            return False
-        with self._lock:
-            self.sends.append((bytes.fromhex(str(request["params"][0]).removeprefix("0x")), json.loads(answer)))
-            if self._cut_at is not None and len(self.sends) == self._cut_at:
-                self._cut_at = None
-                self.cut.append(str(json.loads(answer).get("result")))
-                return True
-        return False
-
-    def sent_by(self, address: str) -> list[tuple[int, str, dict[str, Any]]]:
-        """(nonce, hash, answer) of every raw transaction `address` signed, in the order sent."""
-        import rlp  # type: ignore[import-untyped]
-        from eth_account import Account
-        from eth_utils.crypto import keccak
-
-        found = []
-        for raw, answer in list(self.sends):
-            if Account.recover_transaction(raw).lower() != address.lower():
-                continue
-            assert raw[0] == 2, "an EIP-1559 transaction"
-            nonce = int.from_bytes(rlp.decode(raw[1:])[1], "big")
-            found.append((nonce, "0x" + keccak(raw).hex(), answer))
-        return found
-
-    def stop(self) -> None:
-        self.fail_rate = 0.0
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5.0)
-
-
 @contextmanager
-def recording(lanes: Lanes, **kwargs: Any) -> Iterator[tuple[RecordingProxy, dict[str, str]]]:
-    """A RecordingProxy in front of the module's anvil and a network over it (retired when the proxy stops)."""
-    proxy = RecordingProxy(lanes.own.url, **kwargs)
+def recording(lanes: Lanes, **kwargs: Any) -> Iterator[tuple[RpcFaultProxy, dict[str, str]]]:
+    """An RpcFaultProxy in front of the module's anvil (it records every raw transaction sent through it, fails
+    `fail_rate` of the calls, can cut a send) and a network over it (retired when the proxy stops)."""
+    proxy = RpcFaultProxy(lanes.own.url, **kwargs)
     network: dict[str, str] | None = None
     try:
         network = lanes.network(proxy.url)
@@ -419,29 +311,14 @@ def assert_its_one_deal(own: OwnChain, payment: dict[str, Any], status: str = "o
 
 @contextmanager
 def second_deal_worker(stack: LocalStackInfo, log_file: Path, seconds: float) -> Iterator[None]:
-    """Deal worker invocations beside the stack's, for `seconds` (tests/e2e/second_deal_worker.py): two batches
-    of the DealQueue at once, as Lambda runs them. Its log in `log_file`; stopped (bounded) when the block ends."""
-    env = {**os.environ, **stack.environment, "PYTHONUNBUFFERED": "1"}
-    stop = log_file.with_suffix(".stop")
-    with log_file.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.second_deal_worker", str(seconds), str(stop)],
-            cwd=tpl.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    """Deal worker invocations beside the stack's, for `seconds` (`python -m devstack.deal_worker`, one poller): two
+    batches of the DealQueue at once in two processes, as Lambda runs them. Its log in `log_file`; stopped
+    (bounded) when the block ends."""
+    worker = deal_worker.start(stack.environment, log_file, seconds, pollers=1)
     try:
-        ready, deadline = stop.with_suffix(".ready"), time.monotonic() + 60.0
-        while not ready.exists():
-            assert proc.poll() is None, log_file.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the second deal worker was not ready within 60s"
-            time.sleep(0.1)
         yield
     finally:
-        stop.touch()
-        try:
-            proc.wait(timeout=seconds + 30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        worker.stop()
 
 
 def failures_in_log(
