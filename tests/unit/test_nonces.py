@@ -284,44 +284,6 @@ def test_a_nonce_mined_by_another_transaction_is_decided_within_the_receipt_lag(
     assert rpc.now <= nonces.RECEIPT_LAG_SECONDS + 2 * nonces.POLL_SECONDS
 
 
-@pytest.mark.parametrize("arrived", [False, True], ids=["lost before the node", "answer lost"])
-def test_a_send_the_transport_fails_is_handed_over_again_with_the_same_bytes(arrived: bool) -> None:
-    """The connection fails while the raw transaction is handed over (it reached the node or not): sent again as
-    it was, one transaction mined, no ChainError (the queue would have delayed the whole lane)."""
-    rpc = FakeRpc(on_tick=mine_after(1.0))
-    real_send = rpc.send_raw
-    failures = {"left": 1}
-
-    def flaky(raw: bytes) -> None:
-        if failures["left"]:
-            failures["left"] -= 1
-            if arrived:
-                real_send(raw)
-            raise ConnectionError("Connection aborted.")
-        if arrived and raw.decode() in rpc.pool.values():
-            raise Refused("already known")
-        real_send(raw)
-
-    rpc.send_raw = flaky  # type: ignore[method-assign]
-    log = nonces.Send()
-    receipt = manager(rpc).send(ADDRESS, rpc.sign, log=log)
-    assert receipt["transactionHash"] == rpc.mined[0] == log.hashes[0]
-    assert len(set(rpc.sent)) == 1
-    assert log.resent == []
-
-
-def test_a_transport_that_keeps_failing_ends_the_send_within_its_attempts() -> None:
-    rpc = FakeRpc()
-
-    def down(raw: bytes) -> None:
-        raise ConnectionError("Connection refused")
-
-    rpc.send_raw = down  # type: ignore[method-assign]
-    with pytest.raises(ConnectionError):
-        manager(rpc).send(ADDRESS, rpc.sign)
-    assert rpc.now <= sum(nonces.SEND_RETRY_SECONDS * 2**n for n in range(nonces.SEND_ATTEMPTS))
-
-
 def test_a_send_never_mined_gives_up_within_its_bounds() -> None:
     rpc = FakeRpc(on_tick=lambda chain: None)  # the pool keeps it; nothing is ever mined
     with pytest.raises(ChainError):

@@ -51,9 +51,6 @@ RECEIPT_LAG_SECONDS = 3.0
 DROPPED_AFTER_SECONDS = 2.0
 """A transaction the node does not know this long after it was sent was dropped from its pool."""
 POLL_SECONDS = 0.25
-SEND_ATTEMPTS = 4
-SEND_RETRY_SECONDS = 0.2
-"""A raw transaction the transport failed to hand over is sent again (same bytes) this often, 0.2 s, 0.4 s, ..."""
 NO_OP_GAS = 21_000
 """A settle's no-op: a 0-value transfer to itself."""
 
@@ -75,7 +72,7 @@ class Rpc(Protocol):
         """The market's fees now: the priority fee the node suggests, max fee 2 * base fee + that."""
 
     def send_raw(self, raw: bytes) -> None:
-        """Raises Refused with the node's answer; any other exception is the transport's (tried again)."""
+        """Raises Refused with the node's answer."""
 
     def receipt(self, tx_hash: str) -> dict[str, Any] | None: ...
     def known(self, tx_hash: str) -> bool:
@@ -153,7 +150,7 @@ class NonceManager:
         while True:
             raw, tx_hash = sign(nonce, fees)
             try:
-                self._send_raw(raw)
+                self.rpc.send_raw(raw)
             except Refused as refused:
                 kind = _refusal(str(refused))
                 refusals += 1
@@ -188,21 +185,6 @@ class NonceManager:
             market = self.rpc.fees()
             fees = bumped(fees, market)
             self._check_cap(fees, market)
-
-    def _send_raw(self, raw: bytes) -> None:
-        """Hand the node the raw transaction; a transport failure (the connection reset, a timeout: the node may or
-        may not have it) is tried again with the same bytes, which is harmless: a node that has it answers
-        "already known" (a Refused the caller waits on). Read calls get the same from web3's own retries."""
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                self.rpc.send_raw(raw)
-                return
-            except Refused:
-                raise
-            except Exception:  # any transport error (requests', urllib3's, a timeout)
-                if attempt == SEND_ATTEMPTS - 1:
-                    raise
-                self.sleep(SEND_RETRY_SECONDS * 2**attempt)
 
     @staticmethod
     def _check_cap(fees: Fees, market: Fees) -> None:
