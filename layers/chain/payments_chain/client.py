@@ -17,12 +17,14 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, NamedTuple, cast
 
+import requests
 from eth_account import Account
 from eth_typing import ABI, ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import BadFunctionCallOutput, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import TxParams, TxReceipt, Wei
 
 from payments_chain import errors
@@ -89,10 +91,24 @@ def abi(name: str) -> ABI:
     return cast(ABI, json.loads(resources.files("payments_chain.abi").joinpath(f"{name}.json").read_text()))
 
 
+RPC_RETRIES = 5
+RPC_BACKOFF_SECONDS = 0.125
+"""web3's retries of a call the transport failed (0.125 s, 0.25 s, ... between tries), for the methods on its
+allowlist: every read and eth_sendRawTransaction (the same signed bytes again: a node that has them says
+"already known", which the nonce manager waits on)."""
+
+
 @cache
 def web3_for(rpc_url: str) -> Web3:
-    """One Web3 per RPC URL per container (HTTP keep-alive), with bounded timeouts."""
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+    """One Web3 per RPC URL per container (HTTP keep-alive), with bounded timeouts and web3's retries of what the
+    transport failed. Its default retries catch the builtin ConnectionError only, and a reset connection reaches
+    it as requests' ConnectionError (no subclass of it): a 5 % share of reset calls failed whole batches."""
+    retries = ExceptionRetryConfiguration(
+        errors=(ConnectionError, requests.ConnectionError, requests.HTTPError, requests.Timeout),
+        retries=RPC_RETRIES,
+        backoff_factor=RPC_BACKOFF_SECONDS,
+    )
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}, exception_retry_configuration=retries))
 
 
 @contextmanager
