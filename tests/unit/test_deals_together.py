@@ -169,9 +169,8 @@ def test_only_the_creates_before_a_lanes_first_cancel_go_together(
     assert status_of(store, cancelled) == "cancelled"
 
 
-def test_the_lanes_of_one_batch_each_get_their_own_transaction(
-    lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
-) -> None:
+def two_lanes(store: RacingStore) -> tuple[list[Payment], list[Payment], dict[str, Any]]:
+    """Two pending payments in each of two lanes (the platform wallet's and `-b`'s), in one batch."""
     lane_a = [payment(store, S.PENDING) for _ in range(2)]
     lane_b = [payment(store, S.PENDING, signer_wallet_id=f"{PLATFORM_WALLET}-b") for _ in range(2)]
     event = sqs_event([create(p) for p in lane_a], group=f"signer:{PLATFORM_WALLET}")
@@ -179,6 +178,13 @@ def test_the_lanes_of_one_batch_each_get_their_own_transaction(
     for n, record in enumerate(other["Records"]):
         record["messageId"], record["receiptHandle"] = f"b-{n}", f"rb-{n}"
     event["Records"] += other["Records"]
+    return lane_a, lane_b, event
+
+
+def test_the_lanes_of_one_batch_each_get_their_own_transaction(
+    lane_deps: ChainDeps, store: RacingStore, chain: BatchingChain
+) -> None:
+    lane_a, lane_b, event = two_lanes(store)
     assert failures(run(lane_deps, event)) == []
     assert sorted(chain.transactions) == sorted([[p.deal_ref for p in lane_a], [p.deal_ref for p in lane_b]])
     creators = {chain.deals[int(store.items[p.id].deal_id or 0)].creator for p in [*lane_a, *lane_b]}
@@ -202,13 +208,7 @@ def test_the_lanes_of_one_batch_are_in_flight_at_once(
             return send(key, requests)
 
     chain.create_deals = both_in_flight  # type: ignore[method-assign]
-    lane_a = [payment(store, S.PENDING) for _ in range(2)]
-    lane_b = [payment(store, S.PENDING, signer_wallet_id=f"{PLATFORM_WALLET}-b") for _ in range(2)]
-    event = sqs_event([create(p) for p in lane_a], group=f"signer:{PLATFORM_WALLET}")
-    other = sqs_event([create(p) for p in lane_b], group=f"signer:{PLATFORM_WALLET}-b")
-    for n, record in enumerate(other["Records"]):
-        record["messageId"], record["receiptHandle"] = f"b-{n}", f"rb-{n}"
-    event["Records"] += other["Records"]
+    lane_a, lane_b, event = two_lanes(store)
     assert failures(run(lane_deps, event)) == []
     assert not barrier.broken
     assert sorted(chain.transactions) == sorted([[p.deal_ref for p in lane_a], [p.deal_ref for p in lane_b]])
