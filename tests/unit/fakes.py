@@ -7,6 +7,7 @@ protocol, with the same signature.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import hashlib
 import itertools
@@ -78,8 +79,20 @@ class FakeCatalog:
     def put(self, entry: CatalogEntry) -> None:
         self.add(entry)
 
+    def replace(self, old: CatalogEntry, new: CatalogEntry) -> None:
+        if self.entries.get((type(old), old.id)) != old:
+            raise StaleWrite(f"{KINDS[type(old)]} {old.id} changed meanwhile")
+        self.add(new)
+
     def list[E: CatalogEntry](self, kind: type[E]) -> list[E]:
         return [entry for entry in self.entries.values() if isinstance(entry, kind)]
+
+    def list_of_app[E: CatalogEntry](
+        self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
+    ) -> tuple[builtins.list[E], int]:
+        mine = [e for e in self.list(kind) if getattr(e, "app_id", None) == app_id]
+        mine.sort(key=lambda e: (getattr(e, "created_at", ""), e.id), reverse=True)
+        return mine[offset : offset + limit], len(mine)
 
 
 class FakeSecretHashes:

@@ -63,6 +63,11 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "throttled"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "service_unavailable"
@@ -117,6 +122,17 @@ class ErrorCode(StrEnum):
     SIGNING_KEY_UNAVAILABLE = "signing_key_unavailable"
     CREATE_CONTENDED = "create_contended"
     STORAGE_BUSY = "storage_busy"
+    # NoRamp's app API (issue 12)
+    APP_NOT_FOUND = "app_not_found"
+    APP_KEY_NOT_FOUND = "app_key_not_found"
+    APP_NOT_ACTIVE = "app_not_active"
+    PRICE_NOT_FOUND = "price_not_found"
+    PRICE_EXPIRED = "price_expired"
+    TRIGGER_NOT_FOUND = "trigger_not_found"
+    TRIGGER_IN_USE = "trigger_in_use"
+    CHECKOUT_RATE_LIMITED = "checkout_rate_limited"
+    FEE_SETTINGS_MISSING = "fee_settings_missing"
+    EXCHANGE_RATE_UNAVAILABLE = "exchange_rate_unavailable"
 
 
 # (HTTP status, when it is answered): the documentation of each code (docs/api.md is generated from it).
@@ -197,4 +213,28 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
         "other creates of the same node kept taking the next list position for 8 s; try again",
     ),
     ErrorCode.STORAGE_BUSY: ("503", "DynamoDB kept throttling a batch read; try again"),
+    ErrorCode.APP_NOT_FOUND: (
+        "404",
+        "no app with this id, a deleted one, or one the caller does not reach (another app's key, an integration "
+        "whose node does not reach the app's node: indistinguishable)",
+    ),
+    ErrorCode.APP_KEY_NOT_FOUND: ("404", "no API key with this id for this app"),
+    ErrorCode.APP_NOT_ACTIVE: ("409", "checkout of a price whose app is disabled or deleted"),
+    ErrorCode.PRICE_NOT_FOUND: ("404", "no price with this id in this app, or a deleted one"),
+    ErrorCode.PRICE_EXPIRED: ("409", "checkout of an expired price (a dynamic price already paid once)"),
+    ErrorCode.TRIGGER_NOT_FOUND: ("404 / 422", "no trigger with this id in this app (422 when a price names it)"),
+    ErrorCode.TRIGGER_IN_USE: ("409", "delete of a trigger a live price still uses"),
+    ErrorCode.CHECKOUT_RATE_LIMITED: (
+        "429",
+        "too many checkouts of this price, or from this address, in the current minute; retry after `Retry-After`",
+    ),
+    ErrorCode.FEE_SETTINGS_MISSING: (
+        "503",
+        "checkout in a currency the operator has set no provider fee for (`paymentsctl fees set`)",
+    ),
+    ErrorCode.EXCHANGE_RATE_UNAVAILABLE: (
+        "503",
+        "checkout of a price with `currency_conversion` while the pair's rate is unknown or older than the "
+        "configured age",
+    ),
 }

@@ -14,9 +14,10 @@ from payments_core.errors import Forbidden
 
 
 class Principal(NamedTuple):
-    actor_type: str  # "integration"
-    actor_id: str
-    node_id: str
+    actor_type: str  # "integration" | "app_key" (NoRamp's app API) | "payer" (the widget)
+    actor_id: str  # the integration's client id, the key's id, the payment's id
+    node_id: str  # an integration's node ("" for an app key: it reaches its app only)
+    app_id: str | None = None  # an app key's app
 
 
 def reaches(principal: Principal, node_path: Sequence[str]) -> bool:

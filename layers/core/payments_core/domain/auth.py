@@ -199,6 +199,32 @@ def bearer_token(header: object) -> str:
     return m.group(1)
 
 
+def authorize_app_request(
+    verifier: JwksVerifier,
+    statuses: IntegrationStatuses,
+    catalog: CatalogStore,
+    authorization: object,
+    x_api_key: object,
+) -> Principal:
+    """The app authorizer's decision (NoRamp's app API): an active API key of an app, in any of NoRamp's forms
+    (security.app_keys), or an integrator JWT (`authorize`). InvalidToken for anything else."""
+    from payments_core.domain.entities import AppKey
+    from payments_core.security import app_keys
+
+    if isinstance(x_api_key, str) and len(x_api_key) > MAX_AUTHORIZATION:
+        raise tokens.InvalidToken("x-api-key header too long")
+    key = app_keys.key_from_headers(authorization, x_api_key)
+    if key is None:
+        return authorize(verifier, statuses, bearer_token(authorization))
+    parsed = app_keys.parse(key)
+    stored = catalog.get(AppKey, parsed.key_id)
+    # An unknown key id costs what a wrong secret costs (a hash compared) so neither is told apart by time.
+    matched = app_keys.matches(parsed.secret, stored.secret_hash if stored else "0" * 64)
+    if stored is None or not matched or stored.status != ACTIVE:
+        raise tokens.InvalidToken("unknown, wrong or revoked app key")
+    return Principal(actor_type="app_key", actor_id=stored.id, node_id="", app_id=stored.app_id)
+
+
 def allow_policy(principal: Principal, method_arn: str, resource: str = "*/*") -> dict[str, Any]:
     """An IAM policy for the whole API (were the answer cached, per token, it would serve every route), or
     for one `resource` (`METHOD/path`) when the token opens only that."""
@@ -221,6 +247,7 @@ def allow_policy(principal: Principal, method_arn: str, resource: str = "*/*") -
             "actor_type": principal.actor_type,
             "actor_id": principal.actor_id,
             "node_id": principal.node_id,
+            **({"app_id": principal.app_id} if principal.app_id else {}),
         },
     }
 

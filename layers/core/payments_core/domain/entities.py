@@ -98,7 +98,104 @@ class Integration(NamedTuple):
     secret_hash: str | None = None  # legacy: only on a stack from before the secrets table (migrate-secrets)
 
 
-type CatalogEntry = Node | Chain | Network | Currency | Wallet | Member | Integration
+# ---------------------------------------------------------------------------------------------- NoRamp's apps
+# An app belongs to a node (an integration reaches the apps of the nodes it reaches); its API keys, prices and
+# triggers belong to the app. All are catalog entries; the app-scoped ones (`APP_SCOPED`) also carry `app_id`
+# and are listed per app through the catalog's `by_app` index (store.catalog.DynamoCatalogStore.list_of_app).
+class ThemeColors(NamedTuple):
+    """NoRamp's six theme colours (CSS colour values)."""
+
+    primary: str
+    background: str
+    text: str
+    accent: str
+    alternativeBackground: str  # NoRamp's name (camelCase in its API)
+    info: str
+
+
+class Theme(NamedTuple):
+    id: str
+    name: str
+    colors: ThemeColors
+    visibility: str = "public"  # public | private
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class AppOwner(NamedTuple):
+    """The app's owner (NoRamp's `user`)."""
+
+    id: str
+    username: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class App(NamedTuple):
+    id: str  # app_<32 hex>
+    node_id: str
+    node_path: tuple[str, ...]  # the node's path from the root (access checks without a node read)
+    name: str
+    type: str  # individual | marketplace
+    status: str  # draft | submitted | active | disabled | deleted
+    app_fee: Decimal  # percent of each price that goes to the app (marketplaces)
+    owner: AppOwner
+    theme: Theme | None = None
+    kyc_return_url: str | None = None
+    use_explorer: bool = False
+    featured: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class AppKey(NamedTuple):
+    """An app's API key: only its SHA-256 is kept (security.app_keys); the key itself is shown once."""
+
+    id: str  # key_<16 hex>, also the key's own prefix (security.app_keys.parse)
+    app_id: str
+    secret_hash: str
+    name: str | None = None
+    status: str = "active"  # active | revoked
+    created_at: str = ""
+    revoked_at: str | None = None
+
+
+class Price(NamedTuple):
+    id: str  # price_<32 hex>
+    app_id: str
+    type: str  # static (reusable) | dynamic (single use: one payment, then expired)
+    name: str
+    amount: Decimal
+    currency: str  # lowercase ISO 4217
+    currency_conversion: str | None = None  # the seller's currency, when it differs
+    trigger_id: str | None = None
+    trigger_data: Mapping[str, Any] | None = None  # {"params_data": {name: value}}
+    kyc_id: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    network_type: str = "testnet"  # mainnet | testnet
+    category: str = "payment"  # payment | bid | auction
+    contract: str | None = None
+    chain: str | None = None
+    views: int = 0
+    expired: bool = False
+    deleted: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class Trigger(NamedTuple):
+    id: str  # tri_<32 hex>
+    app_id: str
+    wallet_id: str  # the app's managed signing wallet
+    name: str
+    call_data: Mapping[str, Any]  # per chain: evm | near | wax | solana
+    params_data: Mapping[str, Any] | None = None  # {name: {"name", "type", "optional", "nullable"}}
+    deleted: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+type CatalogEntry = Node | Chain | Network | Currency | Wallet | Member | Integration | App | AppKey | Price | Trigger
 
 # The catalog kind of each entity (the `<kind>#<id>` key and the `by_kind` index).
 KINDS: dict[type[Any], str] = {  # keyed by the entity classes of CatalogEntry
@@ -109,7 +206,12 @@ KINDS: dict[type[Any], str] = {  # keyed by the entity classes of CatalogEntry
     Wallet: "wallet",
     Member: "member",
     Integration: "integration",
+    App: "app",
+    AppKey: "app_key",
+    Price: "price",
+    Trigger: "trigger",
 }
+APP_SCOPED: frozenset[type[Any]] = frozenset({AppKey, Price, Trigger})  # listed per app (the `by_app` index)
 ENTITIES: dict[str, type[Any]] = {kind: entity for entity, kind in KINDS.items()}  # kind -> entity class
 
 

@@ -9,6 +9,7 @@ every method, with the same signature (`tests/unit/fakes.py` ends with the check
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -61,6 +62,14 @@ class CatalogStore(Protocol):
 
     def put(self, entry: CatalogEntry) -> None:
         """Write an entry whole (an operator's update of an existing entry)."""
+
+    def replace(self, old: CatalogEntry, new: CatalogEntry) -> None:
+        """Write `new` over `old` only if the stored entry is still `old` (same `updated_at`); StaleWrite else."""
+
+    def list_of_app[E: CatalogEntry](
+        self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
+    ) -> tuple[builtins.list[E], int]:
+        """One page of an app's entries of `kind` (entities.APP_SCOPED), newest first, and their total."""
 
 
 class PaymentStore(Protocol):

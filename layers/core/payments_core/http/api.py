@@ -194,6 +194,18 @@ def principal(app: APIGatewayRestResolver) -> Principal:
     return Principal(actor_type=str(ctx.get("actor_type") or "integration"), actor_id=actor_id, node_id=node_id)
 
 
+def app_principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller of NoRamp's app API, as the app authorizer put it in the request context: an app key
+    (`app_id` set, no node) or an integration (its node)."""
+    ctx = app.current_event.request_context.authorizer.raw_event or {}
+    actor_type, actor_id = str(ctx.get("actor_type") or ""), ctx.get("actor_id")
+    if actor_type == "app_key" and actor_id and ctx.get("app_id"):
+        return Principal(actor_type=actor_type, actor_id=actor_id, node_id="", app_id=str(ctx["app_id"]))
+    if actor_type == "integration" and actor_id and ctx.get("node_id"):
+        return Principal(actor_type=actor_type, actor_id=actor_id, node_id=str(ctx["node_id"]))
+    raise Unauthorized("Missing or invalid credentials")
+
+
 def _unsupported_media_type(event: dict[str, Any]) -> bool:
     """A body that is not JSON. The resolver would try forms and multipart; the API takes JSON only.
 

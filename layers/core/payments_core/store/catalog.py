@@ -1,6 +1,9 @@
-"""The catalog table: nodes, chains, networks, currencies, wallets, members, integrations.
+"""The catalog table: nodes, chains, networks, currencies, wallets, members, integrations, and NoRamp's
+apps with their API keys, prices and triggers.
 
-One table keyed by `pk = <kind>#<id>`, with a `by_kind` index for listing one kind.
+One table keyed by `pk = <kind>#<id>`, with a `by_kind` index for listing one kind, and a sparse `by_app` index
+of the app-scoped entries (entities.APP_SCOPED: `app_id`, `app_sk = <kind>#<created_at>#<id>`): one app's
+prices (or triggers, or keys), newest first.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from payments_core.domain.entities import KINDS, CatalogEntry
-from payments_core.domain.stores import CatalogEntries
+from payments_core.domain.entities import APP_SCOPED, KINDS, CatalogEntry
+from payments_core.domain.stores import CatalogEntries, StaleWrite
 from payments_core.store.batch import PendingRead, TableRead
 from payments_core.store.codec import CATALOG_DECODERS, entity_attributes, from_item, s, to_item
 
@@ -25,6 +28,10 @@ class AlreadyExists(Exception):
 
 def catalog_key(kind: str, id_: str) -> str:
     return f"{kind}#{id_}"
+
+
+def app_sort_key(kind: str, created_at: str, id_: str) -> str:
+    return f"{kind}#{created_at}#{id_}"
 
 
 def _decode(item: dict[str, Any]) -> CatalogEntry:
@@ -61,7 +68,59 @@ class DynamoCatalogStore:
 
     def _record(self, entry: CatalogEntry) -> dict[str, Any]:
         kind = KINDS[type(entry)]
-        return {**entity_attributes(entry), "pk": catalog_key(kind, entry.id), "kind": kind}
+        record = {**entity_attributes(entry), "pk": catalog_key(kind, entry.id), "kind": kind}
+        if type(entry) in APP_SCOPED:
+            record["app_sk"] = app_sort_key(kind, entry.created_at, entry.id)
+        return record
+
+    def replace(self, old: CatalogEntry, new: CatalogEntry) -> None:
+        """Write `new` over `old` only if the stored entry is still `old` (its `updated_at` unchanged):
+        StaleWrite otherwise (another change came first: read again)."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(self._record(new)),
+                ConditionExpression="attribute_exists(pk) AND updated_at = :seen",
+                ExpressionAttributeValues={":seen": s(old.updated_at)},  # type: ignore[union-attr]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StaleWrite(f"{KINDS[type(old)]} {old.id} changed meanwhile") from None
+            raise
+
+    def list_of_app[E: CatalogEntry](
+        self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
+    ) -> tuple[list[E], int]:
+        """One page of an app's entries of `kind` (newest first) and how many it has in all (deleted ones
+        included: the caller filters what it does not show)."""
+        condition: dict[str, Any] = {
+            "KeyConditionExpression": "app_id = :a AND begins_with(app_sk, :k)",
+            "ExpressionAttributeValues": {":a": s(app_id), ":k": s(f"{KINDS[kind]}#")},
+        }
+        total, start = 0, None
+        while True:  # COUNT reads the keys only (what the index projects is not returned)
+            count_args: dict[str, Any] = {"TableName": self._table, "IndexName": "by_app", "Select": "COUNT"}
+            if start:
+                count_args["ExclusiveStartKey"] = start
+            resp = self._db.query(**count_args, **condition)
+            total += resp["Count"]
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                break
+        out: list[E] = []
+        skipped = 0
+        kwargs: dict[str, Any] = {"TableName": self._table, "IndexName": "by_app", "ScanIndexForward": False}
+        while len(out) < limit:
+            resp = self._db.query(**kwargs, **condition, Limit=offset - skipped + limit - len(out))
+            for item in resp["Items"]:
+                if skipped < offset:
+                    skipped += 1
+                elif len(out) < limit:
+                    out.append(cast(E, _decode(dict(item))))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return out, total
 
     def put_new(self, entry: CatalogEntry) -> None:
         try:

@@ -12,6 +12,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from payments_core.domain.entities import (
+    App,
+    AppKey,
+    AppOwner,
     CatalogEntry,
     Chain,
     Confirmations,
@@ -26,6 +29,10 @@ from payments_core.domain.entities import (
     PaymentChanges,
     PaymentEvent,
     PaymentLine,
+    Price,
+    Theme,
+    ThemeColors,
+    Trigger,
     Wallet,
 )
 from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus
@@ -147,6 +154,97 @@ def integration_from(d: Mapping[str, Any]) -> Integration:
     )
 
 
+def _plain_map(value: Any) -> dict[str, Any] | None:
+    """A stored map as plain Python (DynamoDB's numbers stay Decimal), or None."""
+    return None if value is None else dict(value)
+
+
+def theme_from(d: Mapping[str, Any] | None) -> Theme | None:
+    if not d:
+        return None
+    c = d.get("colors") or {}
+    colors = ThemeColors(*(str(c.get(name, "")) for name in ThemeColors._fields))
+    return Theme(
+        id=d["id"],
+        name=d["name"],
+        colors=colors,
+        visibility=d.get("visibility") or "public",
+        created_at=d.get("created_at", ""),
+        updated_at=d.get("updated_at", ""),
+    )
+
+
+def app_from(d: Mapping[str, Any]) -> App:
+    o = d.get("owner") or {}
+    return App(
+        id=d["id"],
+        node_id=d["node_id"],
+        node_path=tuple(d.get("node_path") or ()),
+        name=d["name"],
+        type=d["type"],
+        status=d["status"],
+        app_fee=d.get("app_fee", 0),
+        owner=AppOwner(o.get("id", ""), o.get("username", ""), o.get("first_name"), o.get("last_name")),
+        theme=theme_from(d.get("theme")),
+        kyc_return_url=d.get("kyc_return_url"),
+        use_explorer=bool(d.get("use_explorer")),
+        featured=bool(d.get("featured")),
+        created_at=d.get("created_at", ""),
+        updated_at=d.get("updated_at", ""),
+    )
+
+
+def app_key_from(d: Mapping[str, Any]) -> AppKey:
+    return AppKey(
+        id=d["id"],
+        app_id=d["app_id"],
+        secret_hash=d["secret_hash"],
+        name=d.get("name"),
+        status=d.get("status") or "active",
+        created_at=d.get("created_at", ""),
+        revoked_at=d.get("revoked_at"),
+    )
+
+
+def price_from(d: Mapping[str, Any]) -> Price:
+    return Price(
+        id=d["id"],
+        app_id=d["app_id"],
+        type=d["type"],
+        name=d["name"],
+        amount=d["amount"],
+        currency=d["currency"],
+        currency_conversion=d.get("currency_conversion"),
+        trigger_id=d.get("trigger_id"),
+        trigger_data=_plain_map(d.get("trigger_data")),
+        kyc_id=d.get("kyc_id"),
+        metadata=_plain_map(d.get("metadata")),
+        network_type=d.get("network_type") or "testnet",
+        category=d.get("category") or "payment",
+        contract=d.get("contract"),
+        chain=d.get("chain"),
+        views=int(d.get("views") or 0),
+        expired=bool(d.get("expired")),
+        deleted=bool(d.get("deleted")),
+        created_at=d.get("created_at", ""),
+        updated_at=d.get("updated_at", ""),
+    )
+
+
+def trigger_from(d: Mapping[str, Any]) -> Trigger:
+    return Trigger(
+        id=d["id"],
+        app_id=d["app_id"],
+        wallet_id=d["wallet_id"],
+        name=d["name"],
+        call_data=dict(d.get("call_data") or {}),
+        params_data=_plain_map(d.get("params_data")),
+        deleted=bool(d.get("deleted")),
+        created_at=d.get("created_at", ""),
+        updated_at=d.get("updated_at", ""),
+    )
+
+
 CATALOG_DECODERS: dict[str, Callable[[Mapping[str, Any]], CatalogEntry]] = {
     "node": node_from,
     "chain": chain_from,
@@ -155,6 +253,10 @@ CATALOG_DECODERS: dict[str, Callable[[Mapping[str, Any]], CatalogEntry]] = {
     "wallet": wallet_from,
     "member": member_from,
     "integration": integration_from,
+    "app": app_from,
+    "app_key": app_key_from,
+    "price": price_from,
+    "trigger": trigger_from,
 }
 
 
