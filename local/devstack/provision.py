@@ -149,6 +149,9 @@ def provision(
     for logical, r in tpl.resources("AWS::DynamoDB::Table").items():
         name = f"{stack_name}-{logical}"
         desc = ddb.create_table(**_table_spec(name, r["Properties"]))["TableDescription"]
+        ttl = r["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         stack.physical[logical] = name
         stack.attributes[(logical, "Arn")] = desc["TableArn"]
         if "LatestStreamArn" in desc:

@@ -27,7 +27,7 @@ from payments_core.domain.chain_work import (
     SentTransaction,
     WalletKeys,
 )
-from payments_core.domain.entities import KINDS, CatalogEntry, LogEntry, Payment, PaymentChanges
+from payments_core.domain.entities import KINDS, CatalogEntry, LogEntry, Payment, PaymentChanges, Price
 from payments_core.domain.stores import (
     CatalogEntries,
     CatalogStore,
@@ -37,6 +37,7 @@ from payments_core.domain.stores import (
     IntegrationStatusStore,
     LogStore,
     PaymentStore,
+    PriceTaken,
     SecretHashExists,
     SecretHashStore,
     SigningKeyStore,
@@ -140,7 +141,8 @@ class FakePaymentStore:
     `annotate` are conditional as the real ones are, and `watched` reads the `by_watch` key the real store
     keeps (`watch_attributes`), as the real index does. Payments are immutable: nothing is copied."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: FakeCatalog | None = None) -> None:
+        self.catalog = catalog  # the prices a checkout of a dynamic price marks expired
         self.items: dict[str, Payment] = {}
         self.guards: dict[tuple[str, str], str] = {}
         self.positions: dict[Listing, list[str]] = {}  # listing -> payment ids, position 1 first
@@ -157,6 +159,23 @@ class FakePaymentStore:
 
     def read_total(self, listing: Listing) -> PendingRead[int]:
         return PendingRead.ready(len(self.positions.get(listing, [])))
+
+    def insert_checkout(self, payment: Payment, listing: Listing, single_use_price: str | None = None) -> None:
+        price = None
+        if single_use_price is not None:
+            assert self.catalog is not None, "FakePaymentStore(catalog) for checkouts of dynamic prices"
+            price = self.catalog.get(Price, single_use_price)
+            if price is None or price.expired or price.deleted:
+                raise PriceTaken(payment.id)
+        guard = (payment.node_id, payment.external_id)
+        if guard in self.guards:
+            raise ExternalIdTaken(self.guards[guard])
+        if price is not None and self.catalog is not None:
+            self.catalog.add(price._replace(expired=True, updated_at=payment.created_at))
+        self.guards[guard] = payment.id
+        self.items[payment.id] = payment
+        self.positions.setdefault(listing, []).append(payment.id)
+        self.inserted.append(payment)
 
     def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         guard = (payment.node_id, payment.external_id)

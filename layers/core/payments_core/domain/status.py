@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from payments_core.models.enums import NoRampStatus as N
 from payments_core.models.payments import PaymentStatus as S
 
 
@@ -118,6 +119,41 @@ FINAL = frozenset(s for s, info in MACHINE.items() if not info.next)
 
 # Statuses in which an on-chain deal exists or may exist: cancelling goes through cancelDeal.
 DEAL_MAY_EXIST = frozenset({S.SENDING, S.SEND_FAILED, S.OPEN, S.PAID, S.CONFIRMED})
+
+
+# NoRamp's app API shows one of its eight statuses (models.enums.NoRampStatus); this table is the only place
+# that maps the platform's onto them (docs/api.md's table is generated from it). NoRamp's names are the
+# platform's where both have the step; the web3-only steps before payment read as `pending`, `confirmed` as
+# `paid` (NoRamp's `confirmation_status` tells how final it is), `expired` as `cancelled` (NoRamp has no
+# expiry status: the payment was ended without payment), and `cancelling` as `cancelled` (the cancel is
+# accepted and cannot be taken back; a paid payment being cancelled reads `refunded` once its refund settles).
+NORAMP_STATUS: dict[S, N] = {
+    S.PENDING: N.PENDING,
+    S.SENDING: N.PENDING,
+    S.SEND_FAILED: N.PENDING,
+    S.OPEN: N.PENDING,
+    S.HOLD: N.HOLD,
+    S.PAID: N.PAID,
+    S.CONFIRMED: N.PAID,
+    S.CANCELLING: N.CANCELLED,
+    S.CANCELLED: N.CANCELLED,
+    S.REFUNDED: N.REFUNDED,
+    S.EXPIRED: N.CANCELLED,
+    S.FAILED: N.FAILED,
+    S.FAILED_CAPTURED: N.FAILED_CAPTURED,
+    S.FAILED_TRANSFERS: N.FAILED_TRANSFERS,
+}
+
+
+def noramp_status(status: S) -> N:
+    return NORAMP_STATUS[status]
+
+
+def noramp_markdown_table() -> str:
+    """docs/api.md's table of the NoRamp status mapping, generated from NORAMP_STATUS."""
+    rows = ["| platform status | NoRamp `status` |", "|---|---|"]
+    rows += [f"| `{platform}` | `{shown}` |" for platform, shown in NORAMP_STATUS.items()]
+    return "\n".join(rows)
 
 
 def can_move(current: S, target: S) -> bool:

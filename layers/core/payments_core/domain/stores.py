@@ -34,6 +34,10 @@ class ExternalIdTaken(Exception):
         self.payment_id = payment_id
 
 
+class PriceTaken(Exception):
+    """A single-use (dynamic) price was checked out already, or deleted, before this checkout committed."""
+
+
 class CatalogEntries:
     """Catalog entries read together (`CatalogStore.read_many`), looked up by entity type and id."""
 
@@ -79,6 +83,10 @@ class PaymentStore(Protocol):
 
     def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         """Raises ExternalIdTaken when the node already has a payment of this external_id."""
+
+    def insert_checkout(self, payment: Payment, listing: Listing, single_use_price: str | None = None) -> None:
+        """A checkout's payment in the app's listing; with `single_use_price`, that price is marked expired in
+        the same transaction (PriceTaken when it already was, or is deleted)."""
 
     def read_counters(
         self, node_id: str, wallet_id: str | None, network_id: str
@@ -146,6 +154,11 @@ class CursorStore(Protocol):
     def advance(
         self, network_id: str, *, previous: BlockCursor | None, block: int, block_hash: str | None, at: str
     ) -> bool: ...
+
+
+class RateLimiter(Protocol):
+    def take(self, subject: str, *, limit: int, window_seconds: int) -> int | None:
+        """Count one request of `subject`: None within `limit` per window, else seconds until the window ends."""
 
 
 class DealQueue(Protocol):

@@ -36,3 +36,23 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
     FAILED_CAPTURED = "failed-captured"
     FAILED_TRANSFERS = "failed-transfers"
+
+
+class NoRampStatus(StrEnum):
+    """NoRamp's eight payment statuses (the app API's `status`); domain/status.py maps the platform's onto them."""
+
+    PENDING = "pending"
+    HOLD = "hold"
+    PAID = "paid"
+    FAILED = "failed"
+    FAILED_CAPTURED = "failed-captured"
+    FAILED_TRANSFERS = "failed-transfers"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+
+
+class PaymentProvider(StrEnum):
+    """How a NoRamp checkout is paid (Stripe payment-method types)."""
+
+    CARD = "card"
+    US_BANK_ACCOUNT = "us_bank_account"

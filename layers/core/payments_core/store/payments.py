@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from payments_core.domain.entities import Payment, PaymentChanges
-from payments_core.domain.stores import ExternalIdTaken, StaleWrite
+from payments_core.domain.stores import ExternalIdTaken, PriceTaken, StaleWrite
 from payments_core.errors import ServiceUnavailable
 from payments_core.models.payments import PaymentMethod, PaymentStatus
 from payments_core.store.batch import PendingRead, TableRead, batch_get
@@ -69,6 +69,11 @@ class Listing(NamedTuple):
 
     def position(self, n: int) -> str:
         return f"pos#{self.key}#{n}"
+
+
+def app_listing(app_id: str) -> Listing:
+    """An app's payments (NoRamp's `GET /payments/{app_id}`), newest first."""
+    return Listing(f"app#{app_id}")
 
 
 def guard_key(node_id: str, external_id: str) -> str:
@@ -162,10 +167,13 @@ def watch_attributes(payment: Payment) -> dict[str, str | None]:
 class DynamoPaymentStore:
     """Implements payments_core.domain.stores.PaymentStore on the payments and index tables."""
 
-    def __init__(self, client: DynamoDBClient, payments_table: str, index_table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, payments_table: str, index_table: str, catalog_table: str | None = None
+    ) -> None:
         self._db = client
         self._payments = payments_table
         self._index = index_table
+        self._catalog = catalog_table  # only for checkouts (insert_checkout marks a dynamic price expired)
 
     def insert(self, payment: Payment, counters: dict[Listing, int] | None = None) -> None:
         """Write a new payment, its (node_id, external_id) guard and its list positions, all or nothing.
@@ -175,16 +183,53 @@ class DynamoPaymentStore:
         Raises ExternalIdTaken (with the existing payment's id) when the guard already exists, and
         CreateContended when concurrent creates of the node kept winning the next positions.
         """
+        self._insert(payment, listings_of(payment.node_id, payment.wallet_id, payment.network_id), counters)
+
+    def insert_checkout(self, payment: Payment, listing: Listing, single_use_price: str | None = None) -> None:
+        """Write a checkout's payment (NoRamp's app API) with its guard and its position in the app's `listing`;
+        with `single_use_price` (a dynamic price's id), the same transaction marks that price expired, and only
+        if it is not yet (nor deleted): PriceTaken otherwise, and nothing is written."""
+        extra: list[Any] = []
+        if single_use_price is not None:
+            if not self._catalog:
+                raise RuntimeError("this store was built without the catalog table")
+            extra.append(
+                {
+                    "Update": {
+                        "TableName": self._catalog,
+                        "Key": {"pk": s(f"price#{single_use_price}")},
+                        "UpdateExpression": "SET expired = :yes, updated_at = :now",
+                        "ConditionExpression": (
+                            "attribute_exists(pk) AND (attribute_not_exists(expired) OR expired = :no) "
+                            "AND (attribute_not_exists(deleted) OR deleted = :no)"
+                        ),
+                        "ExpressionAttributeValues": {
+                            ":yes": {"BOOL": True},
+                            ":no": {"BOOL": False},
+                            ":now": s(payment.created_at),
+                        },
+                    }
+                }
+            )
+        self._insert(payment, [listing], None, extra)
+
+    def _insert(
+        self,
+        payment: Payment,
+        listings: list[Listing],
+        counters: dict[Listing, int] | None,
+        extra: Sequence[dict[str, Any]] = (),
+    ) -> None:
         item = {**payment_attributes(payment), **watch_attributes(payment)}
-        listings = listings_of(payment.node_id, payment.wallet_id, payment.network_id)
         deadline = time.monotonic() + _INSERT_BUDGET_S
         attempt = 0
         known = counters if counters is not None and set(listings) <= set(counters) else None
         while True:
             counts = known if known is not None else self._counts(listings)
             known = None  # a retry reads them again
+            actions: list[Any] = [*self._insert_actions(item, listings, counts), *extra]
             try:
-                self._db.transact_write_items(TransactItems=self._insert_actions(item, listings, counts))
+                self._db.transact_write_items(TransactItems=actions)
                 return
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
@@ -198,6 +243,8 @@ class DynamoPaymentStore:
                         # SDK retried it, or a timeout hid it). The payment is written: done.
                         return
                     raise ExternalIdTaken(owner) from None
+                if extra and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[-len(extra) :]):
+                    raise PriceTaken(item["id"]) from None
                 # Another create took a position we counted on (or holds a counter in its transaction).
                 raced = any(r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
                 if not raced:
