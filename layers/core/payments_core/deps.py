@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # each module is imported by the dependency that builds it (c
         IntegrationStatusStore,
         LogStore,
         PaymentStore,
+        RateLimiter,
         SecretHashStore,
         SigningKeyStore,
     )
@@ -52,6 +53,22 @@ def payment_store() -> PaymentStore:
 
     s = get_settings()
     return DynamoPaymentStore(aws.dynamodb(), s.payments_table, s.payment_index_table)
+
+
+@cache
+def checkout_store() -> PaymentStore:
+    """The payment store of NoRamp's checkout: it also writes the catalog (a dynamic price's `expired`)."""
+    from payments_core.store.payments import DynamoPaymentStore
+
+    s = get_settings()
+    return DynamoPaymentStore(aws.dynamodb(), s.payments_table, s.payment_index_table, s.catalog_table)
+
+
+@cache
+def rate_limiter() -> RateLimiter:
+    from payments_core.store.rate_limits import DynamoRateLimiter
+
+    return DynamoRateLimiter(aws.dynamodb(), get_settings().payment_index_table)
 
 
 @cache
