@@ -37,7 +37,8 @@ def test_a_dynamic_price_is_checked_out_once_and_the_loser_writes_nothing(api: A
     with pytest.raises(PriceTaken):
         store.insert_checkout(second, app_listing("app_1"), single_use_price="price_dynamic")
     stored = deps.catalog().get(Price, "price_dynamic")
-    assert stored is not None and stored.expired and stored.updated_at == first.created_at
+    assert stored is not None
+    assert (stored.expired, stored.updated_at) == (True, first.created_at)
     assert store.get("pay_2") is None
     total, page = store.page(app_listing("app_1"), 0, 10)
     assert (total, [p.id for p in page]) == (1, ["pay_1"])
@@ -64,7 +65,8 @@ def test_a_rate_window_refuses_past_its_limit_and_the_next_window_starts_afresh(
     limiter = DynamoRateLimiter(deps.aws.dynamodb(), deps.get_settings().payment_index_table, clock=lambda: now[0])
     answers = [limiter.take("price#p1", limit=3, window_seconds=60) for _ in range(5)]
     assert answers[:3] == [None, None, None]
-    assert answers[3] is not None and 1 <= answers[3] <= 60
+    assert answers[3] is not None
+    assert 1 <= answers[3] <= 60
     assert limiter.take("ip#1.2.3.4", limit=3, window_seconds=60) is None  # another subject: its own window
     now[0] += 60
     assert limiter.take("price#p1", limit=3, window_seconds=60) is None
