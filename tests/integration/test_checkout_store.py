@@ -9,6 +9,8 @@ import pytest
 from payments_core import deps
 from payments_core.domain.entities import Price
 from payments_core.domain.stores import PriceTaken
+from payments_core.settings import get_settings
+from payments_core.store import aws
 from payments_core.store.payments import DynamoPaymentStore, app_listing
 from payments_core.store.rate_limits import DynamoRateLimiter
 from tests.integration.helpers import Api
@@ -62,7 +64,7 @@ def test_a_deleted_dynamic_price_cannot_be_taken(api: Api) -> None:
 
 def test_a_rate_window_refuses_past_its_limit_and_the_next_window_starts_afresh(api: Api) -> None:
     now = [1_000_000.5]
-    limiter = DynamoRateLimiter(deps.aws.dynamodb(), deps.get_settings().payment_index_table, clock=lambda: now[0])
+    limiter = DynamoRateLimiter(aws.dynamodb(), get_settings().payment_index_table, clock=lambda: now[0])
     answers = [limiter.take("price#p1", limit=3, window_seconds=60) for _ in range(5)]
     assert answers[:3] == [None, None, None]
     assert answers[3] is not None
