@@ -60,7 +60,13 @@ def generate() -> dict[str, Any]:
         merge.add_file(ROOT / functions[name].code_uri / "app.py", resolver_name="app")
     spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
 
-    schemes = {"IntegratorAuthorizer": "IntegratorBearer", "WidgetAuthorizer": "WidgetAccessToken"}
+    # Each authorizer's security requirements: alternatives (any one of them opens the route).
+    schemes: dict[str, list[dict[str, list[str]]]] = {
+        "IntegratorAuthorizer": [{"IntegratorBearer": []}],
+        "WidgetAuthorizer": [{"WidgetAccessToken": []}],
+        # NoRamp's app API: the app's own key in any of its three forms, or an integrator JWT.
+        "AppAuthorizer": [{"AppKeyBearer": []}, {"AppKeyBasic": []}, {"AppKeyHeader": []}, {"IntegratorBearer": []}],
+    }
     secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in operations if r.authorizer}
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -76,12 +82,29 @@ def generate() -> dict[str, Any]:
             "scheme": "bearer",
             "description": "The payment's own access_token (from its creation): opens that payment's widget data only",
         },
+        "AppKeyBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An app's API key (`nrk_...`, POST /apps/{app_id}/keys) as `Authorization: Bearer <key>`",
+        },
+        "AppKeyBasic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "An app's API key as `Authorization: Basic <key>` (NoRamp's literal form) or the standard "
+            '`Basic base64("<key>:")` (the key as user name, no password)',
+        },
+        "AppKeyHeader": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "An app's API key as `x-api-key: <key>`",
+        },
     }
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
             op.pop("security", None)
             if (method, path) in secured:
-                op["security"] = [{secured[(method, path)]: []}]
+                op["security"] = secured[(method, path)]
                 op.setdefault("responses", {}).setdefault(
                     "401",
                     {

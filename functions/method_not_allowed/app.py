@@ -21,6 +21,10 @@ ALLOWED = {
     "/api/v1/payments/{id}/logs": ("GET",),
     "/api/v1/payments/{id}/retry-send": ("POST",),
     "/api/v1/widget/payments/{id}": ("GET",),
+    "/apps": ("POST",),
+    "/apps/{app_id}": ("DELETE", "GET", "PATCH"),
+    "/apps/{app_id}/keys": ("GET", "POST"),
+    "/apps/{app_id}/keys/{key_id}": ("DELETE",),
 }
 
 

@@ -154,7 +154,9 @@ def _calls(stack: Stack, service: str, operation: str, params: dict[str, Any]) -
                 )
         elif operation == "Query":
             values = params.get("ExpressionAttributeValues", {})
-            keys = tuple(v["S"] for k, v in values.items() if k in (":pk", ":kind") and "S" in v)
+            # The partition key the query names: `:pk` / `:kind` on the table and by_kind, `:a` (the app id) on by_app.
+            named = (":a",) if params.get("IndexName") == "by_app" else (":pk", ":kind")
+            keys = tuple(v["S"] for k, v in values.items() if k in named and "S" in v)
             yield Call("dynamodb:Query", _table(stack, params["TableName"], params.get("IndexName")), keys)
         else:
             key = params.get("Key") or params.get("Item")

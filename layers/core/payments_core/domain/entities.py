@@ -158,6 +158,7 @@ class AppKey(NamedTuple):
     status: str = "active"  # active | revoked
     created_at: str = ""
     revoked_at: str | None = None
+    updated_at: str = ""  # the revoke is conditional on it (CatalogStore.replace)
 
 
 class Price(NamedTuple):

@@ -61,6 +61,12 @@ PaymentPathId = Annotated[str, Path(description="Payment UUID", json_schema_extr
 """A payment id in the path: documented as a UUID; any other text is answered 404 `payment_not_found`
 (as an unknown UUID is, and as the seed documents), not 422."""
 
+AppPathId = Annotated[str, Path(description="App id: `app_` and 32 hex digits")]
+"""An app id in the path (NoRamp's app API): any other text is answered 404 `app_not_found`, as an unknown id."""
+
+AppKeyPathId = Annotated[str, Path(description="API key id: `key_` and 16 hex digits")]
+"""An app key's id in the path: any other text is answered 404 `app_key_not_found`."""
+
 
 def responses(success: int, model: type[BaseModel], *errors: int, description: str = "OK") -> dict[int, Any]:
     """OpenAPI responses of a route: its success model and its documented errors (one shape)."""

@@ -203,6 +203,7 @@ def app_key_from(d: Mapping[str, Any]) -> AppKey:
         status=d.get("status") or "active",
         created_at=d.get("created_at", ""),
         revoked_at=d.get("revoked_at"),
+        updated_at=d.get("updated_at", ""),
     )
 
 
