@@ -61,7 +61,12 @@ def generate() -> dict[str, Any]:
     spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
 
     schemes = {"IntegratorAuthorizer": "IntegratorBearer", "WidgetAuthorizer": "WidgetAccessToken"}
-    secured = {(r.method.lower(), r.path): schemes[r.authorizer] for r in operations if r.authorizer}
+    app_schemes = ["AppKeyBearer", "AppKeyHeader", "IntegratorBearer"]  # the app authorizer takes any of these
+    secured = {
+        (r.method.lower(), r.path): app_schemes if r.authorizer == "AppAuthorizer" else [schemes[r.authorizer]]
+        for r in operations
+        if r.authorizer
+    }
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     components["securitySchemes"] = {
@@ -71,6 +76,13 @@ def generate() -> dict[str, Any]:
             "bearerFormat": "JWT",
             "description": "Integrator access token from POST /api/v1/auth/token (ES256, see /.well-known/jwks.json)",
         },
+        "AppKeyBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An app's API key (`nrk_...`) as `Authorization: Bearer <key>`; NoRamp's `Basic <key>` "
+            "and the standard `Basic base64(<key>:)` are accepted too",
+        },
+        "AppKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "An app's API key"},
         "WidgetAccessToken": {
             "type": "http",
             "scheme": "bearer",
@@ -81,7 +93,7 @@ def generate() -> dict[str, Any]:
         for method, op in item.items():
             op.pop("security", None)
             if (method, path) in secured:
-                op["security"] = [{secured[(method, path)]: []}]
+                op["security"] = [{scheme: []} for scheme in secured[(method, path)]]
                 op.setdefault("responses", {}).setdefault(
                     "401",
                     {

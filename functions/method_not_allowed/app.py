@@ -21,6 +21,10 @@ ALLOWED = {
     "/api/v1/payments/{id}/logs": ("GET",),
     "/api/v1/payments/{id}/retry-send": ("POST",),
     "/api/v1/widget/payments/{id}": ("GET",),
+    "/prices/{app_id}": ("GET", "POST"),
+    "/prices/{app_id}/{price_id}": ("DELETE", "GET"),
+    "/triggers/{app_id}": ("GET", "POST"),
+    "/triggers/{app_id}/{trigger_id}": ("DELETE", "GET", "PATCH"),
 }
 
 

@@ -154,7 +154,8 @@ def _calls(stack: Stack, service: str, operation: str, params: dict[str, Any]) -
                 )
         elif operation == "Query":
             values = params.get("ExpressionAttributeValues", {})
-            keys = tuple(v["S"] for k, v in values.items() if k in (":pk", ":kind") and "S" in v)
+            # The partition key's value: the table's `pk`, the by_kind index's `kind`, the by_app index's `app_id`.
+            keys = tuple(v["S"] for k, v in values.items() if k in (":pk", ":kind", ":a") and "S" in v)
             yield Call("dynamodb:Query", _table(stack, params["TableName"], params.get("IndexName")), keys)
         else:
             key = params.get("Key") or params.get("Item")
