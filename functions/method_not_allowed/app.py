@@ -25,6 +25,10 @@ ALLOWED = {
     "/apps/{app_id}": ("DELETE", "GET", "PATCH"),
     "/apps/{app_id}/keys": ("GET", "POST"),
     "/apps/{app_id}/keys/{key_id}": ("DELETE",),
+    "/prices/{app_id}": ("GET", "POST"),
+    "/prices/{app_id}/{price_id}": ("DELETE", "GET"),
+    "/triggers/{app_id}": ("GET", "POST"),
+    "/triggers/{app_id}/{trigger_id}": ("DELETE", "GET", "PATCH"),
 }
 
 

@@ -91,7 +91,7 @@ class FakeCatalog:
     def list_of_app[E: CatalogEntry](
         self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[builtins.list[E], int]:
-        mine = [e for e in self.list(kind) if getattr(e, "app_id", None) == app_id]
+        mine = [e for e in self.list(kind) if getattr(e, "app_id", None) == app_id and not getattr(e, "deleted", False)]
         mine.sort(key=lambda e: (getattr(e, "created_at", ""), e.id), reverse=True)
         return mine[offset : offset + limit], len(mine)
 

@@ -69,7 +69,8 @@ class DynamoCatalogStore:
     def _record(self, entry: CatalogEntry) -> dict[str, Any]:
         kind = KINDS[type(entry)]
         record = {**entity_attributes(entry), "pk": catalog_key(kind, entry.id), "kind": kind}
-        if type(entry) in APP_SCOPED:
+        # A deleted price or trigger leaves the sparse index: an app's lists and totals leave it out.
+        if type(entry) in APP_SCOPED and not getattr(entry, "deleted", False):
             record["app_sk"] = app_sort_key(kind, entry.created_at, entry.id)
         return record
 
@@ -91,8 +92,8 @@ class DynamoCatalogStore:
     def list_of_app[E: CatalogEntry](
         self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[E], int]:
-        """One page of an app's entries of `kind` (newest first) and how many it has in all (deleted ones
-        included: the caller filters what it does not show)."""
+        """One page of an app's entries of `kind` (newest first) and how many it has in all (a deleted price or
+        trigger is not in the index: left out of both)."""
         condition: dict[str, Any] = {
             "KeyConditionExpression": "app_id = :a AND begins_with(app_sk, :k)",
             "ExpressionAttributeValues": {":a": s(app_id), ":k": s(f"{KINDS[kind]}#")},
