@@ -117,6 +117,8 @@ class ErrorCode(StrEnum):
     SIGNING_KEY_UNAVAILABLE = "signing_key_unavailable"
     CREATE_CONTENDED = "create_contended"
     STORAGE_BUSY = "storage_busy"
+    FEE_SETTINGS_MISSING = "fee_settings_missing"
+    EXCHANGE_RATE_UNAVAILABLE = "exchange_rate_unavailable"
 
 
 # (HTTP status, when it is answered): the documentation of each code (docs/api.md is generated from it).
@@ -197,4 +199,13 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
         "other creates of the same node kept taking the next list position for 8 s; try again",
     ),
     ErrorCode.STORAGE_BUSY: ("503", "DynamoDB kept throttling a batch read; try again"),
+    ErrorCode.FEE_SETTINGS_MISSING: (
+        "503",
+        "the platform has no fee settings, or no provider fixed fee for the price's currency (docs/fees.md)",
+    ),
+    ErrorCode.EXCHANGE_RATE_UNAVAILABLE: (
+        "503",
+        "no exchange rate for the conversion's pair, or only one older than `ExchangeRateMaxAgeSeconds`; the "
+        "message names the pair and the rate's age (docs/fees.md)",
+    ),
 }
