@@ -17,6 +17,7 @@ one wins, when one is too old, and the ECB's daily reference rates.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -89,6 +90,7 @@ class FetchReport(NamedTuple):
     as_of: str | None = None
     rates: int = 0  # in the document
     written: int = 0  # newer than what was stored
+    skipped: tuple[str, ...] = ()  # codes in the document ISO 4217 no longer lists
 
 
 def _duration(delta: timedelta) -> str:
@@ -196,9 +198,18 @@ def rate_for(store: RateStore, base: str, target: str, *, now: datetime, max_age
 
 
 # ---------------------------------------------------------------------------------------------- the ECB
-def parse_ecb_daily(document: bytes) -> list[ExchangeRate]:
+class EcbDay(NamedTuple):
+    """The ECB's daily document: its rates (eur -> each currency the platform knows) and the codes it skipped."""
+
+    as_of: str
+    rates: list[ExchangeRate]
+    skipped: tuple[str, ...] = ()  # three-letter codes ISO 4217 no longer lists (BGN since the euro: 2026)
+
+
+def parse_ecb_daily(document: bytes) -> EcbDay:
     """The rates of the ECB's eurofxref-daily.xml (parsed with defusedxml: no entities, no external DTD); each
-    `eur -> <currency>`, as of 00:00 UTC of the reference day. RateFeedInvalid when it is not that document."""
+    `eur -> <currency>`, as of 00:00 UTC of the reference day. A currency ISO 4217 does not list (any more) is
+    skipped, named in `skipped`; anything else that is not that document raises RateFeedInvalid."""
     from defusedxml import ElementTree
 
     if len(document) > MAX_FEED_BYTES:
@@ -212,25 +223,30 @@ def parse_ecb_daily(document: bytes) -> list[ExchangeRate]:
         raise RateFeedInvalid(f"expected one reference day, found {len(days)}")
     (day,) = days
     try:
-        as_of = datetime.combine(date.fromisoformat(day.attrib["time"]), datetime.min.time(), UTC)
+        as_of = iso_z(datetime.combine(date.fromisoformat(day.attrib["time"]), datetime.min.time(), UTC))
     except ValueError:
         raise RateFeedInvalid("the reference day is not a date") from None
-    rates = []
+    found, skipped = [], []
     for cube in day.iter(f"{ECB_NAMESPACE}Cube"):
         if cube is day:
             continue
         code = cube.attrib.get("currency", "").lower()
+        if not re.fullmatch(r"[a-z]{3}", code):
+            raise RateFeedInvalid(f"a currency code is not three letters: {code[:8]!r}")
         try:
             value = Decimal(cube.attrib.get("rate", ""))
         except InvalidOperation:
-            raise RateFeedInvalid(f"the rate of {code or '?'} is not a number") from None
-        rate = ExchangeRate(ECB_BASE, code, value, iso_z(as_of), "ecb")
+            raise RateFeedInvalid(f"the rate of {code} is not a number") from None
+        if not currencies.is_currency(code):
+            skipped.append(code)
+            continue
+        rate = ExchangeRate(ECB_BASE, code, value, as_of, "ecb")
         if rate_problems(rate):
-            raise RateFeedInvalid(f"the rate of {code or '?'} is not a usable rate")
-        rates.append(rate._replace(rate=money.canonical(value)))
-    if not rates:
+            raise RateFeedInvalid(f"the rate of {code} is not a usable rate")
+        found.append(rate._replace(rate=money.canonical(value)))
+    if not found:
         raise RateFeedInvalid("the reference day has no rates")
-    return rates
+    return EcbDay(as_of, found, tuple(skipped))
 
 
 def fetch_ecb_rates(feed: RateFeed, store: RateStore, *, now: datetime, max_age: timedelta) -> FetchReport:
@@ -242,20 +258,19 @@ def fetch_ecb_rates(feed: RateFeed, store: RateStore, *, now: datetime, max_age:
     document = feed.fetch()
     if document is None:
         return FetchReport(configured=False)
-    rates = parse_ecb_daily(document)
-    keys: list[RateKey] = [("ecb", r.base, r.target) for r in rates]
+    day = parse_ecb_daily(document)
+    keys: list[RateKey] = [("ecb", r.base, r.target) for r in day.rates]
     stored = {(r.base, r.target): r.as_of for r in store.read_rates(keys).run()}
     written = 0
-    for rate in rates:
+    for rate in day.rates:
         previous = stored.get((rate.base, rate.target))
         if previous is not None and parse_as_of(previous) >= parse_as_of(rate.as_of):
             continue
         written += store.put_rate(rate)
-    as_of = rates[0].as_of
-    age = now - parse_as_of(as_of)
+    age = now - parse_as_of(day.as_of)
     if age > max_age:
-        raise RateFeedStale(f"the feed's newest rates are of {as_of}, {_duration(age)} old")
-    return FetchReport(configured=True, as_of=as_of, rates=len(rates), written=written)
+        raise RateFeedStale(f"the feed's newest rates are of {day.as_of}, {_duration(age)} old")
+    return FetchReport(configured=True, as_of=day.as_of, rates=len(day.rates), written=written, skipped=day.skipped)
 
 
 # ---------------------------------------------------------------------------------------------- fee settings
