@@ -132,6 +132,11 @@ _QUEUE_ATTRIBUTES = (
 )
 
 
+# Template parameters the local stack (and the tests' stacks) set apart from their defaults: nothing local ever
+# reaches the internet, so the ECB rates fetch has no feed (it answers {"configured": false} at once).
+LOCAL_PARAMETERS: dict[str, Any] = {"ExchangeRatesUrl": ""}
+
+
 def provision(
     session: boto3.session.Session,
     *,
@@ -141,7 +146,7 @@ def provision(
     parameters: dict[str, Any] | None = None,
 ) -> Stack:
     moto_patches.apply()  # no-op unless moto runs in this process (in-process mock or ThreadedMotoServer)
-    params = {**tpl.parameter_defaults(), **(parameters or {})}
+    params = {**tpl.parameter_defaults(), **LOCAL_PARAMETERS, **(parameters or {})}
     stack = Stack(stack_name, region, session, endpoint_url, params)
     ddb, sqs = stack.client("dynamodb"), stack.client("sqs")
     sm, ssm = stack.client("secretsmanager"), stack.client("ssm")

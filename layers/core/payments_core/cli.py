@@ -14,6 +14,9 @@
     paymentsctl integration create --node ID --name "Acme backend"    (prints the secret once)
     paymentsctl integration disable ID | integration enable ID          (tokens refused within 60 s)
     paymentsctl keys rotate | keys retire-previous | keys show
+    paymentsctl rate set usd eur 0.9213 | rate list                     (operator rates win over the ECB's)
+    paymentsctl fees set --processing-percent 2.9 --fixed usd=0.25 [--fixed eur=0.25 ...] --platform-percent 3.9
+    paymentsctl fees show
     paymentsctl migrate-secrets      (a stack from before the secrets table: hashes and RPC URLs leave the catalog)
 
 Where the tables are:
@@ -139,7 +142,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keys.add_parser("show", help="print the published JWKS")
     sub.add_parser("migrate-secrets", help="move secret hashes and RPC URLs still in the catalog to their stores")
+    _rate_and_fee_commands(sub)
     return p
+
+
+def _rate_and_fee_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`rate` and `fees` (docs/fees.md): exchange rates and the platform's fee settings."""
+    rate = sub.add_parser("rate", help="exchange rates").add_subparsers(dest="action", required=True)
+    a = rate.add_parser("set", help="an operator's rate for a pair (1 BASE = RATE TARGET), as of now")
+    a.add_argument("base", type=str.lower)
+    a.add_argument("target", type=str.lower)
+    a.add_argument("rate", type=Decimal)
+    rate.add_parser("list", help="every stored rate (the operator's and the ECB's)")
+    fees = sub.add_parser("fees", help="the platform's fee settings").add_subparsers(dest="action", required=True)
+    a = fees.add_parser("set", help="replace the fee settings whole")
+    a.add_argument("--processing-percent", type=Decimal, required=True, help="the card provider's percent (2.9)")
+    a.add_argument(
+        "--fixed",
+        action="append",
+        required=True,
+        metavar="CURRENCY=AMOUNT",
+        help="the provider's fixed fee per charge in a currency (usd=0.25); a currency without one cannot be charged",
+    )
+    a.add_argument("--platform-percent", type=Decimal, required=True, help="the platform's percent (3.9)")
+    fees.add_parser("show")
+
+
+def _run_rates_and_fees(args: argparse.Namespace) -> Any:
+    from datetime import UTC, datetime
+
+    from payments_core import deps
+    from payments_core.domain import rates
+    from payments_core.errors import ValidationFailed, field_error
+    from payments_core.fees import FeeSettings
+
+    now = datetime.now(UTC)
+    if args.kind == "rate" and args.action == "set":
+        rate = rates.operator_rate(args.base, args.target, args.rate, now=now)
+        return rates.public_rate(rates.set_rate(deps.rate_store(), rate))
+    if args.kind == "rate":
+        return [rates.public_rate(r) for r in rates.list_rates(deps.rate_store())]
+    if args.action == "show":
+        return rates.public_fee_settings(rates.fee_settings(deps.fee_settings_store()))
+    fixed: dict[str, Decimal] = {}
+    for given in args.fixed:
+        currency, _, amount = given.partition("=")
+        try:
+            fixed[currency.strip().lower()] = Decimal(amount)
+        except ArithmeticError:
+            raise ValidationFailed(
+                "Invalid fee settings", details=[field_error(f"fixed.{currency}", "invalid_amount", "not a number")]
+            ) from None
+    settings = FeeSettings(args.processing_percent, fixed, args.platform_percent)
+    return rates.public_fee_settings(rates.set_fee_settings(deps.fee_settings_store(), settings, now=now))
 
 
 def run(args: argparse.Namespace) -> Any:
@@ -148,6 +203,8 @@ def run(args: argparse.Namespace) -> Any:
     from payments_core.domain import keys as key_admin
     from payments_core.settings import get_settings
 
+    if args.kind in ("rate", "fees"):
+        return _run_rates_and_fees(args)
     cat = deps.catalog()
     if args.kind == "keys":
         store = deps.signing_key_store()

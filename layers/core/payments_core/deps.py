@@ -18,13 +18,16 @@ from payments_core.store import aws
 if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
     from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
     from payments_core.domain.payments import PaymentDeps
+    from payments_core.domain.rates import RateFeed
     from payments_core.domain.stores import (
         CatalogStore,
         DealQueue,
+        FeeSettingsStore,
         IntegrationStatusStore,
         LogStore,
         PaymentStore,
         RateLimiter,
+        RateStore,
         SecretHashStore,
         SigningKeyStore,
     )
@@ -194,3 +197,27 @@ def signing_key_store() -> SigningKeyStore:
     return AwsSigningKeyStore(
         aws.secretsmanager(), aws.ssm(), secret_id=s.signing_keys_secret_id, jwks_parameter=s.jwks_parameter_name
     )
+
+
+@cache
+def rate_store() -> RateStore:
+    """Exchange rates (`rate#` catalog entries): the checkout's, the ECB fetcher's and the operator CLI's."""
+    from payments_core.store.rates import DynamoRateStore
+
+    return DynamoRateStore(aws.dynamodb(), get_settings().catalog_table)
+
+
+@cache
+def fee_settings_store() -> FeeSettingsStore:
+    """The platform's fee settings (`fees#platform`): the checkout's and the operator CLI's."""
+    from payments_core.store.rates import DynamoFeeSettingsStore
+
+    return DynamoFeeSettingsStore(aws.dynamodb(), get_settings().catalog_table)
+
+
+@cache
+def rate_feed() -> RateFeed:
+    """The ECB's daily reference rates over HTTPS; no feed when EXCHANGE_RATES_URL is empty (the local stack)."""
+    from payments_core.store.rate_feed import HttpRateFeed
+
+    return HttpRateFeed(get_settings().exchange_rates_url)

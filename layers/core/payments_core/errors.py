@@ -230,11 +230,11 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
     ),
     ErrorCode.FEE_SETTINGS_MISSING: (
         "503",
-        "checkout in a currency the operator has set no provider fee for (`paymentsctl fees set`)",
+        "the platform has no fee settings, or no provider fixed fee for the price's currency (docs/fees.md)",
     ),
     ErrorCode.EXCHANGE_RATE_UNAVAILABLE: (
         "503",
-        "checkout of a price with `currency_conversion` while the pair's rate is unknown or older than the "
-        "configured age",
+        "no exchange rate for the conversion's pair, or only one older than `ExchangeRateMaxAgeSeconds`; the "
+        "message names the pair and the rate's age (docs/fees.md)",
     ),
 }

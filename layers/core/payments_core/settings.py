@@ -134,6 +134,19 @@ class Settings:
     def rpc_secret_prefix(self) -> str:
         return self._required("RPC_SECRET_PREFIX")
 
+    # -- exchange rates
+    @property
+    def exchange_rate_max_age_seconds(self) -> int:
+        """A rate older than this is refused (domain.rates.rate_for: a 503, never stale data)."""
+        return self._integer("EXCHANGE_RATE_MAX_AGE_SECONDS")
+
+    @property
+    def exchange_rates_url(self) -> str | None:
+        """The ECB's daily reference-rate document; empty (the local stack): no feed, nothing fetched."""
+        if "EXCHANGE_RATES_URL" not in self._env:
+            raise MissingSetting("EXCHANGE_RATES_URL")
+        return self._env["EXCHANGE_RATES_URL"] or None
+
     # -- where AWS is
     @property
     def region(self) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: the token endpoint imports this module (SecretHashExists) at its cold start
     from payments_core.domain.entities import CatalogEntry, LogEntry, Payment, PaymentChanges
+    from payments_core.domain.rates import ExchangeRate, RateKey
+    from payments_core.fees import FeeSettings
     from payments_core.models.payments import PaymentStatus
     from payments_core.store.batch import PendingRead
     from payments_core.store.cursors import BlockCursor
@@ -147,6 +149,29 @@ class IntegrationStatusStore(Protocol):
 
     def set_status(self, integration_id: str, status: str) -> bool:
         """False when there is no such integration (never creates one)."""
+
+
+class RateStore(Protocol):
+    """Exchange rates, one per (source, base, target) (store.rates.DynamoRateStore: `rate#...` catalog entries)."""
+
+    def read_rates(self, keys: Sequence[RateKey]) -> PendingRead[list[ExchangeRate]]:
+        """The stored rates of these (source, base, target) keys, in one batch read; missing ones are absent."""
+
+    def put_rate(self, rate: ExchangeRate) -> bool:
+        """Write the rate unless the one stored for its key is as new or newer (`as_of`): False then."""
+
+    def list_rates(self) -> list[ExchangeRate]: ...
+
+
+class FeeSettingsStore(Protocol):
+    """The platform's fee settings, one entry (store.rates.DynamoFeeSettingsStore: `fees#platform`)."""
+
+    def get_fee_settings(self) -> FeeSettings | None: ...
+    def read_fee_settings(self) -> PendingRead[FeeSettings | None]:
+        """`get_fee_settings` as a pending read (made together with another table's: `read_both`)."""
+
+    def put_fee_settings(self, settings: FeeSettings) -> bool:
+        """Write the settings unless the stored ones are as new or newer (`updated_at`): False then."""
 
 
 class CursorStore(Protocol):
