@@ -6,6 +6,7 @@ them is written by hand. The parts:
   (queues, the stream, schedules) of every function;
 - `error-codes`: every `error.code`, from payments_core.errors.ErrorCode and its ERROR_CODE_DOCS;
 - `status-table`: the payment status machine (payments_core.domain.status.MACHINE);
+- `noramp-status-table`: the platform's statuses as NoRamp's app API shows them (status.NORAMP_STATUS);
 - `event-types`: the payment log's event types (payments_core.models.payments.EventType);
 - `chain-failures`: the codes of `send_failed_reason` and `cancel_failed_reason` (chain_work.ChainFailure).
 
@@ -25,7 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 API_DOC = ROOT / "docs" / "api.md"
 sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT / "local")]
 
-_AUTH = {None: "public", "IntegratorAuthorizer": "integrator JWT", "WidgetAuthorizer": "widget `access_token`"}
+_AUTH = {
+    None: "public",
+    "IntegratorAuthorizer": "integrator JWT",
+    "WidgetAuthorizer": "widget `access_token`",
+    "AppAuthorizer": "app API key or integrator JWT",
+}
 
 # The log event types: when each is written and by whom (a test fails when EventType and this disagree).
 EVENT_TYPE_DOCS = {
@@ -164,6 +170,12 @@ def status_table() -> str:
     return status.markdown_table()
 
 
+def noramp_status_table() -> str:
+    from payments_core.domain import status
+
+    return status.noramp_markdown_table()
+
+
 def event_types_table() -> str:
     from payments_core.models.payments import EventType
 
@@ -178,6 +190,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "routes": routes_table,
     "error-codes": error_codes_table,
     "status-table": status_table,
+    "noramp-status-table": noramp_status_table,
     "event-types": event_types_table,
     "chain-failures": chain_failures_table,
 }

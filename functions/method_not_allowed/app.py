@@ -29,6 +29,9 @@ ALLOWED = {
     "/prices/{app_id}/{price_id}": ("DELETE", "GET"),
     "/triggers/{app_id}": ("GET", "POST"),
     "/triggers/{app_id}/{trigger_id}": ("DELETE", "GET", "PATCH"),
+    "/checkout/{price_id}": ("POST",),
+    "/payments/{app_id}": ("GET",),
+    "/payments/{app_id}/{payment_id}": ("GET",),
 }
 
 

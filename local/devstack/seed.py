@@ -72,4 +72,82 @@ def seed_demo(
         "chain_id": chain.id,
         "currency_id": currency.id,
         "wallet_id": wallet.id,
-    }
+        **seed_noramp_demo(catalog, node_id=root.id, integration_id=integrations["root"]["client_id"],
+                           token_address=token_address, wallet_id=wallet.id),
+    }  # fmt: skip
+
+
+DEMO_RECIPIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account 1 (the demo payer)
+
+
+def seed_noramp_demo(
+    catalog: CatalogStore, *, node_id: str, integration_id: str, token_address: str, wallet_id: str
+) -> dict[str, Any]:
+    """NoRamp's demo (DESIGN.md §7's published example): the platform's fee settings (2.9 % + 0.25 usd, platform
+    3.9 %), an individual app (app fee 0) of the root node with an API key, an EVM trigger on the demo chain (the
+    demo token's `transfer(to, amount)`, signed by the demo wallet) and a static price of 50 usd whose trigger
+    parameters are all fixed by the price (its checkout needs no payer input)."""
+    import uuid
+    from decimal import Decimal
+
+    from payments_core import deps, fees
+    from payments_core.domain import apps, prices, rates, triggers
+    from payments_core.domain.access import Principal
+    from payments_core.models.common import utcnow
+    from payments_core.models.prices import CreatePriceRequest
+    from payments_core.models.triggers import CreateTriggerRequest
+
+    rates.set_fee_settings(
+        deps.fee_settings_store(),
+        fees.FeeSettings(
+            provider_processing_fee_percent=Decimal("2.9"),
+            provider_fixed_fees={"usd": Decimal("0.25"), "eur": Decimal("0.25")},
+            platform_fee_percent=Decimal("3.9"),
+        ),
+        now=utcnow(),
+    )
+    # An operator's usd -> eur rate, so a price converting to eur checks out on the local stack (no ECB here).
+    rates.set_rate(deps.rate_store(), rates.operator_rate("usd", "eur", Decimal("0.9213"), now=utcnow()))
+    app = apps.create_app(catalog, node_id=node_id, name="Demo app", type="individual", status="active")
+    key, plaintext = apps.create_app_key(catalog, app.id, name="demo")
+    caller = Principal(actor_type="integration", actor_id=integration_id, node_id=node_id)
+    trigger = triggers.create_trigger(
+        catalog,
+        caller,
+        app.id,
+        CreateTriggerRequest.model_validate(
+            {
+                "wallet_id": f"wal_{uuid.UUID(wallet_id).hex}",
+                "name": "Send the buyer 1 USDT",
+                "params_data": {"to": {"type": "address"}, "amount": {"type": "uint256"}},
+                "call_data": {
+                    "evm": {
+                        "contract": token_address,
+                        "function": {
+                            "name": "transfer",
+                            "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+                        },
+                        "args": [{"param": "to"}, {"param": "amount"}],
+                        "gas_limit": 100_000,
+                    }
+                },
+            }
+        ),
+    )
+    price = prices.create_price(
+        catalog,
+        caller,
+        app.id,
+        CreatePriceRequest.model_validate(
+            {
+                "name": "Demo ticket",
+                "type": "static",
+                "amount": "50",
+                "currency": "usd",
+                "trigger_id": trigger.id,
+                "trigger_data": {"params_data": {"to": DEMO_RECIPIENT, "amount": 1_000_000}},
+            }
+        ),
+    )
+    return {"app_id": app.id, "app_api_key": plaintext, "app_key_id": key.id, "trigger_id": trigger.id,
+            "price_id": price.id}  # fmt: skip

@@ -88,7 +88,14 @@ def test_demo_json_shape(stack: LocalStackInfo) -> None:
         "token_address",
         "payer_address",
         "payer_private_key",
+        # NoRamp's demo app (tests/e2e/test_noramp_checkout.py)
+        "app_id",
+        "app_api_key",
+        "app_key_id",
+        "trigger_id",
+        "price_id",
     }
+    assert demo["app_api_key"].startswith("nrk_")
     assert demo["api_url"] == stack.api_url
     assert set(demo["nodes"]) == {"root", "child", "other"}
     assert set(demo["integrations"]) == {"root", "child", "other"}

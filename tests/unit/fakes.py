@@ -88,6 +88,11 @@ class FakeCatalog:
     def list[E: CatalogEntry](self, kind: type[E]) -> list[E]:
         return [entry for entry in self.entries.values() if isinstance(entry, kind)]
 
+    def count_view(self, price_id: str) -> None:
+        price = self.get(Price, price_id)
+        if price is not None:
+            self.add(price._replace(views=price.views + 1))
+
     def list_of_app[E: CatalogEntry](
         self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[builtins.list[E], int]:

@@ -16,6 +16,7 @@ from payments_core.settings import get_settings
 from payments_core.store import aws
 
 if TYPE_CHECKING:  # each module is imported by the dependency that builds it (cold start)
+    from payments_core.domain.app_payments import CheckoutDeps, ViewDeps
     from payments_core.domain.auth import CachedValue, IntegrationStatuses, JwksVerifier, TokenPolicy
     from payments_core.domain.payments import PaymentDeps
     from payments_core.domain.rates import RateFeed
@@ -72,6 +73,32 @@ def rate_limiter() -> RateLimiter:
     from payments_core.store.rate_limits import DynamoRateLimiter
 
     return DynamoRateLimiter(aws.dynamodb(), get_settings().payment_index_table)
+
+
+@cache
+def checkout_deps() -> CheckoutDeps:
+    from datetime import timedelta
+
+    from payments_core.domain.app_payments import CheckoutDeps, CheckoutLimits
+
+    s = get_settings()
+    return CheckoutDeps(
+        catalog=catalog(),
+        payments=checkout_store(),
+        limiter=rate_limiter(),
+        fee_settings=fee_settings_store(),
+        rates=rate_store(),
+        limits=CheckoutLimits(s.checkout_limit_per_price, s.checkout_limit_per_address, s.checkout_window_seconds),
+        rate_max_age=timedelta(seconds=s.exchange_rate_max_age_seconds),
+        ttl=timedelta(seconds=s.checkout_ttl_seconds),
+    )
+
+
+@cache
+def app_view_deps() -> ViewDeps:
+    from payments_core.domain.app_payments import ViewDeps
+
+    return ViewDeps(catalog=catalog(), payments=payment_store())
 
 
 @cache

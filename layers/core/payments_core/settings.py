@@ -57,6 +57,26 @@ class Settings:
         except ValueError:
             raise MissingSetting(variable, "is not a number") from None
 
+    # -- NoRamp's checkout
+    @property
+    def checkout_limit_per_price(self) -> int:
+        """Checkouts of one price per window (`CheckoutLimitPerPrice`)."""
+        return self._integer("CHECKOUT_LIMIT_PER_PRICE")
+
+    @property
+    def checkout_limit_per_address(self) -> int:
+        """Checkouts from one source address per window (`CheckoutLimitPerAddress`)."""
+        return self._integer("CHECKOUT_LIMIT_PER_ADDRESS")
+
+    @property
+    def checkout_window_seconds(self) -> int:
+        return self._integer("CHECKOUT_WINDOW_SECONDS")
+
+    @property
+    def checkout_ttl_seconds(self) -> int:
+        """How long a checkout's payment waits for its payer (its `expires_at`)."""
+        return self._integer("CHECKOUT_TTL_SECONDS")
+
     # -- tables and queues
     @property
     def payments_table(self) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentProvider, PaymentStatus
+
+if TYPE_CHECKING:
+    from payments_core.fees import PriceItem
 
 
 # ---------------------------------------------------------------------------------------------- the catalog
@@ -318,6 +321,16 @@ class Payment(NamedTuple):
     paid_at: str | None = None
     confirmation_status: Confirmations | None = None
     confirmed_at: str | None = None
+    # NoRamp's app API: a checkout of a price (None on integrator payments). Its node is the app's; its
+    # `external_id` is its own id (the (node_id, external_id) guard then guards nothing but the id).
+    app_id: str | None = None
+    price_id: str | None = None
+    payment_provider: PaymentProvider | None = None
+    trigger_data_input: Mapping[str, Any] | None = None  # {"params_data_input": the price's and the payer's values}
+    price_item: PriceItem | None = None  # the fee breakdown and conversion, frozen at checkout (payments_core.fees)
+    transaction_id: str | None = None  # the provider's payment (a Stripe PaymentIntent id), once it exists
+    transaction_url: str | None = None
+    transaction_response: Mapping[str, Any] | None = None  # the trigger's outcome: {error, evm, near, wax, solana}
 
 
 class PaymentChanges(TypedDict, total=False):
@@ -350,6 +363,9 @@ class PaymentChanges(TypedDict, total=False):
     paid_at: str | None
     confirmation_status: Confirmations | None
     confirmed_at: str | None
+    transaction_id: str | None
+    transaction_url: str | None
+    transaction_response: Mapping[str, Any] | None
     version: int
 
 

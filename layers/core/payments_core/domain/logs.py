@@ -66,7 +66,7 @@ def write_log(logs: LogStore, record: dict[str, Any]) -> bool:
 def list_logs(
     deps: PaymentDeps, logs: LogStore, principal: Principal, payment_id: str, *, page: int, per_page: int
 ) -> PaymentLogList:
-    payment = read_payment(deps, payment_id)
+    payment = read_payment(deps, payment_id, app_payments=True)
     ensure_reaches(principal, payment.node_path, what="payment's node")
     total = logs.count(payment.id)
     offset = (page - 1) * per_page

@@ -352,16 +352,39 @@ def get_payment(deps: PaymentDeps, principal: Principal, payment_id: str) -> Pay
     return to_response(payment)
 
 
-def read_payment(deps: PaymentDeps, payment_id: str) -> Payment:
-    """The payment of a path's id; 404 when there is none (or the id is no UUID)."""
-    try:
-        canonical = str(uuid.UUID(payment_id))
-    except ValueError:
-        canonical = None
+def read_payment(deps: PaymentDeps, payment_id: str, *, app_payments: bool = False) -> Payment:
+    """The payment of a path's id; 404 when there is none (or the id is no UUID). NoRamp's checkouts
+    (`app_id` set) are payments of the app API: found here only with `app_payments` (their log, the widget),
+    where their NoRamp id (`pay_<hex>`) names them too."""
+    canonical = payment_uuid(payment_id) if app_payments else None
+    if canonical is None:
+        try:
+            canonical = str(uuid.UUID(payment_id))
+        except ValueError:
+            canonical = None
     payment = deps.payments.get(canonical) if canonical else None
-    if payment is None:
+    if payment is None or (payment.app_id is not None and not app_payments):
         raise NotFound(f"Payment {payment_id} not found", code="payment_not_found")
     return payment
+
+
+NORAMP_PAYMENT_PREFIX = "pay_"
+
+
+def noramp_payment_id(payment_id: str) -> str:
+    """A checkout's id as NoRamp's app API shows it: `pay_` and the payment's UUID in hex."""
+    return NORAMP_PAYMENT_PREFIX + uuid.UUID(payment_id).hex
+
+
+def payment_uuid(noramp_id: str) -> str | None:
+    """The stored id (a UUID) of a NoRamp payment id (`pay_<32 hex>`); None for anything else."""
+    hex_part = noramp_id.removeprefix(NORAMP_PAYMENT_PREFIX)
+    if hex_part == noramp_id or len(hex_part) != 32:
+        return None
+    try:
+        return str(uuid.UUID(hex=hex_part))
+    except ValueError:
+        return None
 
 
 def list_payments(

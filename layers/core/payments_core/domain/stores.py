@@ -72,6 +72,9 @@ class CatalogStore(Protocol):
     def replace(self, old: CatalogEntry, new: CatalogEntry) -> None:
         """Write `new` over `old` only if the stored entry is still `old` (same `updated_at`); StaleWrite else."""
 
+    def count_view(self, price_id: str) -> None:
+        """One more checkout of the price (its `views`, counted atomically; nothing for an unknown price)."""
+
     def list_of_app[E: CatalogEntry](
         self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[builtins.list[E], int]:

@@ -89,6 +89,22 @@ class DynamoCatalogStore:
                 raise StaleWrite(f"{KINDS[type(old)]} {old.id} changed meanwhile") from None
             raise
 
+    def count_view(self, price_id: str) -> None:
+        """One more checkout of a price (its `views`): an atomic ADD, leaving `updated_at` (and so the optimistic
+        `replace` of a concurrent change) alone."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": s(catalog_key("price", price_id))},
+                UpdateExpression="ADD #views :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#views": "views"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def list_of_app[E: CatalogEntry](
         self, kind: type[E], app_id: str, *, offset: int = 0, limit: int = 100
     ) -> tuple[list[E], int]:

@@ -7,9 +7,12 @@ once, for the entity they are; `entity_attributes` is the way back.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from payments_core.fees import PriceItem
 
 from payments_core.domain.entities import (
     App,
@@ -35,7 +38,7 @@ from payments_core.domain.entities import (
     Trigger,
     Wallet,
 )
-from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentProvider, PaymentStatus
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -301,6 +304,19 @@ def failure_from(d: Mapping[str, Any] | None) -> FailureReason | None:
     return FailureReason(code=str(d.get("code") or ""), message=str(d.get("message") or ""))
 
 
+def price_item_from(d: Mapping[str, Any] | None) -> PriceItem | None:
+    """A checkout's fee breakdown as stored (fees.PriceItem; its decimals stay Decimal)."""
+    if not d:
+        return None
+    from payments_core.fees import Conversion, PriceItem
+
+    conversion = d.get("conversion")
+    values: dict[str, Any] = {name: d.get(name) for name in PriceItem._fields if name != "conversion"}
+    converted_values: dict[str, Any] = {name: conversion.get(name) for name in Conversion._fields} if conversion else {}
+    converted = Conversion(**converted_values) if conversion else None
+    return PriceItem(**values, conversion=converted)
+
+
 def payment_from(d: Mapping[str, Any]) -> Payment:
     """A payments-table item (or a stream image), typed once."""
     items = d.get("items")
@@ -360,6 +376,14 @@ def payment_from(d: Mapping[str, Any]) -> Payment:
         paid_at=d.get("paid_at"),
         confirmation_status=confirmations_from(d.get("confirmation_status")),
         confirmed_at=d.get("confirmed_at"),
+        app_id=d.get("app_id"),
+        price_id=d.get("price_id"),
+        payment_provider=PaymentProvider(d["payment_provider"]) if d.get("payment_provider") else None,
+        trigger_data_input=_plain_map(d.get("trigger_data_input")),
+        price_item=price_item_from(d.get("price_item")),
+        transaction_id=d.get("transaction_id"),
+        transaction_url=d.get("transaction_url"),
+        transaction_response=_plain_map(d.get("transaction_response")),
     )
 
 
