@@ -276,3 +276,22 @@ def test_the_app_sample_events(api: Api) -> None:
     created = lambdas.invoke("CreateAppFunction", with_body(sample, node_id=api.demo["nodes"]["root"]))
     assert created["statusCode"] == 201, created["body"]
     assert json.loads(created["body"])["theme"]["name"] == "Light"
+
+
+def test_an_integrator_jwt_opens_get_app_through_the_app_authorizer(api: Api) -> None:
+    """The first JWT this stack verifies is the app authorizer's (the app made directly): it loads the JWKS
+    itself, and the integration's principal reaches the app of its node."""
+    from payments_core.domain import apps
+
+    app = apps.create_app(deps.catalog(), node_id=api.demo["nodes"]["child"], name="Direct")
+    r = get_with(api, app.id, {"Authorization": f"Bearer {api.token('child')}"})
+    assert r.status == 200, r.body
+    assert r.json()["is_member"] is True
+    assert r.json()["user"] == {
+        "id": api.demo["nodes"]["child"],
+        "username": "Demo child",
+        "first_name": None,
+        "last_name": None,
+    }
+    r = get_with(api, app.id, {"Authorization": f"Bearer {api.token('other')}"})
+    assert (r.status, r.json()["error"]["code"]) == (404, "app_not_found")
