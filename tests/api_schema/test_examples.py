@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from devstack.launch import LocalStackInfo
 from payments_core.http.json_codec import loads
-from payments_core.models import apps, auth, payments
+from payments_core.models import apps, auth, payments, prices, triggers
 from payments_core.models.payments import EXAMPLE_IDS
 from tests.e2e.helpers import Client
 from tests.support import SPEC_FILE, spec_errors
@@ -22,7 +22,7 @@ from tests.support import SPEC_FILE, spec_errors
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text())
 MODELS: dict[str, type[BaseModel]] = {
     cls.__name__: cls
-    for module in (apps, auth, payments)
+    for module in (apps, auth, payments, prices, triggers)
     for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, BaseModel)
 }
