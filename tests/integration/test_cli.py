@@ -218,7 +218,7 @@ def test_app_commands_create_list_and_manage_keys(
     assert str(app["app_fee"]) == "2.5"
     other = run(capsys, "app", "create", "--node", demo["nodes"]["root"], "--name", "Other")
     assert [a["id"] for a in run(capsys, "app", "list", "--node", node)] == [app["id"]]
-    assert {a["id"] for a in run(capsys, "app", "list")} == {app["id"], other["id"]}
+    assert {a["id"] for a in run(capsys, "app", "list")} == {app["id"], other["id"], demo["app_id"]}
 
     created = run(capsys, "app", "key", "create", "--app", app["id"], "--name", "ops")
     parsed = app_keys.parse(created["key"])
