@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from devstack.launch import LocalStackInfo
 from payments_core.http.json_codec import loads
-from payments_core.models import auth, payments
+from payments_core.models import apps, auth, payments, prices, triggers
 from payments_core.models.payments import EXAMPLE_IDS
 from tests.e2e.helpers import Client
 from tests.support import SPEC_FILE, spec_errors
@@ -22,7 +22,7 @@ from tests.support import SPEC_FILE, spec_errors
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text())
 MODELS: dict[str, type[BaseModel]] = {
     cls.__name__: cls
-    for module in (auth, payments)
+    for module in (apps, auth, payments, prices, triggers)
     for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, BaseModel)
 }
@@ -111,6 +111,12 @@ def test_every_request_body_example_succeeds_on_the_demo_stack(
         created = client.create(payment_method="credit_card")
         assert created.status_code == 201, created.text
         url = path.replace("{id}", created.json()["id"])
+    if "{app_id}" in path:  # an app's route: on a fresh app of the demo's root node
+        app = client.http.post(
+            "/apps", json={"node_id": stack.demo["nodes"]["root"], "name": "x"}, headers=client.auth()
+        )
+        assert app.status_code == 201, app.text
+        url = path.replace("{app_id}", app.json()["id"])
     r = client.http.request(method, url, json=on_the_demo(example, stack.demo), headers=client.auth())
     assert 200 <= r.status_code < 300, r.text
     answer = SPEC["paths"][path][method.lower()]["responses"][str(r.status_code)]

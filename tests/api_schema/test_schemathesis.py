@@ -73,7 +73,31 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
     widget = {"Authorization": f"Bearer {payment['access_token']}"}
     by_id = {"id": payment["id"]}
     _wait_for_widget(info, payment["id"], widget)
+    app = httpx.post(
+        f"{info.api_url}/apps", json={"node_id": root, "name": "contract-seed"}, headers=bearer, timeout=10
+    ).json()
+    key = httpx.post(f"{info.api_url}/apps/{app['id']}/keys", json={}, headers=bearer, timeout=10).json()
+    doomed = httpx.post(
+        f"{info.api_url}/apps", json={"node_id": root, "name": "contract-delete"}, headers=bearer, timeout=10
+    ).json()
+    of_app = {"app_id": app["id"]}
     return [
+        (
+            schema["/apps"]["POST"].Case(body={"node_id": root, "name": "contract-create", "app_fee": "2.5"}),
+            bearer,
+            201,
+        ),
+        (schema["/apps/{app_id}"]["GET"].Case(path_parameters=of_app), bearer, 200),
+        (schema["/apps/{app_id}"]["GET"].Case(path_parameters=of_app), {"x-api-key": key["key"]}, 200),
+        (schema["/apps/{app_id}"]["PATCH"].Case(path_parameters=of_app, body={"status": "active"}), bearer, 200),
+        (schema["/apps/{app_id}/keys"]["POST"].Case(path_parameters=of_app, body={"name": "k"}), bearer, 201),
+        (schema["/apps/{app_id}/keys"]["GET"].Case(path_parameters=of_app), bearer, 200),
+        (
+            schema["/apps/{app_id}/keys/{key_id}"]["DELETE"].Case(path_parameters={**of_app, "key_id": key["id"]}),
+            bearer,
+            200,
+        ),
+        (schema["/apps/{app_id}"]["DELETE"].Case(path_parameters={"app_id": doomed["id"]}), bearer, 200),
         (schema["/api/v1/auth/token"]["POST"].Case(body=info.demo["integrations"]["root"]), {}, 200),
         (schema["/.well-known/jwks.json"]["GET"].Case(), {}, 200),
         (schema["/api/v1/payments"]["POST"].Case(body=payment_body(info.demo, "contract-create")), bearer, 201),

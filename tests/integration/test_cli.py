@@ -199,3 +199,40 @@ def test_migrate_secrets_moves_hashes_and_rpc_urls_out_of_the_catalog(
     assert deps.secret_hashes().read_hash("ci_old").run() == "$argon2id$old"
     assert deps.rpc_urls().get("net-old") == "https://old.example/key"
     assert run(capsys, "migrate-secrets") == {"integrations": [], "networks": []}  # idempotent
+
+
+def test_app_commands_create_list_and_manage_keys(
+    stack: Stack, demo: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from payments_core.domain.entities import AppKey
+    from payments_core.security import app_keys
+
+    node = demo["nodes"]["child"]
+    app = run(capsys, "app", "create", "--node", node, "--name", "Shop", "--type", "marketplace", "--app-fee", "2.5")
+    assert (app["node_id"], app["type"], app["status"], app["owner"]["username"]) == (
+        node,
+        "marketplace",
+        "draft",
+        "Demo child",
+    )
+    assert str(app["app_fee"]) == "2.5"
+    other = run(capsys, "app", "create", "--node", demo["nodes"]["root"], "--name", "Other")
+    assert [a["id"] for a in run(capsys, "app", "list", "--node", node)] == [app["id"]]
+    assert {a["id"] for a in run(capsys, "app", "list")} == {app["id"], other["id"], demo["app_id"]}
+
+    created = run(capsys, "app", "key", "create", "--app", app["id"], "--name", "ops")
+    parsed = app_keys.parse(created["key"])
+    stored = deps.catalog().get(AppKey, created["id"])
+    assert stored is not None
+    assert parsed.key_id == created["id"]
+    assert app_keys.matches(parsed.secret, stored.secret_hash)
+    assert "secret_hash" not in created
+    revoked = run(capsys, "app", "key", "revoke", "--app", app["id"], "--key", created["id"])
+    assert revoked["status"] == "revoked"
+
+    assert cli.main(["app", "create", "--node", node, "--name", "x", "--app-fee", "100.5"]) == 2
+    assert "validation_error" in capsys.readouterr().err
+    assert cli.main(["app", "key", "create", "--app", "app_" + "0" * 32]) == 2
+    assert "app_not_found" in capsys.readouterr().err
+    assert cli.main(["app", "key", "revoke", "--app", other["id"], "--key", created["id"]]) == 2
+    assert "app_key_not_found" in capsys.readouterr().err

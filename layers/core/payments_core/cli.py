@@ -18,6 +18,10 @@
     paymentsctl fees set --processing-percent 2.9 --fixed usd=0.25 [--fixed eur=0.25 ...] --platform-percent 3.9
     paymentsctl fees show
     paymentsctl migrate-secrets      (a stack from before the secrets table: hashes and RPC URLs leave the catalog)
+    paymentsctl app create --node ID --name "Shop" [--type individual|marketplace] [--app-fee 2.5] [--status draft]
+    paymentsctl app list [--node ID]
+    paymentsctl app key create --app APP_ID [--name ..]      (prints the API key once)
+    paymentsctl app key revoke --app APP_ID --key KEY_ID
 
 Where the tables are:
 - `--local` (default when `.dev/stack.json` exists): the local stack that `make dev` runs.
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("show", help="print the published JWKS")
     sub.add_parser("migrate-secrets", help="move secret hashes and RPC URLs still in the catalog to their stores")
     _rate_and_fee_commands(sub)
+    _app_commands(sub)
     return p
 
 
@@ -197,6 +202,45 @@ def _run_rates_and_fees(args: argparse.Namespace) -> Any:
     return rates.public_fee_settings(rates.set_fee_settings(deps.fee_settings_store(), settings, now=now))
 
 
+# ---------------------------------------------------------------------------------------------- NoRamp's apps
+def _app_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    app = sub.add_parser("app", help="NoRamp's apps and their API keys").add_subparsers(dest="action", required=True)
+    a = app.add_parser("create")
+    a.add_argument("--node", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--type", default="individual", choices=("individual", "marketplace"))
+    a.add_argument("--status", default="draft", choices=("draft", "submitted", "active", "disabled"))
+    a.add_argument("--app-fee", type=Decimal, default=Decimal(0), help="percent of each price, 0 to 100")
+    a = app.add_parser("list")
+    a.add_argument("--node", default=None, help="only this node's apps")
+    key = app.add_parser("key").add_subparsers(dest="key_action", required=True)
+    a = key.add_parser("create", help="a new API key of the app (printed once; only its hash is kept)")
+    a.add_argument("--app", required=True)
+    a.add_argument("--name", default=None)
+    a = key.add_parser("revoke", help="revoke an API key (refused from the next request)")
+    a.add_argument("--app", required=True)
+    a.add_argument("--key", required=True, help="the key's id (key_...)")
+
+
+def _run_app(args: argparse.Namespace) -> Any:
+    from payments_core import deps
+    from payments_core.domain import apps
+
+    cat = deps.catalog()
+    if args.action == "create":
+        app = apps.create_app(
+            cat, node_id=args.node, name=args.name, type=args.type, status=args.status, app_fee=args.app_fee
+        )
+        return apps.app_record(app)
+    if args.action == "list":
+        return [apps.app_record(a) for a in apps.apps_of(cat, args.node)]
+    if args.key_action == "create":
+        app = apps.live_app(cat, args.app)
+        key, plain = apps.create_app_key(cat, app.id, name=args.name)
+        return {**apps.key_record(key), "key": plain, "note": "the key is shown only once"}
+    return apps.key_record(apps.revoke_app_key(cat, args.app, args.key))
+
+
 def run(args: argparse.Namespace) -> Any:
     from payments_core import deps
     from payments_core.domain import catalog as admin
@@ -205,6 +249,8 @@ def run(args: argparse.Namespace) -> Any:
 
     if args.kind in ("rate", "fees"):
         return _run_rates_and_fees(args)
+    if args.kind == "app":
+        return _run_app(args)
     cat = deps.catalog()
     if args.kind == "keys":
         store = deps.signing_key_store()

@@ -356,9 +356,7 @@ def revoke_app_key(catalog: CatalogStore, app_id: str, key_id: str) -> AppKey:
     """Key `key_id` of app `app_id` revoked (the authorizer refuses it from the next request: it reads the key
     on every request). Revoking a revoked key changes nothing. Conditional on the key as read (StaleWrite is
     retried once, then 409 `concurrent_update`)."""
-    app = catalog.get(App, app_id)
-    if app is None:
-        raise NotFound("No such app", code="app_not_found")
+    app = live_app(catalog, app_id)
     for _attempt in range(2):
         key = _app_key(catalog, app, key_id)
         if key.status == REVOKED_KEY:
@@ -386,6 +384,34 @@ def list_app_keys(catalog: CatalogStore, principal: Principal, app_id: str, *, p
     app = _managed_app(catalog, principal, app_id)
     found, total = catalog.list_of_app(AppKey, app.id, offset=(page - 1) * per_page, limit=per_page)
     return AppKeyList(items=[key_view(k) for k in found], page=page, per_page=per_page, total=total)
+
+
+def live_app(catalog: CatalogStore, app_id: str) -> App:
+    """An app that is not deleted, by id alone (the operator's commands): 404 `app_not_found` else."""
+    app = catalog.get(App, app_id) if _APP_ID.fullmatch(app_id) else None
+    if app is None or app.status == DELETED:
+        raise NotFound(f"No app {app_id}", code="app_not_found")
+    return app
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items() if v is not None}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def app_record(app: App) -> dict[str, object]:
+    """An app as the operator CLI prints it (every stored field, nested ones as objects)."""
+    record = _plain(app)
+    assert isinstance(record, dict)
+    return record
+
+
+def key_record(key: AppKey) -> dict[str, object]:
+    """A key as the operator CLI prints it: never its hash."""
+    return {k: v for k, v in key._asdict().items() if k != "secret_hash" and v is not None}
 
 
 def apps_of(catalog: CatalogStore, node_id: str | None = None) -> list[App]:

@@ -129,7 +129,7 @@ class AppUserIn(ApiModel):
 
 
 CREATE_APP_EXAMPLE: dict[str, Any] = {
-    "node_id": "00000000-0000-4000-8000-00000000000a",
+    "node_id": "00000000-0000-4000-8000-00000000000a",  # models.payments.EXAMPLE_IDS' node: put your node's
     "name": "Demo shop",
     "type": "individual",
     "app_fee": 0,
@@ -163,7 +163,8 @@ _NOT_NULL = ("name", "type", "status", "use_explorer", "app_fee", "user", "featu
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
-    """The fields that may be absent but not null are documented so (their `| None` is the absence only)."""
+    """The fields that may be absent but not null are documented so (their `| None` is the absence only); the
+    spec's example."""
     for name in _NOT_NULL:
         prop = schema["properties"][name]
         variants = [v for v in prop.pop("anyOf", []) if v != {"type": "null"}]
@@ -172,6 +173,7 @@ def _not_nullable(schema: dict[str, Any]) -> None:
         elif variants:
             prop["anyOf"] = variants
         prop.pop("default", None)
+    schema["examples"] = [{"status": "active", "app_fee": 1.5}]
 
 
 class UpdateAppRequest(ApiModel):
@@ -260,7 +262,9 @@ class AppResponse(Model):
     kyc_return_url: str | None
     use_explorer: bool
     permissions: Permissions
-    app_fee: Decimal = Field(description="Percent of each price that goes to the app (an exact decimal)")
+    app_fee: Annotated[Decimal, WithJsonSchema({"type": "number"})] = Field(
+        description="Percent of each price that goes to the app: a JSON number written from the exact decimal"
+    )
     user: AppUser
     is_member: bool = Field(
         description="The caller belongs to the app itself: its own API key, or an integration of the app's own "
