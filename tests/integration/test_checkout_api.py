@@ -11,6 +11,7 @@ from unittest import mock
 from payments_core import deps
 from payments_core.domain.entities import Price
 from payments_core.http.json_codec import loads
+from payments_core.settings import get_settings
 from tests.integration.helpers import Api
 
 
@@ -58,12 +59,12 @@ def test_the_payments_log_is_the_integrator_apis(api: Api, stream_pollers: list[
 def test_over_the_per_price_limit_is_429_with_retry_after(api: Api) -> None:
     with mock.patch.dict(os.environ, {"CHECKOUT_LIMIT_PER_PRICE": "2"}):
         deps.checkout_deps.cache_clear()
-        deps.get_settings.cache_clear()
+        get_settings.cache_clear()
         try:
             answers = [_checkout(api) for _ in range(3)]
         finally:
             deps.checkout_deps.cache_clear()
-            deps.get_settings.cache_clear()
+            get_settings.cache_clear()
     assert [a.status for a in answers] == [201, 201, 429]
     assert answers[2].json()["error"]["code"] == "checkout_rate_limited"
     assert answers[2].headers.get("Retry-After")
