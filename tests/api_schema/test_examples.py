@@ -14,15 +14,16 @@ from pydantic import BaseModel
 
 from devstack.launch import LocalStackInfo
 from payments_core.http.json_codec import loads
-from payments_core.models import apps, auth, payments, prices, triggers
+from payments_core.models import app_payments, apps, auth, payments, prices, triggers
 from payments_core.models.payments import EXAMPLE_IDS
+from payments_core.models.triggers import TRIGGER_EXAMPLE
 from tests.e2e.helpers import Client
 from tests.support import SPEC_FILE, spec_errors
 
 SPEC: dict[str, Any] = json.loads(SPEC_FILE.read_text())
 MODELS: dict[str, type[BaseModel]] = {
     cls.__name__: cls
-    for module in (apps, auth, payments, prices, triggers)
+    for module in (app_payments, apps, auth, payments, prices, triggers)
     for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, BaseModel)
 }
@@ -116,7 +117,13 @@ def test_every_request_body_example_succeeds_on_the_demo_stack(
             "/apps", json={"node_id": stack.demo["nodes"]["root"], "name": "x"}, headers=client.auth()
         )
         assert app.status_code == 201, app.text
-        url = path.replace("{app_id}", app.json()["id"])
+        url = url.replace("{app_id}", app.json()["id"])
+    if "{trigger_id}" in path:  # a trigger's route: on a fresh trigger of that app
+        trigger = client.http.post(url.split("/{trigger_id}")[0], json=TRIGGER_EXAMPLE, headers=client.auth())
+        assert trigger.status_code == 201, trigger.text
+        url = url.replace("{trigger_id}", trigger.json()["id"])
+    if "{price_id}" in path:  # a checkout: of the demo's price (its parameters are all the price's)
+        url = url.replace("{price_id}", stack.demo["price_id"])
     r = client.http.request(method, url, json=on_the_demo(example, stack.demo), headers=client.auth())
     assert 200 <= r.status_code < 300, r.text
     answer = SPEC["paths"][path][method.lower()]["responses"][str(r.status_code)]

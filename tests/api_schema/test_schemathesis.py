@@ -81,7 +81,27 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
         f"{info.api_url}/apps", json={"node_id": root, "name": "contract-delete"}, headers=bearer, timeout=10
     ).json()
     of_app = {"app_id": app["id"]}
+    demo_app = {"app_id": info.demo["app_id"]}
+    demo_key = {"x-api-key": info.demo["app_api_key"]}
+    checkout = {"payment_provider": "card"}
+    sold = httpx.post(f"{info.api_url}/checkout/{info.demo['price_id']}", json=checkout, timeout=10)
+    assert sold.status_code == 201, sold.text
     return [
+        (
+            schema["/checkout/{price_id}"]["POST"].Case(
+                path_parameters={"price_id": info.demo["price_id"]}, body=checkout
+            ),
+            {},
+            201,
+        ),
+        (schema["/payments/{app_id}"]["GET"].Case(path_parameters=demo_app), demo_key, 200),
+        (
+            schema["/payments/{app_id}/{payment_id}"]["GET"].Case(
+                path_parameters={**demo_app, "payment_id": sold.json()["id"]}
+            ),
+            demo_key,
+            200,
+        ),
         (
             schema["/apps"]["POST"].Case(body={"node_id": root, "name": "contract-create", "app_fee": "2.5"}),
             bearer,

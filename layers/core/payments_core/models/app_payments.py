@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from payments_core.models.apps import AppResponse
 from payments_core.models.common import ApiModel, Model, Money, Timestamp
@@ -23,7 +23,14 @@ class ParamsDataInput(ApiModel):
     )
 
 
+CHECKOUT_EXAMPLE: dict[str, Any] = {"payment_provider": "card", "trigger_data_input": {"params_data_input": {}}}
+
+
 class CheckoutRequest(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [CHECKOUT_EXAMPLE]}
+    )
+
     payment_provider: PaymentProvider = Field(description="How the payer pays: `card` or `us_bank_account`")
     trigger_data_input: ParamsDataInput = Field(
         default_factory=ParamsDataInput,
