@@ -195,6 +195,16 @@ def test_unknown_deleted_expired_prices_and_a_disabled_app_are_refused() -> None
     assert disabled.value.code == "app_not_active"
 
 
+def test_a_price_whose_trigger_was_deleted_is_not_sold() -> None:
+    world = World()
+    price = world.price()
+    world.catalog.add(world.trigger._replace(deleted=True))
+    with pytest.raises(Conflict) as refused:
+        world.checkout(price)
+    assert refused.value.code == "trigger_not_found"
+    assert world.payments.inserted == []
+
+
 def test_no_fee_settings_or_no_fixed_fee_for_the_currency_is_503() -> None:
     unset = World(settings=None)
     with pytest.raises(ServiceUnavailable) as none:

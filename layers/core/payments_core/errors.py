@@ -222,7 +222,11 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.APP_NOT_ACTIVE: ("409", "checkout of a price whose app is disabled or deleted"),
     ErrorCode.PRICE_NOT_FOUND: ("404", "no price with this id in this app, or a deleted one"),
     ErrorCode.PRICE_EXPIRED: ("409", "checkout of an expired price (a dynamic price already paid once)"),
-    ErrorCode.TRIGGER_NOT_FOUND: ("404 / 422", "no trigger with this id in this app (422 when a price names it)"),
+    ErrorCode.TRIGGER_NOT_FOUND: (
+        "404 / 422 / 409",
+        "no trigger with this id in this app (422 when a price names it; 409 at checkout: the price's trigger was "
+        "deleted)",
+    ),
     ErrorCode.TRIGGER_IN_USE: ("409", "delete of a trigger a live price still uses"),
     ErrorCode.CHECKOUT_RATE_LIMITED: (
         "429",

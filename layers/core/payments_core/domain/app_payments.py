@@ -80,6 +80,10 @@ def checkout(
     if app is None or app.status not in LIVE_APP_STATUSES:
         raise Conflict("The price's app is not selling", code="app_not_active")
     trigger = found.get(Trigger, price.trigger_id) if price.trigger_id else None
+    if price.trigger_id and (trigger is None or trigger.deleted):
+        # The trigger was deleted after the price was made (a race triggers.delete refuses otherwise): the
+        # payment could never run what it sells.
+        raise Conflict("The price's trigger no longer exists", code="trigger_not_found")
     values = _trigger_values(price, trigger, req)
     item = _price_item(deps, app, price, now)
     payment = _new_payment(deps, app, price, req.payment_provider, values, item, now)
