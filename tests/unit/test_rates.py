@@ -233,3 +233,17 @@ def test_fee_settings_are_checked_stamped_and_kept_newest() -> None:
         rates.set_fee_settings(store, SETTINGS._replace(platform_fee_percent=D(120)), now=NOW)
     assert invalid.value.details[0]["field"] == "platform_fee_percent"
     assert rates.fee_settings(store) == stored
+
+
+def test_the_rate_settings_name_their_variables() -> None:
+    from payments_core.settings import MissingSetting, Settings
+
+    assert Settings.from_env({"EXCHANGE_RATES_URL": ""}).exchange_rates_url is None  # empty: no feed
+    assert Settings.from_env({"EXCHANGE_RATES_URL": "https://x.example/r.xml"}).exchange_rates_url == (
+        "https://x.example/r.xml"
+    )
+    with pytest.raises(MissingSetting, match="EXCHANGE_RATES_URL"):  # absent: not this function's
+        _ = Settings.from_env({}).exchange_rates_url
+    assert Settings.from_env({"EXCHANGE_RATE_MAX_AGE_SECONDS": "518400"}).exchange_rate_max_age_seconds == 518400
+    with pytest.raises(MissingSetting, match="EXCHANGE_RATE_MAX_AGE_SECONDS"):
+        _ = Settings.from_env({"EXCHANGE_RATE_MAX_AGE_SECONDS": "6 days"}).exchange_rate_max_age_seconds

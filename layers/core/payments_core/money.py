@@ -2,8 +2,9 @@
 
 The one rounding rule of the platform lives here: an amount is never rounded silently. A price with
 more decimals than its currency has is rejected at the edge (`check_scale`), so the conversion to
-the token's smallest unit (`to_minor_units`) is exact and needs no rounding at all. Any future
-computed amount (fees, conversions) is rounded with `quantize` (ROUND_HALF_EVEN) and nowhere else.
+the token's smallest unit (`to_minor_units`) is exact and needs no rounding at all. A computed amount
+(the fee engine's outputs and their conversions: payments_core.fees, the one place they are computed) is
+rounded with `quantize` (ROUND_HALF_EVEN, to the currency's minor unit), once, and nowhere else.
 
 The bounds every amount meets (checked at the edge, before anything is stored):
 - an amount has at most `MAX_DIGITS` (38) significant digits and is under 10^38 (`MAX_DIGITS` integer
