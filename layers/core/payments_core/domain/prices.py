@@ -27,6 +27,8 @@ from payments_core.domain.triggers import chain_and_contract, later_stamp, live_
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.prices import (
     CreatePriceRequest,
+    NetworkType,
+    PriceCategory,
     PriceDeleted,
     PriceList,
     PriceResponse,
@@ -49,7 +51,7 @@ def new_price_id() -> str:
 
 def price_view(price: Price) -> PriceResponse:
     """The seed's `price` object of a stored price (also embedded in the app-scoped payment view)."""
-    fixed = (price.trigger_data or {}).get("params_data")
+    fixed = (price.trigger_data or {}).get("params_data") or {}
     return PriceResponse(
         id=price.id,
         type=PriceType(price.type),
@@ -61,12 +63,12 @@ def price_view(price: Price) -> PriceResponse:
         name=price.name,
         expired=price.expired,
         views=price.views,
-        network_type=price.network_type,  # type: ignore[arg-type]  # the enum's value, validated when stored
+        network_type=NetworkType(price.network_type),
         created_at=datetime.fromisoformat(price.created_at),
         updated_at=datetime.fromisoformat(price.updated_at),
         contract=price.contract,
         chain=price.chain,
-        category=price.category,  # type: ignore[arg-type]
+        category=PriceCategory(price.category),
         currency_conversion=price.currency_conversion,
         trigger_data=PriceTriggerData(params_data=dict(fixed)) if price.trigger_data is not None else None,
     )

@@ -58,9 +58,10 @@ def _whole(low: int, high: int, what: str) -> Any:
             value = int(value)
         elif not isinstance(value, int):
             raise PydanticCustomError("int_type", f"must be an integer {what}")
-        if not low <= value <= high:
+        number: int = value
+        if not low <= number <= high:
             raise PydanticCustomError("int_out_of_range", f"must be from {low} to {high}")
-        return value
+        return number
 
     return BeforeValidator(check)
 
