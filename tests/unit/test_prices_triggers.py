@@ -415,6 +415,7 @@ def test_other_chains_are_validated_and_stored() -> None:
         ({"call_data": evm_call(args=[{"param": "to", "value": 1}, {"param": "seat"}])}, "binding_source"),
         ({"params_data": {"to": {"type": "tuple"}}}, "invalid_type"),
         ({"params_data": {"1to": {"type": "address"}}}, "invalid_param_name"),
+        ({"params_data": {"to": {"name": "from", "type": "address"}}}, "param_name_mismatch"),
         ({"params_data": {"to": {"type": "address", "optional": "yes"}}}, "bool_type"),
         (
             {"call_data": {"near": {"contract_id": "A", "method_name": "m", "method_type": "change"}}},
