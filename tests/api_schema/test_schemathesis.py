@@ -112,7 +112,12 @@ def _price_and_trigger_cases(info: LocalStackInfo) -> list[tuple[schemathesis.Ca
 
     trigger_id = made(f"/triggers/{app_id}", TRIGGER_EXAMPLE)
     spare_trigger = made(f"/triggers/{app_id}", TRIGGER_EXAMPLE)
-    price_body = {"name": "Seat", "amount": 50, "trigger_id": trigger_id, "trigger_data": {"params_data": {"seat": 1}}}
+    price_body: dict[str, Any] = {
+        "name": "Seat",
+        "amount": 50,
+        "trigger_id": trigger_id,
+        "trigger_data": {"params_data": {"seat": 1}},
+    }
     price_id = made(f"/prices/{app_id}", price_body)
     spare_price = made(f"/prices/{app_id}", {"name": "Spare", "amount": "5.50"})
     app_path = {"app_id": app_id}
