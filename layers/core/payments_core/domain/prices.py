@@ -93,22 +93,6 @@ def live_price(catalog: CatalogStore, price_id: str) -> Price:
     return price
 
 
-def expire_price(catalog: CatalogStore, price: Price, *, now: datetime | None = None) -> Price:
-    """Mark a dynamic price expired after its one payment, conditionally on it being as read: a second checkout
-    that read it too gets 409 `price_expired` (its write finds the price changed, and expired)."""
-    expired = price._replace(expired=True, updated_at=later_stamp(price.updated_at, now))
-    try:
-        catalog.replace(price, expired)
-    except StaleWrite:
-        current = _price(catalog, price.id)
-        if current is None:
-            raise NotFound("No such price", code="price_not_found") from None
-        if current.expired:
-            raise Conflict("The price has expired (a single-use price already paid)", code="price_expired") from None
-        return expire_price(catalog, current, now=now)  # another change (a view counted): once more on it
-    return expired
-
-
 def create_price(
     catalog: CatalogStore, principal: Principal, app_id: str, body: CreatePriceRequest, *, now: datetime | None = None
 ) -> PriceResponse:
