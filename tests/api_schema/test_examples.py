@@ -6,17 +6,21 @@ and CLIENT_SECRET its integrations.root)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from devstack.launch import LocalStackInfo
+from payments_core.domain.entities import App, AppOwner
 from payments_core.http.json_codec import loads
 from payments_core.models import app_payments, apps, auth, payments, prices, triggers
 from payments_core.models.payments import EXAMPLE_IDS
 from payments_core.models.triggers import TRIGGER_EXAMPLE
+from payments_core.store.catalog import DynamoCatalogStore
 from tests.e2e.helpers import Client
 from tests.support import SPEC_FILE, spec_errors
 
@@ -105,23 +109,30 @@ def on_the_demo(example: dict[str, Any], demo: dict[str, Any]) -> dict[str, Any]
     ("method", "path", "example"), [(m, p, e) for m, p, _, e in REQUEST_BODIES], ids=[r[2] for r in REQUEST_BODIES]
 )
 def test_every_request_body_example_succeeds_on_the_demo_stack(
-    client: Client, stack: LocalStackInfo, method: str, path: str, example: dict[str, Any]
+    *,
+    client: Client,
+    stack: LocalStackInfo,
+    catalog: DynamoCatalogStore,
+    method: str,
+    path: str,
+    example: dict[str, Any],
 ) -> None:
     url = path
+    if "{app_id}" in path:  # NoRamp's app API: on an app of the demo's root node (the root integration reaches it)
+        root = stack.demo["nodes"]["root"]
+        app = App(
+            f"app_{uuid.uuid4().hex}", root, (root,), "Examples", "individual", "active", Decimal(0), AppOwner("u", "o")
+        )
+        catalog.put_new(app)
+        url = url.replace("{app_id}", app.id)
+        if "{trigger_id}" in path:
+            made = client.http.post(f"/triggers/{app.id}", json=TRIGGER_EXAMPLE, headers=client.auth())
+            assert made.status_code == 201, made.text
+            url = url.replace("{trigger_id}", made.json()["id"])
     if "{id}" in path:  # an action on a payment: on a fresh one
         created = client.create(payment_method="credit_card")
         assert created.status_code == 201, created.text
         url = path.replace("{id}", created.json()["id"])
-    if "{app_id}" in path:  # an app's route: on a fresh app of the demo's root node
-        app = client.http.post(
-            "/apps", json={"node_id": stack.demo["nodes"]["root"], "name": "x"}, headers=client.auth()
-        )
-        assert app.status_code == 201, app.text
-        url = url.replace("{app_id}", app.json()["id"])
-    if "{trigger_id}" in path:  # a trigger's route: on a fresh trigger of that app
-        trigger = client.http.post(url.split("/{trigger_id}")[0], json=TRIGGER_EXAMPLE, headers=client.auth())
-        assert trigger.status_code == 201, trigger.text
-        url = url.replace("{trigger_id}", trigger.json()["id"])
     if "{price_id}" in path:  # a checkout: of the demo's price (its parameters are all the price's)
         url = url.replace("{price_id}", stack.demo["price_id"])
     r = client.http.request(method, url, json=on_the_demo(example, stack.demo), headers=client.auth())

@@ -126,6 +126,81 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
         (schema["/api/v1/payments/{id}/logs"]["GET"].Case(path_parameters=by_id), bearer, 200),
         (schema["/api/v1/widget/payments/{id}"]["GET"].Case(path_parameters=by_id), widget, 200),
         (schema["/api/v1/payments/{id}/cancel"]["POST"].Case(path_parameters=by_id, body={}), bearer, 202),
+        *_price_and_trigger_cases(info),
+    ]
+
+
+def _price_and_trigger_cases(info: LocalStackInfo) -> list[tuple[schemathesis.Case[Any], dict[str, str], int]]:
+    """NoRamp's prices and triggers, on an app (and key) written to the stack's catalog: a trigger and a price made
+    here for the reads, the update and the deletes (each delete of its own)."""
+    from decimal import Decimal
+
+    from payments_core.domain.entities import App, AppKey, AppOwner
+    from payments_core.models.triggers import TRIGGER_EXAMPLE
+    from payments_core.security import app_keys
+    from payments_core.store.catalog import DynamoCatalogStore
+    from tests.e2e.helpers import aws_client
+
+    catalog = DynamoCatalogStore(aws_client(info, "dynamodb"), info.environment["CATALOG_TABLE"])
+    root = info.demo["nodes"]["root"]
+    app_id = "app_" + "5c" * 16
+    catalog.put_new(App(app_id, root, (root,), "Contract app", "individual", "active", Decimal(0), AppOwner("u", "o")))
+    key = app_keys.new_key()
+    catalog.put_new(AppKey(id=key.key_id, app_id=app_id, secret_hash=key.secret_hash))
+    auth = {"Authorization": f"Bearer {key.key}"}
+
+    def made(path: str, body: dict[str, Any]) -> str:
+        r = httpx.post(f"{info.api_url}{path}", json=body, headers=auth, timeout=10)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    trigger_id = made(f"/triggers/{app_id}", TRIGGER_EXAMPLE)
+    spare_trigger = made(f"/triggers/{app_id}", TRIGGER_EXAMPLE)
+    price_body: dict[str, Any] = {
+        "name": "Seat",
+        "amount": 50,
+        "trigger_id": trigger_id,
+        "trigger_data": {"params_data": {"seat": 1}},
+    }
+    price_id = made(f"/prices/{app_id}", price_body)
+    spare_price = made(f"/prices/{app_id}", {"name": "Spare", "amount": "5.50"})
+    app_path = {"app_id": app_id}
+    return [
+        (schema["/triggers/{app_id}"]["POST"].Case(path_parameters=app_path, body=TRIGGER_EXAMPLE), auth, 201),
+        (schema["/triggers/{app_id}"]["GET"].Case(path_parameters=app_path), auth, 200),
+        (
+            schema["/triggers/{app_id}/{trigger_id}"]["GET"].Case(
+                path_parameters={**app_path, "trigger_id": trigger_id}
+            ),
+            auth,
+            200,
+        ),
+        (
+            schema["/triggers/{app_id}/{trigger_id}"]["PATCH"].Case(
+                path_parameters={**app_path, "trigger_id": trigger_id}, body={"name": "Renamed"}
+            ),
+            auth,
+            200,
+        ),
+        (schema["/prices/{app_id}"]["POST"].Case(path_parameters=app_path, body=price_body), auth, 201),
+        (schema["/prices/{app_id}"]["GET"].Case(path_parameters=app_path), auth, 200),
+        (
+            schema["/prices/{app_id}/{price_id}"]["GET"].Case(path_parameters={**app_path, "price_id": price_id}),
+            auth,
+            200,
+        ),
+        (
+            schema["/prices/{app_id}/{price_id}"]["DELETE"].Case(path_parameters={**app_path, "price_id": spare_price}),
+            auth,
+            200,
+        ),
+        (
+            schema["/triggers/{app_id}/{trigger_id}"]["DELETE"].Case(
+                path_parameters={**app_path, "trigger_id": spare_trigger}
+            ),
+            auth,
+            200,
+        ),
     ]
 
 

@@ -27,6 +27,8 @@ from payments_core.domain.triggers import chain_and_contract, later_stamp, live_
 from payments_core.errors import Conflict, NotFound, ValidationFailed, field_error
 from payments_core.models.prices import (
     CreatePriceRequest,
+    NetworkType,
+    PriceCategory,
     PriceDeleted,
     PriceList,
     PriceResponse,
@@ -49,7 +51,7 @@ def new_price_id() -> str:
 
 def price_view(price: Price) -> PriceResponse:
     """The seed's `price` object of a stored price (also embedded in the app-scoped payment view)."""
-    fixed = (price.trigger_data or {}).get("params_data")
+    fixed = (price.trigger_data or {}).get("params_data") or {}
     return PriceResponse(
         id=price.id,
         type=PriceType(price.type),
@@ -61,12 +63,12 @@ def price_view(price: Price) -> PriceResponse:
         name=price.name,
         expired=price.expired,
         views=price.views,
-        network_type=price.network_type,  # type: ignore[arg-type]  # the enum's value, validated when stored
+        network_type=NetworkType(price.network_type),
         created_at=datetime.fromisoformat(price.created_at),
         updated_at=datetime.fromisoformat(price.updated_at),
         contract=price.contract,
         chain=price.chain,
-        category=price.category,  # type: ignore[arg-type]
+        category=PriceCategory(price.category),
         currency_conversion=price.currency_conversion,
         trigger_data=PriceTriggerData(params_data=dict(fixed)) if price.trigger_data is not None else None,
     )
@@ -89,22 +91,6 @@ def live_price(catalog: CatalogStore, price_id: str) -> Price:
     if price.expired:
         raise Conflict("The price has expired (a single-use price already paid)", code="price_expired")
     return price
-
-
-def expire_price(catalog: CatalogStore, price: Price, *, now: datetime | None = None) -> Price:
-    """Mark a dynamic price expired after its one payment, conditionally on it being as read: a second checkout
-    that read it too gets 409 `price_expired` (its write finds the price changed, and expired)."""
-    expired = price._replace(expired=True, updated_at=later_stamp(price.updated_at, now))
-    try:
-        catalog.replace(price, expired)
-    except StaleWrite:
-        current = _price(catalog, price.id)
-        if current is None:
-            raise NotFound("No such price", code="price_not_found") from None
-        if current.expired:
-            raise Conflict("The price has expired (a single-use price already paid)", code="price_expired") from None
-        return expire_price(catalog, current, now=now)  # another change (a view counted): once more on it
-    return expired
 
 
 def create_price(

@@ -307,8 +307,8 @@ def delete_trigger(
 ) -> TriggerDeleted:
     """Marks the trigger deleted (GET answers 404 after); 409 `trigger_in_use` while a live price names it.
 
-    A price created at the same moment can still name it (the two writes are not one transaction): checkout
-    refuses a price whose trigger is deleted (its trigger is read there), so such a price is never paid."""
+    A price created at the same moment can still name it (the two writes are not one transaction): checkout reads
+    the price's trigger and must refuse a deleted one (`live_trigger` answers None for it)."""
     app = reach_app(catalog, principal, app_id)
     for attempt in range(2):
         old = _trigger(catalog, app.id, trigger_id)

@@ -58,9 +58,10 @@ def _whole(low: int, high: int, what: str) -> Any:
             value = int(value)
         elif not isinstance(value, int):
             raise PydanticCustomError("int_type", f"must be an integer {what}")
-        if not low <= value <= high:
+        number: int = value
+        if not low <= number <= high:
             raise PydanticCustomError("int_out_of_range", f"must be from {low} to {high}")
-        return value
+        return number
 
     return BeforeValidator(check)
 
@@ -110,7 +111,7 @@ class ParamDefinition(ApiModel):
     """One parameter of the trigger: NoRamp's `{"name", "optional", "nullable"}` and its type."""
 
     name: Annotated[str, StringConstraints(pattern=params.NAME.pattern)] | None = Field(
-        default=None, description="The parameter's name: its key in `params_data` (given or not, it is the key)"
+        default=None, description="The parameter's name: its key in `params_data` (when given, equal to it)"
     )
     type: ParamType = Field(default="string", description="Default `string`")
     optional: StrictBool = Field(default=False, description="May be left out at checkout")
@@ -121,7 +122,9 @@ def _param_names(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) > params.MAX_PARAMS:
             raise PydanticCustomError("too_long", f"at most {params.MAX_PARAMS} parameters")
-        for key in value:
+        for key, definition in value.items():
+            if isinstance(definition, dict) and definition.get("name") not in (None, key):
+                raise PydanticCustomError("param_name_mismatch", "a parameter's `name` is its key in `params_data`")
             if not params.NAME.fullmatch(key):
                 raise PydanticCustomError(
                     "invalid_param_name", f"{key[:64]!r}: a parameter's name is a letter or _, then letters, digits, _"
