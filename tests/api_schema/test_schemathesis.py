@@ -83,7 +83,7 @@ def _successful_cases(info: LocalStackInfo, token: str) -> list[tuple[schemathes
     of_app = {"app_id": app["id"]}
     demo_app = {"app_id": info.demo["app_id"]}
     demo_key = {"x-api-key": info.demo["app_api_key"]}
-    checkout = {"payment_provider": "card"}
+    checkout: dict[str, Any] = {"payment_provider": "card"}
     sold = httpx.post(f"{info.api_url}/checkout/{info.demo['price_id']}", json=checkout, timeout=10)
     assert sold.status_code == 201, sold.text
     return [
