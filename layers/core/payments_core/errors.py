@@ -223,9 +223,9 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.PRICE_NOT_FOUND: ("404", "no price with this id in this app, or a deleted one"),
     ErrorCode.PRICE_EXPIRED: ("409", "checkout of an expired price (a dynamic price already paid once)"),
     ErrorCode.TRIGGER_NOT_FOUND: (
-        "404 / 422 / 409",
-        "no trigger with this id in this app (422 when a price names it; 409 at checkout: the price's trigger was "
-        "deleted)",
+        "404 / 409",
+        "no trigger with this id in this app (a price naming one is a 422 with this code in `details`); 409 at "
+        "checkout: the price's trigger was deleted",
     ),
     ErrorCode.TRIGGER_IN_USE: ("409", "delete of a trigger a live price still uses"),
     ErrorCode.CHECKOUT_RATE_LIMITED: (
