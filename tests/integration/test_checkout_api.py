@@ -68,3 +68,27 @@ def test_over_the_per_price_limit_is_429_with_retry_after(api: Api) -> None:
     assert [a.status for a in answers] == [201, 201, 429]
     assert answers[2].json()["error"]["code"] == "checkout_rate_limited"
     assert answers[2].headers.get("Retry-After")
+
+
+def test_a_price_converting_to_another_currency_checks_out_at_the_operators_rate(api: Api) -> None:
+    created = api.call(
+        "POST",
+        f"/prices/{api.demo['app_id']}",
+        token=api.token(),
+        json_body={
+            "name": "Converted ticket",
+            "type": "static",
+            "amount": "50",
+            "currency": "usd",
+            "currency_conversion": "eur",
+            "trigger_id": api.demo["trigger_id"],
+            "trigger_data": {"params_data": {"to": "0x" + "11" * 20, "amount": 1}},
+        },
+    )
+    assert created.status == 201, created.body
+    r = _checkout(api, created.json()["id"])
+    assert r.status == 201, r.body
+    conversion = loads(r.body)["price_item"]["conversion"]
+    assert conversion["currency"] == "eur"
+    assert conversion["exchange"] == Decimal("0.9213")  # the seeded operator rate
+    assert conversion["converted_amount"] == Decimal("46.06")  # 50 x 0.9213 = 46.065, half to even (docs/fees.md)
