@@ -175,3 +175,14 @@ def test_quantize_rounds_half_even(amount: Decimal, decimals: int, expected: str
     result = money.quantize(amount, decimals)
     assert result == Decimal(expected)
     assert str(result) == expected  # exactly `decimals` digits after the point
+
+
+def test_card_units_follow_the_currencys_minor_unit_exactly() -> None:
+    from payments_core.money import from_card_units, to_card_units
+
+    assert to_card_units(Decimal("51.75"), "usd") == 5175
+    assert to_card_units(Decimal("5000"), "jpy") == 5000
+    assert to_card_units(Decimal("1.234"), "kwd") == 1234
+    assert from_card_units(1234, "kwd") == Decimal("1.234")
+    with pytest.raises(ValueError, match="more than 0 decimals"):
+        to_card_units(Decimal("1.5"), "jpy")  # never rounded here

@@ -122,6 +122,22 @@ def to_minor_units(amount: Decimal, decimals: int) -> int:
     return units
 
 
+def to_card_units(amount: Decimal, currency: str) -> int:
+    """A fiat amount in its currency's minor unit (ISO 4217: 5000 for 50 usd, 50 for 50 jpy, 50000 for 50
+    kwd), exactly: ValueError if it has more decimals than the currency (a fee engine output never does:
+    it is `quantize`d to them). The one place a card or bank amount becomes the provider's integer."""
+    from payments_core import currencies
+
+    return to_minor_units(amount, currencies.minor_units(currency))
+
+
+def from_card_units(units: int, currency: str) -> Decimal:
+    """The inverse of `to_card_units` (a provider's integer back to the currency's amount)."""
+    from payments_core import currencies
+
+    return from_minor_units(units, currencies.minor_units(currency))
+
+
 def from_minor_units(units: int, decimals: int) -> Decimal:
     return Decimal(units).scaleb(-decimals, _EXACT)
 
