@@ -15,12 +15,12 @@ from payments_core.domain.provider import (
     Intent,
     IntentState,
     InvalidSignature,
-    PaymentMethodType,
     PaymentProvider,
     ProviderEvent,
     ProviderRefused,
     Refund,
 )
+from payments_core.models.enums import ProviderMethod
 
 _ids = itertools.count(1)
 
@@ -30,7 +30,7 @@ class FakeProvider:
         self._publishable_key = publishable_key
         self.intents: dict[str, Intent] = {}
         self.manual: dict[str, bool] = {}
-        self.methods: dict[str, PaymentMethodType] = {}
+        self.methods: dict[str, ProviderMethod] = {}
         self.connect: dict[str, tuple[str | None, int | None]] = {}
         self.refunds: dict[str, list[Refund]] = {}
         self.calls: list[tuple[str, str]] = []  # (method, idempotency key or id)
@@ -58,7 +58,7 @@ class FakeProvider:
         idempotency_key: str,
         amount: int,
         currency: str,
-        method: PaymentMethodType,
+        method: ProviderMethod,
         manual_capture: bool,
         metadata: Mapping[str, str],
         destination: str | None = None,
@@ -103,7 +103,7 @@ class FakeProvider:
     def pay(self, intent_id: str) -> Intent:
         """The payer's card is authorised (manual capture: held) or the debit starts (bank: processing)."""
         intent = self.intents[intent_id]
-        if self.methods[intent_id] is PaymentMethodType.US_BANK_ACCOUNT:
+        if self.methods[intent_id] is ProviderMethod.US_BANK_ACCOUNT:
             return self._set(intent_id, state=IntentState.PROCESSING, next_action=None)
         if self.manual[intent_id]:
             return self._set(intent_id, state=IntentState.REQUIRES_CAPTURE, next_action=None, decline_code=None)

@@ -26,7 +26,7 @@ from payments_core.models.app_payments import (
     TransactionResponse,
     TriggerDataInput,
 )
-from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentProvider, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus, ProviderMethod
 from payments_core.observability import error_fields, logger
 from payments_core.store.payments import app_listing
 
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 # A checkout is paid by card or bank through the provider (Stripe): the platform's payment method of each.
 PROVIDER_METHODS = {
-    PaymentProvider.CARD: PaymentMethod.CREDIT_CARD,
-    PaymentProvider.US_BANK_ACCOUNT: PaymentMethod.BANK_TRANSFER,
+    ProviderMethod.CARD: PaymentMethod.CREDIT_CARD,
+    ProviderMethod.US_BANK_ACCOUNT: PaymentMethod.BANK_TRANSFER,
 }
 LIVE_APP_STATUSES = frozenset({"draft", "submitted", "active"})  # disabled and deleted apps sell nothing
 
@@ -152,7 +152,7 @@ def _new_payment(  # noqa: PLR0917 - the checkout's parts, each once
     deps: CheckoutDeps,
     app: App,
     price: Price,
-    provider: PaymentProvider,
+    provider: ProviderMethod,
     values: dict[str, Any],
     item: PriceItem,
     now: datetime,

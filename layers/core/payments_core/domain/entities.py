@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentProvider, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus, ProviderMethod
 
 if TYPE_CHECKING:
     from payments_core.fees import PriceItem
@@ -325,7 +325,7 @@ class Payment(NamedTuple):
     # `external_id` is its own id (the (node_id, external_id) guard then guards nothing but the id).
     app_id: str | None = None
     price_id: str | None = None
-    payment_provider: PaymentProvider | None = None
+    payment_provider: ProviderMethod | None = None
     trigger_data_input: Mapping[str, Any] | None = None  # {"params_data_input": the price's and the payer's values}
     price_item: PriceItem | None = None  # the fee breakdown and conversion, frozen at checkout (payments_core.fees)
     transaction_id: str | None = None  # the provider's payment (a Stripe PaymentIntent id), once it exists

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from payments_core.models.enums import ProviderMethod
 
 
 class IntentState(StrEnum):
@@ -28,11 +31,6 @@ class IntentState(StrEnum):
     REQUIRES_CAPTURE = "requires_capture"  # authorised, held (manual capture)
     CANCELED = "canceled"
     SUCCEEDED = "succeeded"
-
-
-class PaymentMethodType(StrEnum):
-    CARD = "card"
-    US_BANK_ACCOUNT = "us_bank_account"
 
 
 class Intent(NamedTuple):
@@ -104,7 +102,7 @@ class PaymentProvider(Protocol):
         idempotency_key: str,
         amount: int,
         currency: str,
-        method: PaymentMethodType,
+        method: ProviderMethod,  # card | us_bank_account
         manual_capture: bool,
         metadata: Mapping[str, str],
         destination: str | None = None,  # Connect: the seller's account (a destination charge)

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 
 from payments_core.models.apps import AppResponse
 from payments_core.models.common import ApiModel, Model, Money, Timestamp
-from payments_core.models.enums import NoRampStatus, PaymentProvider
+from payments_core.models.enums import NoRampStatus, ProviderMethod
 from payments_core.models.prices import PriceResponse
 
 
@@ -31,7 +31,7 @@ class CheckoutRequest(ApiModel):
         extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [CHECKOUT_EXAMPLE]}
     )
 
-    payment_provider: PaymentProvider = Field(description="How the payer pays: `card` or `us_bank_account`")
+    payment_provider: ProviderMethod = Field(description="How the payer pays: `card` or `us_bank_account`")
     trigger_data_input: ParamsDataInput = Field(
         default_factory=ParamsDataInput,
         description="The payer's values for the trigger's parameters (validated against its `params_data`)",
@@ -108,7 +108,7 @@ class AppPaymentResponse(Model):
     id: str = Field(description="`pay_` and 32 hex digits (the same payment is `/api/v1/payments/{uuid}/logs`)")
     status: NoRampStatus = Field(description="NoRamp's status (docs/api.md maps the platform's onto it)")
     final_amount: Money = Field(description="What the payer is charged: `price_item.amount_total`")
-    payment_provider: PaymentProvider
+    payment_provider: ProviderMethod
     trigger_data_input: TriggerDataInput
     transaction_id: str | None = Field(default=None, description="The provider's payment id, once it exists")
     transaction_url: str | None = None

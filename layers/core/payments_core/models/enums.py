@@ -51,7 +51,7 @@ class NoRampStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class PaymentProvider(StrEnum):
+class ProviderMethod(StrEnum):
     """How a NoRamp checkout is paid (Stripe payment-method types)."""
 
     CARD = "card"

@@ -38,7 +38,7 @@ from payments_core.domain.entities import (
     Trigger,
     Wallet,
 )
-from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentProvider, PaymentStatus
+from payments_core.models.enums import PaymentGroup, PaymentMethod, PaymentStatus, ProviderMethod
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -378,7 +378,7 @@ def payment_from(d: Mapping[str, Any]) -> Payment:
         confirmed_at=d.get("confirmed_at"),
         app_id=d.get("app_id"),
         price_id=d.get("price_id"),
-        payment_provider=PaymentProvider(d["payment_provider"]) if d.get("payment_provider") else None,
+        payment_provider=ProviderMethod(d["payment_provider"]) if d.get("payment_provider") else None,
         trigger_data_input=_plain_map(d.get("trigger_data_input")),
         price_item=price_item_from(d.get("price_item")),
         transaction_id=d.get("transaction_id"),
