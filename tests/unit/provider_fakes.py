@@ -1,7 +1,8 @@
 """A payment provider in memory (the `PaymentProvider` port), following Stripe's PaymentIntent states: an
-intent is created `requires_payment_method`; the test plays the payer (`pay`, which also finishes 3-D Secure, `decline`,
-`require_action`, `settle`) and the provider's side; capture, cancel and refund act as Stripe's would (refused where
-Stripe refuses). Idempotency keys are honoured as Stripe does: the same key answers the first call's result.
+intent is created `requires_payment_method`; the test plays the payer and the bank (`pay`, which also finishes
+3-D Secure, `decline`, `require_action`, `settle`); capture, cancel and refund act as Stripe's would (refused
+where Stripe refuses). Idempotency keys are honoured as Stripe does: the same key answers the first call's
+result.
 """
 
 from __future__ import annotations
