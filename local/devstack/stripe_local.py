@@ -1,0 +1,137 @@
+"""The local Stripe: localstripe (PyPI, GPL-3.0: used as a tool, never copied) in this process, on 127.0.0.1,
+its state in memory only.
+
+    stripe = start()                      # a free port (or start(8420)); answers before it returns
+    stripe.api_base                       # http://127.0.0.1:PORT: the SDK's `base_addresses={"api": ...}`
+    stripe.register_webhook("local", "http://127.0.0.1:3000/api/v1/stripe/events", "whsec_...")
+    stripe.reset()                        # DELETE /_config/data: every object gone
+    stripe.stop()
+
+Its stock command (`localstripe`) binds every interface (`::`) and pickles its whole state to a fixed file in
+/tmp on every write (and reloads it on start): here its aiohttp app runs on an event loop in a daemon thread,
+bound to 127.0.0.1, and `memory_only` turns that persistence off on its store. localstripe keeps one store
+and one set of webhooks per process: one local Stripe per process.
+
+localstripe ignores Idempotency-Key: point the SDK at it with `max_network_retries=0`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+HOST = "127.0.0.1"
+_START_TIMEOUT_S = 10.0
+
+
+def memory_only(store: Any) -> None:
+    """localstripe's `Store` writes itself to /tmp/localstripe.pickle on every change (`dump_to_disk`, called
+    by its `__setitem__`/`__delitem__` and by the server's save middleware) and `try_load_from_disk` reads it
+    back: both become no-ops on this store instance (instance attributes shadow the class's methods)."""
+
+    def _nothing() -> None:
+        return None
+
+    store.dump_to_disk = _nothing
+    store.try_load_from_disk = _nothing
+
+
+@dataclass
+class LocalStripe:
+    port: int
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
+    _runner: Any = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def _config(self, method: str, path: str, form: dict[str, str] | None = None) -> None:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(f"{self.api_base}{path}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def reset(self) -> None:
+        """Every customer, payment method, intent, charge and refund gone (webhooks stay registered)."""
+        self._config("DELETE", "/_config/data")
+
+    def register_webhook(self, webhook_id: str, url: str, secret: str, events: list[str] | None = None) -> None:
+        """localstripe signs each event it sends to `url` with `secret` (`Stripe-Signature: t=...,v1=...`)."""
+        form = {"url": url, "secret": secret}
+        if events is not None:
+            form.update({f"events[{i}]": event for i, event in enumerate(events)})
+        self._config("POST", f"/_config/webhooks/{urllib.parse.quote(webhook_id, safe='')}", form)
+
+    def stop(self) -> None:
+        async def _cleanup() -> None:
+            await self._runner.cleanup()
+
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(_cleanup(), self._loop).result(_START_TIMEOUT_S)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(_START_TIMEOUT_S)
+
+
+def start(port: int = 0) -> LocalStripe:
+    """localstripe on 127.0.0.1:`port` (0: a free one), empty, in memory; serving when this returns."""
+    from aiohttp import web
+    from localstripe import resources, server  # type: ignore[import-untyped]
+
+    memory_only(resources.store)
+    resources.store.clear()
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(server.app, access_log=None)
+    ready: dict[str, Any] = {}
+    started = threading.Event()
+
+    def _serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, HOST, port)
+            loop.run_until_complete(site.start())
+            ready["port"] = runner.addresses[0][1]
+        except BaseException as error:
+            ready["error"] = error
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=_serve, name="localstripe", daemon=True)
+    thread.start()
+    if not started.wait(_START_TIMEOUT_S):
+        raise RuntimeError("localstripe did not start")
+    if "error" in ready:
+        raise RuntimeError(f"localstripe did not start: {ready['error']}") from ready["error"]
+    return LocalStripe(port=int(ready["port"]), _loop=loop, _runner=runner, _thread=thread)
+
+
+def main() -> None:  # pragma: no cover (a manual tool)
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="localstripe on 127.0.0.1, in memory")
+    parser.add_argument("--port", type=int, default=8420)
+    args = parser.parse_args()
+    local = start(args.port)
+    print(json.dumps({"stripe_api_base": local.api_base}), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    local.stop()
+
+
+if __name__ == "__main__":
+    main()
