@@ -73,6 +73,11 @@ class LocalStripe:
     def stop(self) -> None:
         async def _cleanup() -> None:
             await self._runner.cleanup()
+            # webhooks localstripe still meant to send (it waits 1 s before each): dropped with the server
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         if self._loop.is_running():
             asyncio.run_coroutine_threadsafe(_cleanup(), self._loop).result(_START_TIMEOUT_S)
