@@ -268,3 +268,110 @@ def test_forged_stale_or_malformed_events_are_refused(provider: StripeProvider) 
         provider.verify_event(not_json, _signed(not_json))
     # within the tolerance it verifies
     assert provider.verify_event(payload, _signed(payload, at=int(time.time()) - 200)).intent_id == "pi_123"
+
+
+class _RecordingClient(stripe.RequestsClient):
+    """The SDK's own HTTP client, noting each request's method, path and Idempotency-Key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str, str | None]] = []
+
+    def request(  # type: ignore[override]  # RequestsClient's own signature (HTTPClient's adds `_usage`)
+        self, method: str, url: str, headers: Any, post_data: Any = None
+    ) -> Any:
+        self.sent.append((method.upper(), urllib.parse.urlsplit(url).path, dict(headers or {}).get("Idempotency-Key")))
+        return super().request(method, url, headers, post_data)
+
+
+def test_every_mutating_call_carries_its_idempotency_key(
+    local_stripe: stripe_local.LocalStripe, payer: stripe.StripeClient
+) -> None:
+    local_stripe.reset()
+    recording = _RecordingClient()
+    client = stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": local_stripe.api_base}, max_network_retries=0, http_client=recording
+    )
+    provider = StripeProvider(StripeSettings(SECRET_KEY, "pk_test_local", WEBHOOK_SECRET), client=client)
+    intent_id = _hold(provider, "pay_keys")
+    _pay(payer, intent_id)
+    provider.capture(intent_id, idempotency_key="pay_keys:capture", amount=4000)
+    provider.refund(intent_id, 1000, idempotency_key="pay_keys:refund:1")
+    provider.get_intent(intent_id)
+    provider.list_refunds(intent_id)
+    other = _hold(provider, "pay_keys2")
+    provider.cancel(other, idempotency_key="pay_keys2:cancel")
+
+    keys = {(method, path): key for method, path, key in recording.sent if method == "POST"}
+    assert keys == {
+        ("POST", "/v1/payment_intents"): "pay_keys2:create",  # the last create's
+        ("POST", f"/v1/payment_intents/{intent_id}/capture"): "pay_keys:capture",
+        ("POST", "/v1/refunds"): "pay_keys:refund:1",
+        ("POST", f"/v1/payment_intents/{other}/cancel"): "pay_keys2:cancel",
+    }
+    creates = [key for method, path, key in recording.sent if (method, path) == ("POST", "/v1/payment_intents")]
+    assert creates == ["pay_keys:create", "pay_keys2:create"]
+
+
+def test_localstripe_signed_webhook_verifies(
+    provider: StripeProvider, payer: stripe.StripeClient, local_stripe: stripe_local.LocalStripe
+) -> None:
+    """localstripe's own `payment_intent.succeeded`, signed with the registered secret, as the events route
+    would receive it (a one-shot HTTP server on 127.0.0.1)."""
+    import http.server
+    import threading
+
+    received: list[tuple[bytes, str]] = []  # earlier tests' intents' events may arrive too (sent after 1 s)
+    intent_ids: list[str] = []
+    arrived = threading.Event()
+
+    class _Events(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers["Stripe-Signature"]))
+            self.send_response(200)
+            self.end_headers()
+            if intent_ids and intent_ids[0].encode() in body:
+                arrived.set()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Events)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        local_stripe.register_webhook(
+            "test", f"http://127.0.0.1:{server.server_port}/events", WEBHOOK_SECRET, ["payment_intent.succeeded"]
+        )
+        intent_id = _hold(provider, "pay_hook")
+        intent_ids.append(intent_id)
+        _pay(payer, intent_id)
+        provider.capture(intent_id, idempotency_key="pay_hook:capture")
+        assert arrived.wait(10), "localstripe sent no payment_intent.succeeded"
+    finally:
+        server.shutdown()
+        server.server_close()
+        local_stripe.register_webhook("test", "http://127.0.0.1:9/nowhere", WEBHOOK_SECRET, ["none"])
+    payload, signature = next((body, sig) for body, sig in received if intent_id.encode() in body)
+    event = provider.verify_event(payload, signature)
+    assert (event.type, event.intent_id, event.object_id) == ("payment_intent.succeeded", intent_id, intent_id)
+    with pytest.raises(InvalidSignature):
+        provider.verify_event(payload + b" ", signature)
+
+
+def test_local_stripe_keeps_its_state_in_memory(
+    provider: StripeProvider, local_stripe: stripe_local.LocalStripe
+) -> None:
+    import os
+    import tempfile
+
+    pickle = os.path.join(tempfile.gettempdir(), "localstripe.pickle")
+    before = os.stat(pickle).st_mtime_ns if os.path.exists(pickle) else None
+    intent_id = _hold(provider, "pay_memory")
+    after = os.stat(pickle).st_mtime_ns if os.path.exists(pickle) else None
+    assert after == before  # nothing written to localstripe's fixed file
+    assert provider.get_intent(intent_id).id == intent_id
+    local_stripe.reset()
+    with pytest.raises(ProviderRefused):
+        provider.get_intent(intent_id)
