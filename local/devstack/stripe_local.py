@@ -24,6 +24,7 @@ import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -42,12 +43,19 @@ def memory_only(store: Any) -> None:
     store.try_load_from_disk = _nothing
 
 
+@cache
+def _loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, running in a daemon thread: localstripe's aiohttp app is bound to the loop it
+    first ran on, so a restarted local Stripe must run on the same one."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="localstripe", daemon=True).start()
+    return loop
+
+
 @dataclass
 class LocalStripe:
     port: int
-    _loop: asyncio.AbstractEventLoop = field(repr=False)
     _runner: Any = field(repr=False)
-    _thread: threading.Thread = field(repr=False)
 
     @property
     def api_base(self) -> str:
@@ -79,47 +87,30 @@ class LocalStripe:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(_cleanup(), self._loop).result(_START_TIMEOUT_S)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(_START_TIMEOUT_S)
+        asyncio.run_coroutine_threadsafe(_cleanup(), _loop()).result(_START_TIMEOUT_S)
 
 
 def start(port: int = 0) -> LocalStripe:
-    """localstripe on 127.0.0.1:`port` (0: a free one), empty, in memory; serving when this returns."""
+    """localstripe on 127.0.0.1:`port` (0: a free one), empty, in memory; serving when this returns. Each one started
+    in a process serves the same state (localstripe's store and webhooks are its module's globals), and starting
+    one empties it."""
     from aiohttp import web
     from localstripe import resources, server  # type: ignore[import-untyped]
 
     memory_only(resources.store)
     resources.store.clear()
-
-    loop = asyncio.new_event_loop()
     runner = web.AppRunner(server.app, access_log=None)
-    ready: dict[str, Any] = {}
-    started = threading.Event()
 
-    def _serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, HOST, port)
-            loop.run_until_complete(site.start())
-            ready["port"] = runner.addresses[0][1]
-        except BaseException as error:
-            ready["error"] = error
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-        loop.close()
+    async def _serve() -> int:
+        await runner.setup()
+        await web.TCPSite(runner, HOST, port).start()
+        return int(runner.addresses[0][1])
 
-    thread = threading.Thread(target=_serve, name="localstripe", daemon=True)
-    thread.start()
-    if not started.wait(_START_TIMEOUT_S):
-        raise RuntimeError("localstripe did not start")
-    if "error" in ready:
-        raise RuntimeError(f"localstripe did not start: {ready['error']}") from ready["error"]
-    return LocalStripe(port=int(ready["port"]), _loop=loop, _runner=runner, _thread=thread)
+    try:
+        bound = asyncio.run_coroutine_threadsafe(_serve(), _loop()).result(_START_TIMEOUT_S)
+    except Exception as error:
+        raise RuntimeError(f"localstripe did not start: {error}") from error
+    return LocalStripe(port=bound, _runner=runner)
 
 
 def main() -> None:  # pragma: no cover (a manual tool)

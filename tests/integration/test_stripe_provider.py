@@ -375,3 +375,16 @@ def test_local_stripe_keeps_its_state_in_memory(
     local_stripe.reset()
     with pytest.raises(ProviderRefused):
         provider.get_intent(intent_id)
+
+
+def test_a_second_local_stripe_in_the_same_process() -> None:
+    """Another fixture or module may start one in the same process (here while the module's still runs): it
+    serves on its own port, on the same loop, over the same (process-wide) store."""
+    other = stripe_local.start()
+    try:
+        other.reset()
+        client = StripeProvider(StripeSettings(SECRET_KEY, "pk", WEBHOOK_SECRET, other.api_base))
+        intent_id = _hold(client, "pay_second")
+        assert client.get_intent(intent_id).state is IntentState.REQUIRES_PAYMENT_METHOD
+    finally:
+        other.stop()
