@@ -10,7 +10,7 @@ its state in memory only.
 Its stock command (`localstripe`) binds every interface (`::`) and pickles its whole state to a fixed file in
 /tmp on every write (and reloads it on start): here its aiohttp app runs on an event loop in a daemon thread,
 bound to 127.0.0.1, and `memory_only` turns that persistence off on its store. localstripe keeps one store
-and one set of webhooks per process: one local Stripe per process.
+and one set of webhooks per process: every local Stripe started in a process shares them.
 
 localstripe ignores Idempotency-Key: point the SDK at it with `max_network_retries=0`.
 """
