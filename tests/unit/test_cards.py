@@ -252,3 +252,20 @@ def test_web3_payment_is_not_a_card(store: FakePaymentStore, provider: FakeProvi
     with pytest.raises(DomainError) as err:
         cards.start_card_payment(store, provider, payment, manual_capture=True)
     assert err.value.code == "payment_not_card"
+
+
+def test_the_card_fields_survive_the_codec(store: FakePaymentStore, provider: FakeProvider) -> None:
+    from payments_core.store import codec
+
+    payment = integrator_payment(paid="100.00")
+    intent_id = started(store, provider, payment)
+    provider.pay(intent_id)
+    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    part = cards.refund(store, provider, payment.id, Decimal("0.50"), actor=SELLER)
+    item = codec.to_item(codec.payment_attributes(part))
+    back = codec.payment_from(codec.from_item(item))
+    assert back == part
+    assert (back.captured_amount, back.refunded_amount, back.refund_count) == (Decimal("100.00"), Decimal("0.50"), 1)
+    assert back.provider_state == "succeeded"
+    changes = codec.change_attributes({"decline_code": "card_declined", "refunded_amount": Decimal("1.5")})
+    assert changes == {"decline_code": "card_declined", "refunded_amount": Decimal("1.5")}
