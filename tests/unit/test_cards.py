@@ -269,3 +269,19 @@ def test_the_card_fields_survive_the_codec(store: FakePaymentStore, provider: Fa
     assert back.provider_state == "succeeded"
     changes = codec.change_attributes({"decline_code": "card_declined", "refunded_amount": Decimal("1.5")})
     assert changes == {"decline_code": "card_declined", "refunded_amount": Decimal("1.5")}
+
+
+def test_a_refund_whose_key_another_amount_took_is_decided_again(
+    store: FakePaymentStore, provider: FakeProvider
+) -> None:
+    payment = integrator_payment(paid="100.00")
+    intent_id = started(store, provider, payment)
+    provider.pay(intent_id)
+    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    # A racing request refunded 10.00 under the first refund's key and has not recorded it yet (nor ever will).
+    provider.refund(intent_id, 1000, idempotency_key=idempotency_key(payment.id, "refund", 1))
+    with pytest.raises(Conflict) as err:
+        cards.refund(store, provider, payment.id, Decimal("5.00"), actor=SELLER)
+    assert err.value.code == "concurrent_update"
+    assert [r.amount for r in provider.list_refunds(intent_id)] == [1000]  # nothing refunded twice
+    assert store.items[payment.id].refund_count == 0

@@ -21,9 +21,9 @@ from typing import NoReturn
 
 from payments_core import currencies, money
 from payments_core.domain.entities import Payment, PaymentChanges
-from payments_core.domain.lifecycle import Actor, move, optimistic
+from payments_core.domain.lifecycle import Actor, ReadAgain, move, optimistic
 from payments_core.domain.payments import iso
-from payments_core.domain.provider import Intent, IntentState, PaymentProvider, idempotency_key
+from payments_core.domain.provider import IdempotencyConflict, Intent, IntentState, PaymentProvider, idempotency_key
 from payments_core.domain.stores import PaymentStore
 from payments_core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from payments_core.models.common import utcnow
@@ -282,9 +282,13 @@ def refund(
                 extra={"remaining": str(left)},
             )
         n = payment.refund_count + 1
-        done = provider.refund(
-            payment.transaction_id, charge.units(take), idempotency_key=idempotency_key(payment.id, "refund", n)
-        )
+        try:
+            done = provider.refund(
+                payment.transaction_id, charge.units(take), idempotency_key=idempotency_key(payment.id, "refund", n)
+            )
+        except IdempotencyConflict:
+            # A racing refund of another amount took the n-th key and is being recorded: decide again on it.
+            raise ReadAgain from None
         total = money.total([refunded, take])
         full = total == captured
         return move(
