@@ -285,3 +285,14 @@ def test_a_refund_whose_key_another_amount_took_is_decided_again(
     assert err.value.code == "concurrent_update"
     assert [r.amount for r in provider.list_refunds(intent_id)] == [1000]  # nothing refunded twice
     assert store.items[payment.id].refund_count == 0
+
+
+def test_three_d_secure_stays_pending_then_holds(store: FakePaymentStore, provider: FakeProvider) -> None:
+    payment = checkout_payment()
+    intent_id = started(store, provider, payment)
+    provider.require_action(intent_id)
+    waiting = cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    assert waiting.status is S.PENDING
+    assert waiting.provider_state == "requires_action"
+    provider.pay(intent_id)  # the payer finished 3-D Secure
+    assert cards.sync_payment(store, provider, payment.id, actor=PROVIDER).status is S.HOLD
