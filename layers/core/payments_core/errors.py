@@ -133,6 +133,12 @@ class ErrorCode(StrEnum):
     CHECKOUT_RATE_LIMITED = "checkout_rate_limited"
     FEE_SETTINGS_MISSING = "fee_settings_missing"
     EXCHANGE_RATE_UNAVAILABLE = "exchange_rate_unavailable"
+    # Cards and bank payments (issue 13)
+    CURRENCY_NOT_CARD_PAYABLE = "currency_not_card_payable"
+    PAYMENT_NOT_CARD = "payment_not_card"
+    PAYMENT_NOT_HELD = "payment_not_held"
+    PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
+    REFUND_EXCEEDS_REMAINING = "refund_exceeds_remaining"
 
 
 # (HTTP status, when it is answered): the documentation of each code (docs/api.md is generated from it).
@@ -240,5 +246,17 @@ ERROR_CODE_DOCS: dict[ErrorCode, tuple[str, str]] = {
         "503",
         "no exchange rate for the conversion's pair, or only one older than `ExchangeRateMaxAgeSeconds`; the "
         "message names the pair and the rate's age (docs/fees.md)",
+    ),
+    ErrorCode.CURRENCY_NOT_CARD_PAYABLE: (
+        "422",
+        "a card or bank payment whose currency is not an ISO 4217 code with minor units (the provider charges "
+        "fiat only), or whose amount has more decimals than the currency",
+    ),
+    ErrorCode.PAYMENT_NOT_CARD: ("400", "a card or bank operation (capture, void, refund) of a web3 payment"),
+    ErrorCode.PAYMENT_NOT_HELD: ("409", "capture or void of a card payment that is not authorised and held"),
+    ErrorCode.PAYMENT_NOT_REFUNDABLE: ("409", "a refund of a card payment that was not captured (or is refunded)"),
+    ErrorCode.REFUND_EXCEEDS_REMAINING: (
+        "409",
+        "a refund larger than what is left of the captured amount (`remaining` says how much is left)",
     ),
 }

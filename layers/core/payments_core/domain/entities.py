@@ -331,6 +331,13 @@ class Payment(NamedTuple):
     transaction_id: str | None = None  # the provider's payment (a Stripe PaymentIntent id), once it exists
     transaction_url: str | None = None
     transaction_response: Mapping[str, Any] | None = None  # the trigger's outcome: {error, evm, near, wax, solana}
+    # Cards and bank debits (domain.cards): what the provider's PaymentIntent (`transaction_id`) last said.
+    provider_state: str | None = None  # the intent's status (provider.IntentState) when last read
+    decline_code: str | None = None  # the provider's decline code of the failed attempt (`failed`)
+    provider_synced_at: str | None = None  # when the intent was last read and the payment moved by it
+    captured_amount: Decimal | None = None  # what was captured, in the charge's currency
+    refunded_amount: Decimal | None = None  # refunded so far, in the charge's currency
+    refund_count: int = 0  # refunds made (the n-th refund's idempotency key)
 
 
 class PaymentChanges(TypedDict, total=False):
@@ -366,6 +373,12 @@ class PaymentChanges(TypedDict, total=False):
     transaction_id: str | None
     transaction_url: str | None
     transaction_response: Mapping[str, Any] | None
+    provider_state: str | None
+    decline_code: str | None
+    provider_synced_at: str | None
+    captured_amount: Decimal | None
+    refunded_amount: Decimal | None
+    refund_count: int
     version: int
 
 

@@ -384,6 +384,12 @@ def payment_from(d: Mapping[str, Any]) -> Payment:
         transaction_id=d.get("transaction_id"),
         transaction_url=d.get("transaction_url"),
         transaction_response=_plain_map(d.get("transaction_response")),
+        provider_state=d.get("provider_state"),
+        decline_code=d.get("decline_code"),
+        provider_synced_at=d.get("provider_synced_at"),
+        captured_amount=d.get("captured_amount"),
+        refunded_amount=d.get("refunded_amount"),
+        refund_count=int(d.get("refund_count") or 0),
     )
 
 
