@@ -60,6 +60,14 @@ def started(store: FakePaymentStore, provider: FakeProvider, payment: Payment, *
     return intent.id
 
 
+def paid(store: FakePaymentStore, provider: FakeProvider, payment: Payment) -> str:
+    """`payment` started, paid by the payer and synced (an integrator payment: captured at once, `paid`)."""
+    intent_id = started(store, provider, payment)
+    provider.pay(intent_id)
+    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    return intent_id
+
+
 def test_start_records_the_intent_once(store: FakePaymentStore, provider: FakeProvider) -> None:
     payment = integrator_payment()
     intent_id = started(store, provider, payment)
@@ -189,9 +197,7 @@ def test_void_cancels_the_hold(store: FakePaymentStore, provider: FakeProvider) 
 
 def test_partial_then_full_refund_and_over_refund_refused(store: FakePaymentStore, provider: FakeProvider) -> None:
     payment = integrator_payment(paid="100.00")
-    intent_id = started(store, provider, payment)
-    provider.pay(intent_id)
-    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    intent_id = paid(store, provider, payment)
     part = cards.refund(store, provider, payment.id, Decimal("30.25"), actor=SELLER)
     assert part.status is S.PAID
     assert part.refunded_amount == Decimal("30.25")
@@ -258,9 +264,7 @@ def test_the_card_fields_survive_the_codec(store: FakePaymentStore, provider: Fa
     from payments_core.store import codec
 
     payment = integrator_payment(paid="100.00")
-    intent_id = started(store, provider, payment)
-    provider.pay(intent_id)
-    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    paid(store, provider, payment)
     part = cards.refund(store, provider, payment.id, Decimal("0.50"), actor=SELLER)
     item = codec.to_item(codec.payment_attributes(part))
     back = codec.payment_from(codec.from_item(item))
@@ -275,9 +279,7 @@ def test_a_refund_whose_key_another_amount_took_is_decided_again(
     store: FakePaymentStore, provider: FakeProvider
 ) -> None:
     payment = integrator_payment(paid="100.00")
-    intent_id = started(store, provider, payment)
-    provider.pay(intent_id)
-    cards.sync_payment(store, provider, payment.id, actor=PROVIDER)
+    intent_id = paid(store, provider, payment)
     # A racing request refunded 10.00 under the first refund's key and has not recorded it yet (nor ever will).
     provider.refund(intent_id, 1000, idempotency_key=idempotency_key(payment.id, "refund", 1))
     with pytest.raises(Conflict) as err:
